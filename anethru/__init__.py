@@ -1,0 +1,27 @@
+"""anethru: when a chain of kernels runs on an accelerator with the CPU between every pair,
+how much of the time is the round trip, and what would chaining save?
+
+    >>> import anethru
+    >>> print(anethru.run_ceiling(768, 256))          # doctest: +SKIP
+
+See ``run_ceiling``, ``run_suite``, ``Chain`` and ``backends``.
+"""
+
+__version__ = "0.1.0"
+
+from .api import SEED_CONFIGS, SEED_KERNELS, release_cached_chains, run_ceiling, run_suite
+from .backends import BackendInfo, backends, best_backend
+from .chain import Chain, Measurement
+from .errors import (AnethruError, BackendUnavailableError, ChainCheckError, CompileError,
+                     EvalError, InternalError, LimitError, NativeMemoryError, UnsupportedError)
+from .result import CeilingResult, ChainCheck, Config, Derived, TestResult
+from .stats import Stats
+from .testnames import DEFAULT_TESTS, TEST_NAMES
+
+__all__ = [
+    "__version__", "run_ceiling", "run_suite", "release_cached_chains", "SEED_CONFIGS",
+    "SEED_KERNELS", "backends", "best_backend", "BackendInfo", "Chain", "Measurement",
+    "CeilingResult", "ChainCheck", "Config", "Derived", "TestResult", "Stats", "TEST_NAMES",
+    "DEFAULT_TESTS", "AnethruError", "BackendUnavailableError", "ChainCheckError", "CompileError",
+    "EvalError", "InternalError", "LimitError", "NativeMemoryError", "UnsupportedError",
+]

@@ -1,0 +1,97 @@
+"""cffi builder (out-of-line, API mode) for ``anethru._native``.
+
+setuptools runs this file from the project root through ``cffi_modules`` in setup.py, so it must
+not import ``anethru`` and every path here is relative to the root.
+
+Per platform:
+
+* macOS: the Objective-C sources (``ane_runtime.m``, ``throughput.m``) are compiled as sources
+  with ARC; ``-fobjc-arc-exceptions`` keeps ARC from leaking objects when the private framework
+  throws through an ``@try``.  Links Foundation and IOSurface.
+* everywhere else: no Objective-C compiler is needed.  gcc cannot compile a ``.m`` file, so the
+  plain-C harness ``throughput.m`` is included textually into the generated C module, and the ANE
+  runtime is left out (the registry then explains why the ``ane`` backend is missing).
+
+Other helpers (tests/objc's simulated-ANE build) reuse ``CDEF``, ``C_SOURCES`` and
+``HEADERS`` so that every build of the native core has the same interface.
+"""
+
+import os
+import platform
+import re
+import sys
+
+from cffi import FFI
+
+CSRC = "csrc"
+HEADERS = [
+    "csrc/anethru.h",
+    "csrc/backend.h",
+    "csrc/cpu_conv.h",
+    "csrc/ane_runtime.h",
+    "csrc/cuda_api.h",
+    "csrc/cuda_driver.h",
+    "csrc/cuda_kernels.h",
+    "csrc/cuda_kernels_ptx.h",
+]
+# Plain C sources compiled on every platform.
+C_SOURCES = [
+    "csrc/backends.c",
+    "csrc/cpu_backend.c",
+    "csrc/cpu_conv.c",
+    "csrc/cuda_backend.c",
+    "csrc/cuda_driver.c",
+]
+OBJC_SOURCES = ["csrc/ane_runtime.m", "csrc/throughput.m"]
+C_FLAGS = ["-O3", "-std=gnu11"]
+
+
+def _read_cdef(header):
+    """The declarations between the CDEF markers of a header (cffi cannot parse #include)."""
+    with open(header, encoding="utf-8") as f:
+        text = f.read()
+    match = re.search(r"/\* CDEF-BEGIN \*/(.*?)/\* CDEF-END \*/", text, re.S)
+    if not match:
+        raise RuntimeError(f"{header} has no CDEF-BEGIN/CDEF-END region")
+    return match.group(1)
+
+
+CDEF = _read_cdef("csrc/anethru.h")
+
+
+def _existing(paths):
+    return [p for p in paths if os.path.exists(p)]
+
+
+def make_ffibuilder():
+    ffi = FFI()
+    ffi.cdef(CDEF)
+    if sys.platform == "darwin":
+        ffi.set_source(
+            "anethru._native",
+            '#include "anethru.h"',
+            sources=C_SOURCES + OBJC_SOURCES,
+            include_dirs=[CSRC],
+            depends=_existing(HEADERS),
+            define_macros=[("ANETHRU_WITH_ANE", "1")],
+            extra_compile_args=C_FLAGS + ["-fobjc-arc", "-fobjc-arc-exceptions", "-fblocks"],
+            extra_link_args=["-framework", "Foundation", "-framework", "IOSurface"],
+        )
+    else:
+        ffi.set_source(
+            "anethru._native",
+            '#include "anethru.h"\n#include "throughput.m"\n',
+            sources=C_SOURCES,
+            include_dirs=[CSRC],
+            depends=_existing(HEADERS + ["csrc/throughput.m"]),
+            extra_compile_args=C_FLAGS,
+            libraries=["dl", "pthread", "m"],
+        )
+    return ffi
+
+
+ffibuilder = make_ffibuilder()
+
+if __name__ == "__main__":
+    print(f"building anethru._native for {sys.platform} {platform.machine()}")
+    ffibuilder.compile(verbose=True)

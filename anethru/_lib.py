@@ -1,0 +1,50 @@
+"""Loads the native core and turns its status structs into exceptions.
+
+``ANETHRU_NATIVE_MODULE`` names another importable module with the same cffi interface (``ffi``
+and ``lib``) to use instead of ``anethru._native``: the test build of the ANE backend against a
+simulated framework is driven through the real API that way.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Any
+
+from .errors import error_for
+from .testnames import TEST_NAMES
+
+_module_name = os.environ.get("ANETHRU_NATIVE_MODULE") or "anethru._native"
+try:
+    _native = importlib.import_module(_module_name)
+except ImportError as exc:  # pragma: no cover - only a broken install gets here
+    raise ImportError(
+        f"anethru's native core ({_module_name}) is not built: {exc}. "
+        "Install the package with `pip install .` (or `pip install -e .`) from the source tree."
+    ) from exc
+
+ffi: Any = _native.ffi
+lib: Any = _native.lib
+NATIVE_MODULE = _module_name
+
+
+def new_status() -> Any:
+    return ffi.new("anethru_status *")
+
+
+def status_message(st: Any) -> str:
+    return ffi.string(st.message).decode("utf-8", "replace")
+
+
+def raise_for(rc: int, st: Any, context: str = "") -> None:
+    """Raise the exception for a failed native call, naming where it failed."""
+    if rc == lib.ANETHRU_OK:
+        return
+    where = []
+    if st.test >= 0:
+        where.append(TEST_NAMES[st.test] if st.test < len(TEST_NAMES) else f"test {st.test}")
+    if st.kernel >= 0:
+        where.append(f"kernel {st.kernel}")
+    prefix = context + (" (" + ", ".join(where) + ")" if where else "")
+    message = status_message(st)
+    raise error_for(rc, f"{prefix}: {message}" if prefix else message)

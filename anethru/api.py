@@ -1,0 +1,130 @@
+"""The one-call API: Experiment I on one configuration, or the seed's three."""
+
+from __future__ import annotations
+
+import threading
+from typing import Callable, Iterable, Optional
+
+from . import validate
+from ._lib import ffi, lib
+from .chain import Chain, Measurement
+from .errors import UnsupportedError
+from .machine import fingerprint
+from .result import CeilingResult, Config
+from .testnames import DEFAULT_TESTS
+
+# The seed's configurations (channels x spatial) and chain length.
+SEED_CONFIGS = ((64, 32), (256, 64), (768, 256))
+SEED_KERNELS = 12
+
+# Backends that must reuse compiled chains within a process: the ANE runtime leaks on every
+# compile and stops compiling after about 119 (see csrc/ane_runtime.m).
+REUSE_CHAINS = frozenset({"ane"})
+_cache: dict[tuple, Chain] = {}
+_cache_lock = threading.Lock()
+
+
+def release_cached_chains() -> int:
+    """Close the chains kept for reuse (ANE); returns how many were closed."""
+    with _cache_lock:
+        chains = list(_cache.values())
+        _cache.clear()
+    for c in chains:
+        c.close()
+    return len(chains)
+
+
+def _open_chain(channels: int, spatial: int, kernels: int, backend: str, weights: str,
+                seed: int, chained: bool, ane_realtime: bool) -> tuple[Chain, bool]:
+    """A chain for this configuration, and whether the caller owns (must close) it."""
+    from .backends import resolve
+
+    name = resolve(backend).name
+    args = dict(kernels=kernels, backend=name, weights=weights, seed=seed, chained=chained,
+                ane_realtime=ane_realtime)
+    if name not in REUSE_CHAINS:
+        return Chain(channels, spatial, **args), True
+    key = (channels, spatial, kernels, name, weights, seed, chained, ane_realtime)
+    with _cache_lock:
+        chain = _cache.get(key)
+        if chain is None or chain.closed:
+            chain = _cache[key] = Chain(channels, spatial, **args)
+    return chain, False
+
+
+def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
+                iters: Optional[int] = None,
+                warmup: int = 5, repeats: int = 5, backend: str = "auto",
+                tests: Optional[Iterable[str]] = None, weights: str = "identity",
+                seed: Optional[int] = None, ane_realtime: bool = False) -> CeilingResult:
+    """Measure the multi-kernel throughput ceiling of one configuration.
+
+    Compiles ``kernels`` identical 1x1-conv fp16 kernels of ``channels`` x ``spatial`` on
+    ``backend`` ("auto": the ANE on a Mac that has one, else CUDA where present, else the CPU),
+    checks that data survives the chain, then times each test (default: sequential, run_only,
+    memcpy_only, serial_queue, and chained where the backend can chain) for ``repeats`` blocks
+    of ``iters`` passes after ``warmup`` passes, interleaving the tests in a shuffled order
+    drawn from ``seed``.  ``iters=None`` is the seed's 50 passes per block (500 for
+    memcpy_only), fewer where a block would exceed 200 ms (see :meth:`Chain.measure`).
+    Returns a :class:`CeilingResult`; ``str()`` of it is the report.
+
+    Raises ValueError/TypeError for bad arguments (naming the value),
+    BackendUnavailableError when the backend cannot run here (saying why), CompileError,
+    EvalError or ChainCheckError when the hardware fails or computes a wrong answer.
+    """
+    c, s, k = validate.check_sizes(channels, spatial, kernels)
+    if iters is not None:
+        validate.positive_int("iters", iters)
+    warmup = validate.positive_int("warmup", warmup, minimum=0)
+    repeats = validate.positive_int("repeats", repeats)
+    weights = validate.check_weights(weights)
+    wanted = validate.check_tests(tests)
+    seed_value = None if seed is None else validate.positive_int("seed", seed, minimum=0)
+    chain, owned = _open_chain(c, s, k, backend, weights, 0, "chained" in wanted, ane_realtime)
+    try:
+        check = chain.check()
+        runnable, unsupported = [], {}
+        for t in wanted:
+            ok, why = chain.supports(t)
+            if ok:
+                runnable.append(t)
+            elif tests is None:  # the default set skips what the backend cannot do, and says so
+                unsupported[t] = why
+            else:
+                raise UnsupportedError(f"{chain.backend} cannot run the {t} test: {why}")
+        m: Measurement = chain.measure(runnable, iters=iters, warmup=warmup, repeats=repeats,
+                                       seed=seed_value)
+        config = Config(chain.backend, c, s, k, c * s * 2, iters is None, warmup, repeats,
+                        weights, m.seed, m.schedule, chain.options)
+        return CeilingResult.build(
+            config=config, tests=m.results(k), device=chain.backend_info.device,
+            simulated=chain.backend_info.simulated, compile_ms=chain.compile_ms, check=check,
+            unsupported=unsupported, machine=fingerprint(),
+            clock=ffi.string(lib.anethru_clock_name()).decode(),
+            anethru_version=_version())
+    finally:
+        if owned:
+            chain.close()
+
+
+def run_suite(configs: Iterable[tuple[int, int]] = SEED_CONFIGS, *,
+              progress: Optional[Callable[[str], None]] = None, **kwargs) -> list[CeilingResult]:
+    """``run_ceiling`` on each (channels, spatial) configuration, the seed's three by default.
+    ``progress`` (if given) is called with a line before each configuration."""
+    configs = list(configs)
+    results = []
+    for i, (c, s) in enumerate(configs):
+        if progress:
+            progress(f"[{i + 1}/{len(configs)}] {c}x{s}")
+        results.append(run_ceiling(c, s, **kwargs))
+    return results
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+__all__ = ["run_ceiling", "run_suite", "release_cached_chains", "SEED_CONFIGS", "SEED_KERNELS",
+           "DEFAULT_TESTS"]

@@ -1,0 +1,75 @@
+"""Which backends this build has, which can run here, and why the others cannot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ._lib import ffi, lib, new_status, status_message
+from .errors import BackendUnavailableError
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    name: str
+    available: bool
+    reason: str          # why it is unavailable; "" when available
+    device: str          # what it runs on, when available
+
+    @property
+    def simulated(self) -> bool:
+        return "SIMULATED" in self.device.upper()
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.device}" if self.available else f"{self.name}: unavailable -- {self.reason}"
+
+
+def backend_names() -> list[str]:
+    """Every backend this build knows, in the order backend="auto" tries them."""
+    return [ffi.string(lib.anethru_backend_name(i)).decode() for i in range(lib.anethru_backend_count())]
+
+
+def _describe(name: str) -> str:
+    buf = ffi.new("char[]", 512)
+    if lib.anethru_backend_describe(name.encode(), buf, len(buf)) != lib.ANETHRU_OK:
+        return name
+    return ffi.string(buf).decode("utf-8", "replace")
+
+
+def probe(name: str) -> BackendInfo:
+    st = new_status()
+    rc = lib.anethru_backend_probe(name.encode(), st)
+    if rc != lib.ANETHRU_OK:
+        return BackendInfo(name, False, status_message(st), "")
+    return BackendInfo(name, True, "", _describe(name))
+
+
+def backends() -> list[BackendInfo]:
+    """Every backend of this build: whether it can run here, on what, or exactly why not."""
+    return [probe(n) for n in backend_names()]
+
+
+def resolve(backend: str) -> BackendInfo:
+    """The backend a name selects: "auto" picks the first available (ane, cuda, cpu)."""
+    if not isinstance(backend, str):
+        raise TypeError(f"backend must be a string; got {backend!r}")
+    names = backend_names()
+    if backend == "auto":
+        for n in names:
+            info = probe(n)
+            if info.available:
+                return info
+        raise BackendUnavailableError("no backend is available")  # pragma: no cover - cpu always is
+    if backend not in names:
+        raise ValueError(f"unknown backend {backend!r}; choose one of auto, {', '.join(names)}")
+    info = probe(backend)
+    if not info.available:
+        raise BackendUnavailableError(f"backend {backend!r} is unavailable: {info.reason}")
+    return info
+
+
+def best_backend() -> str:
+    return resolve("auto").name
+
+
+
+__all__ = ["BackendInfo", "backends", "backend_names", "probe", "resolve", "best_backend"]

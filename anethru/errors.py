@@ -1,0 +1,60 @@
+"""Exceptions, and the one place that maps native status codes to them."""
+
+from __future__ import annotations
+
+
+class AnethruError(Exception):
+    """Base class of every error anethru raises on purpose."""
+
+
+class BackendUnavailableError(AnethruError):
+    """The requested backend cannot run on this machine; the message says why."""
+
+
+class UnsupportedError(AnethruError):
+    """The backend cannot do what was asked (for example, chain kernels)."""
+
+
+class NativeMemoryError(AnethruError, MemoryError):
+    """Native code could not allocate a buffer."""
+
+
+class CompileError(AnethruError):
+    """Compiling or loading a kernel failed; the message is the backend's."""
+
+
+class EvalError(AnethruError):
+    """An eval (or a buffer lock around it) reported failure during a run."""
+
+
+class LimitError(AnethruError):
+    """A per-process limit of the backend would be exceeded (ANE compiles, loaded programs)."""
+
+
+class ChainCheckError(AnethruError):
+    """The chain's output did not match the expected values: timing it would be meaningless."""
+
+
+class InternalError(AnethruError):
+    """Unexpected native failure (for example an exception caught inside a backend)."""
+
+
+# Native codes (csrc/anethru.h) -> exception classes.  ANETHRU_E_ARG becomes ValueError because
+# Python validates arguments first; reaching it means a value slipped past that validation.
+_BY_CODE = {
+    1: ValueError,
+    2: BackendUnavailableError,
+    3: UnsupportedError,
+    4: NativeMemoryError,
+    5: CompileError,
+    6: EvalError,
+    7: EvalError,
+    8: LimitError,
+    9: InternalError,
+}
+
+
+def error_for(code: int, message: str) -> Exception:
+    """The exception for a native status code, carrying the native message."""
+    cls = _BY_CODE.get(code, InternalError)
+    return cls(message)

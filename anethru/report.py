@@ -1,0 +1,103 @@
+"""Human-readable and CSV renderings of results (JSON lives on the result itself)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Iterable
+
+from .result import CeilingResult
+
+RULE = "=" * 78
+
+DERIVED_TEXT = {
+    "round_trip_overhead": "round-trip overhead per layer (what chaining would eliminate)",
+    "memcpy_share": "memcpy's share of that overhead",
+    "serial_queue_vs_direct": "serial queue / direct evals",
+    "chaining_saves": "chaining saves per layer (sequential - chained)",
+    "dispatch_saved": "dispatch saved per layer (run_only - chained)",
+}
+
+
+def _ms(x: float) -> str:
+    return f"{x:.4f}" if abs(x) < 10 else f"{x:.2f}"
+
+
+def format_result(r: CeilingResult) -> str:
+    c = r.config
+    lines = [RULE,
+             f" anethru: multi-kernel throughput ceiling -- {c.label} (channels x spatial), "
+             f"{c.kernels} kernels",
+             f" backend {c.backend}: {r.device}"]
+    if r.simulated:
+        lines.append(" SIMULATED: these figures come from a stand-in, not from the named hardware")
+    lines.append(RULE)
+    opts = f", options: {', '.join(c.options)}" if c.options else ""
+    lines.append(f" compile+load: {r.compile_ms:.1f} ms   tensor: {c.bytes_per_tensor} bytes fp16"
+                 f"   weights: {c.weights}{opts}")
+    chk = r.check
+    how = "output == input, bit for bit" if chk.exact else (
+        f"max |err| {chk.max_abs_error:.3g} <= {chk.tolerance:.3g} x max |ref|")
+    lines.append(f" chain check: {' + '.join(chk.tests)} passed ({how})")
+    passes = ", ".join(f"{t.name} {t.iters}" for t in r.tests.values())
+    lines.append(f" timing: {c.repeats} repeats, {c.warmup} warm-up passes, shuffled order seed "
+                 f"{c.test_order_seed}, clock {r.clock}")
+    lines.append(f" passes per block{' (auto)' if c.auto_iters else ''}: {passes}")
+    lines.append("")
+    lines.append(f" {'test':<13} {'per':<6} {'median ms':>10} {'min':>9} {'max':>9} {'stdev':>9}"
+                 f" {'CV':>5} {'ms/pass':>9} {'per s':>9}")
+    for t in r.tests.values():
+        s, p = t.per_unit_ms, t.per_pass_ms
+        lines.append(f" {t.name:<13} {t.unit:<6} {_ms(s.median):>10} {_ms(s.min):>9} {_ms(s.max):>9}"
+                     f" {_ms(s.stdev):>9} {s.cv:>5.0%} {_ms(p.median):>9} {t.units_per_second:>9.0f}")
+    for name, why in r.unsupported.items():
+        lines.append(f" {name:<13} not run: {why}")
+    if r.derived:
+        lines.append("")
+        for d in r.derived.values():
+            s = d.stats
+            if d.unit == "ms":
+                value = f"{_ms(s.median)} ms  [{_ms(s.min)} .. {_ms(s.max)}]"
+            else:
+                value = f"{s.median:.2f}x  [{s.min:.2f} .. {s.max:.2f}]"
+            lines.append(f" {DERIVED_TEXT.get(d.name, d.name)}:")
+            lines.append(f"     {value}   = {d.formula}")
+    if r.warnings:
+        lines.append("")
+        lines += [f" warning: {w}" for w in r.warnings]
+    return "\n".join(lines)
+
+
+def format_suite(results: Iterable[CeilingResult]) -> str:
+    return "\n\n".join(str(r) for r in results)
+
+
+# Values are ms except where unit is "ratio".
+CSV_FIELDS = ["backend", "channels", "spatial", "kernels", "test", "unit", "iters", "repeats",
+              "median", "min", "mean", "max", "stdev", "cv", "per_pass_median_ms", "simulated"]
+
+
+def to_csv(results: Iterable[CeilingResult]) -> str:
+    """One row per (configuration, test or derived figure)."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
+    w.writeheader()
+    for r in results:
+        c = r.config
+        base = {"backend": c.backend, "channels": c.channels, "spatial": c.spatial,
+                "kernels": c.kernels, "repeats": c.repeats, "simulated": r.simulated}
+        for t in r.tests.values():
+            s = t.per_unit_ms
+            w.writerow({**base, "test": t.name, "unit": f"ms/{t.unit}", "iters": t.iters,
+                        "median": s.median, "min": s.min, "mean": s.mean,
+                        "max": s.max, "stdev": s.stdev, "cv": s.cv,
+                        "per_pass_median_ms": t.per_pass_ms.median})
+        for d in r.derived.values():
+            s = d.stats
+            w.writerow({**base, "test": d.name, "unit": d.unit if d.unit == "ratio" else "ms/layer",
+                        "iters": "",
+                        "median": s.median, "min": s.min, "mean": s.mean,
+                        "max": s.max, "stdev": s.stdev, "cv": s.cv,
+                        "per_pass_median_ms": ""})
+    return buf.getvalue()
+

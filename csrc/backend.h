@@ -1,0 +1,64 @@
+/* backend.h -- the contract between the timing harness (throughput.m) and a backend.
+ *
+ * A backend compiles "kernels": a chain of `layers` 1x1 convolutions over one fp16 tensor of
+ * layout [1, C, 1, S] (channel-first, C*S*2 bytes), with C x C fp16 weights per layer and fp32
+ * accumulation.  layers == 1 is one kernel of Experiment I; layers == N is the whole chain
+ * submitted as one unit (the `chained` test).  Each kernel owns one input and one output buffer
+ * that the CPU reaches only between lock and unlock, as with an IOSurface.
+ *
+ * Rules every backend keeps:
+ *  - Every entry point returns ANETHRU_OK or an ANETHRU_E_* code and, on failure, writes a
+ *    NUL-terminated message into err (at most errlen bytes; err may be NULL).
+ *  - eval is synchronous: when it returns ANETHRU_OK the output buffer holds the result.
+ *  - Nothing escapes: no exception, longjmp or abort crosses these functions.
+ *  - No entry point touches Python; the harness calls them from its own threads too
+ *    (the serial-queue test evaluates on a worker thread).
+ *  - A failed compile leaves nothing allocated.
+ */
+#ifndef ANETHRU_BACKEND_H
+#define ANETHRU_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "anethru.h"
+
+/* Which of a kernel's two buffers a lock names. */
+enum { ANETHRU_PORT_INPUT = 0, ANETHRU_PORT_OUTPUT = 1 };
+/* Lock flags: the same meaning as kIOSurfaceLockReadOnly / 0. */
+enum { ANETHRU_LOCK_READWRITE = 0, ANETHRU_LOCK_READONLY = 1 };
+
+typedef struct {
+    int channels;             /* C */
+    int spatial;              /* S */
+    int layers;               /* 1 = one kernel; > 1 = one chained program of `layers` convs */
+    const uint16_t *weights;  /* layers * C * C fp16 bit patterns, [layer][out][in] */
+    unsigned options;         /* ANETHRU_OPT_* bits */
+} anethru_kernel_spec;
+
+typedef struct anethru_backend {
+    const char *name;         /* "cpu", "ane", "cuda": what users pass as backend= */
+    /* ANETHRU_OK if usable on this machine; otherwise a code and one line saying exactly why. */
+    int (*probe)(char *err, size_t errlen);
+    /* One line naming the device actually used (chip, GPU model); may be NULL. */
+    int (*describe)(char *buf, size_t buflen);
+    /* Compile and load; ANETHRU_E_UNSUPPORTED (with the reason) if spec->layers > 1 and this
+     * backend cannot chain. */
+    int (*compile)(const anethru_kernel_spec *spec, void **kernel, char *err, size_t errlen);
+    int (*eval)(void *kernel, char *err, size_t errlen);
+    int (*lock)(void *kernel, int port, int flags, void **addr, char *err, size_t errlen);
+    int (*unlock)(void *kernel, int port, int flags, char *err, size_t errlen);
+    void (*release)(void *kernel);
+    /* Optional (may be NULL): submit no work and wait for it; the dispatch floor. */
+    int (*eval_null)(void *kernel, char *err, size_t errlen);
+} anethru_backend;
+
+/* The registry (backends.c). */
+const anethru_backend *anethru_backend_at(int index);
+const anethru_backend *anethru_backend_find(const char *name);
+
+/* Message helper shared by backends (defined in throughput.m): printf into err safely. */
+void anethru_set_error(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif
