@@ -29,6 +29,8 @@ HEADERS = [
     "csrc/backend.h",
     "csrc/cpu_conv.h",
     "csrc/ane_runtime.h",
+    "csrc/ane_mil.h",
+    "csrc/ane_tmpdir.h",
     "csrc/cuda_api.h",
     "csrc/cuda_driver.h",
     "csrc/cuda_kernels.h",
@@ -43,6 +45,8 @@ C_SOURCES = [
     "csrc/cuda_driver.c",
 ]
 OBJC_SOURCES = ["csrc/ane_runtime.m", "csrc/throughput.m"]
+# Plain C helpers of the ANE backend (MIL text + weight blob, the temp directory): built with it.
+ANE_C_SOURCES = ["csrc/ane_mil.c", "csrc/ane_tmpdir.c"]
 C_FLAGS = ["-O3", "-std=gnu11"]
 
 
@@ -70,7 +74,7 @@ def make_ffibuilder():
         ffi.set_source(
             "anethru._native",
             '#include "anethru.h"',
-            sources=C_SOURCES + OBJC_SOURCES,
+            sources=C_SOURCES + ANE_C_SOURCES + OBJC_SOURCES,
             include_dirs=[CSRC],
             depends=_existing(HEADERS),
             define_macros=[("ANETHRU_WITH_ANE", "1")],

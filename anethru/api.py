@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
-from typing import Callable, Iterable, Optional
+from dataclasses import dataclass
+from typing import Callable, Iterable, Optional, Union
 
 from . import validate
 from ._lib import ffi, lib
 from .chain import Chain, Measurement
-from .errors import UnsupportedError
+from .errors import AnethruError, UnsupportedError
 from .machine import fingerprint
 from .result import CeilingResult, Config
 from .testnames import DEFAULT_TESTS
@@ -107,16 +108,56 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
             chain.close()
 
 
+@dataclass(frozen=True)
+class ConfigFailure:
+    """A configuration of a suite that could not be measured (run_suite(keep_going=True))."""
+
+    channels: int
+    spatial: int
+    error: Exception
+
+    @property
+    def label(self) -> str:
+        return f"{self.channels}x{self.spatial}"
+
+    def to_dict(self) -> dict:
+        return {"channels": self.channels, "spatial": self.spatial,
+                "error": type(self.error).__name__, "message": str(self.error)}
+
+    def __str__(self) -> str:
+        return f"{self.label}: {type(self.error).__name__}: {self.error}"
+
+
 def run_suite(configs: Iterable[tuple[int, int]] = SEED_CONFIGS, *,
-              progress: Optional[Callable[[str], None]] = None, **kwargs) -> list[CeilingResult]:
+              progress: Optional[Callable[[str], None]] = None, keep_going: bool = False,
+              **kwargs) -> list[Union[CeilingResult, ConfigFailure]]:
     """``run_ceiling`` on each (channels, spatial) configuration, the seed's three by default.
-    ``progress`` (if given) is called with a line before each configuration."""
-    configs = list(configs)
-    results = []
+
+    ``progress`` (if given) is called with a line before each configuration.  With
+    ``keep_going=True`` a configuration that fails at run time (say, a channel count a chip
+    cannot compile) becomes a :class:`ConfigFailure` in the list and the rest still run; bad
+    arguments raise either way.
+    """
+    configs = [tuple(c) for c in configs]
+    if not configs:
+        raise ValueError("configs is empty")
+    # Check every configuration and the backend up front: a typo in the third configuration
+    # should not cost the time of the first two.
+    for c, s in configs:
+        validate.check_sizes(c, s, kwargs.get("kernels", SEED_KERNELS))
+    from .backends import resolve
+
+    kwargs["backend"] = resolve(kwargs.get("backend", "auto")).name
+    results: list[Union[CeilingResult, ConfigFailure]] = []
     for i, (c, s) in enumerate(configs):
         if progress:
             progress(f"[{i + 1}/{len(configs)}] {c}x{s}")
-        results.append(run_ceiling(c, s, **kwargs))
+        try:
+            results.append(run_ceiling(c, s, **kwargs))
+        except AnethruError as exc:
+            if not keep_going:
+                raise
+            results.append(ConfigFailure(c, s, exc))
     return results
 
 
@@ -126,5 +167,5 @@ def _version() -> str:
     return __version__
 
 
-__all__ = ["run_ceiling", "run_suite", "release_cached_chains", "SEED_CONFIGS", "SEED_KERNELS",
+__all__ = ["run_ceiling", "run_suite", "ConfigFailure", "release_cached_chains", "SEED_CONFIGS", "SEED_KERNELS",
            "DEFAULT_TESTS"]

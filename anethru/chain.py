@@ -13,7 +13,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Union
 
 import numpy as np
 
@@ -70,23 +70,31 @@ def shuffled_schedule(tests: Iterable[str], repeats: int, seed: int) -> list[str
 class Chain:
     """``kernels`` compiled 1x1-conv kernels of ``channels`` x ``spatial`` on one backend.
 
+    ``weights``: "identity" (the seed's), "random" (seeded by ``seed``), or your own fp16 array
+    of shape (kernels, channels, channels), [kernel][out][in].
+
     Also compiles the whole chain as one unit when ``chained=True`` and the backend can (see
     :meth:`supports`).  Close it (or use ``with``) to free the native buffers; the object is
     safe to share between threads, one native call at a time.
     """
 
     def __init__(self, channels: int, spatial: int, *, kernels: int = 12, backend: str = "auto",
-                 weights: str = "identity", seed: int = 0, chained: bool = True,
-                 ane_realtime: bool = False) -> None:
+                 weights: Union[str, np.ndarray] = "identity", seed: int = 0,
+                 chained: bool = True, ane_realtime: bool = False) -> None:
         self.channels, self.spatial, self.kernels = validate.check_sizes(channels, spatial, kernels)
-        self.weights_kind = validate.check_weights(weights)
         self.seed = validate.positive_int("seed", seed, minimum=0)
+        if isinstance(weights, np.ndarray):
+            self.weights_kind = "custom"
+            self.weights = validate.check_weight_array(weights, self.channels, self.kernels)
+        else:
+            self.weights_kind = validate.check_weights(weights)
+            self.weights = tensors.make_weights(self.weights_kind, self.channels, self.kernels,
+                                                self.seed)
         self.backend_info: BackendInfo = resolve(backend)
         self.backend = self.backend_info.name
         self.options = ("ane_realtime",) if ane_realtime else ()
         self._lock = threading.Lock()
         self._handle = None
-        self.weights = tensors.make_weights(self.weights_kind, self.channels, self.kernels, self.seed)
         handle = ffi.new("anethru_chain **")
         st = new_status()
         flags = lib.ANETHRU_OPT_ANE_REALTIME if ane_realtime else 0

@@ -21,6 +21,8 @@ SCHEMA = "anethru.ceiling/1"
 class TestResult:
     """One test's figures over the repeats."""
 
+    __test__ = False  # not a pytest class, despite the name
+
     name: str
     unit: str            # "kernel" or "copy": what per_unit_ms is per
     units_per_pass: int

@@ -31,10 +31,15 @@ def make_weights(kind: str, channels: int, kernels: int, seed: int = 0) -> np.nd
 
 
 def make_input(channels: int, spatial: int, seed: int = 0) -> np.ndarray:
-    """A random fp16 tensor in [-1, 1): every element distinct enough to catch a wrong copy."""
+    """A random fp16 tensor with magnitudes in [1/16, 1) and random signs.
+
+    Magnitudes stay clear of zero because a sum that starts at +0 turns an input of -0 into +0:
+    an identity chain could not then return its input bit for bit.
+    """
     rng = np.random.default_rng(seed)
-    x = rng.uniform(-1.0, 1.0, size=(channels, spatial)).astype(np.float16)
-    return np.ascontiguousarray(x)
+    mag = rng.uniform(1.0 / 16, 1.0, size=(channels, spatial))
+    sign = rng.choice(np.array([-1.0, 1.0]), size=(channels, spatial))
+    return np.ascontiguousarray((sign * mag).astype(np.float16))
 
 
 def reference_chain(weights: np.ndarray, x: np.ndarray) -> np.ndarray:

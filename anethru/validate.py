@@ -6,6 +6,8 @@ import os
 import sys
 from typing import Iterable
 
+import numpy as np
+
 from .testnames import DEFAULT_TESTS, TEST_NAMES
 from .tensors import WEIGHT_KINDS
 
@@ -66,6 +68,16 @@ def check_tests(tests: Iterable[str] | str | None) -> tuple[str, ...]:
     if not out:
         raise ValueError("tests is empty; choose from " + ", ".join(TEST_NAMES))
     return tuple(out)
+
+
+def check_weight_array(weights: np.ndarray, channels: int, kernels: int) -> np.ndarray:
+    want = (kernels, channels, channels)
+    if weights.shape != want:
+        raise ValueError(f"weights array has shape {weights.shape}; need (kernels, channels, "
+                         f"channels) = {want}")
+    if not np.all(np.isfinite(weights.astype(np.float32))):
+        raise ValueError("weights array holds inf or NaN")
+    return np.ascontiguousarray(weights, dtype=np.float16)
 
 
 def check_weights(weights: object) -> str:

@@ -1,0 +1,33 @@
+"""Shared fixtures: leak accounting through the native counters, and fault injection."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+
+from anethru._lib import lib
+
+
+def live_counts() -> tuple[int, int, int]:
+    gc.collect()  # a dropped Chain frees its buffers in __del__
+    return lib.anethru_live_chains(), lib.anethru_live_kernels(), lib.anethru_cpu_live_buffers()
+
+
+@pytest.fixture
+def no_leaks():
+    """Fails the test if it leaves native chains, kernels or CPU buffers alive."""
+    before = live_counts()
+    yield
+    assert live_counts() == before, "native objects leaked (chains, kernels, buffers)"
+
+
+@pytest.fixture
+def inject_fault():
+    """inject_fault(kind, kernel, after): arm a CPU-backend fault for the next chain opened."""
+    def arm(kind: str, kernel: int, after: int = 0) -> None:
+        code = getattr(lib, f"ANETHRU_FAULT_{kind.upper()}")
+        lib.anethru_cpu_inject_fault(code, kernel, after)
+
+    yield arm
+    lib.anethru_cpu_inject_fault(lib.ANETHRU_FAULT_NONE, -1, 0)

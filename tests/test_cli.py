@@ -1,0 +1,93 @@
+"""The command line, as a user runs it: a subprocess, its output and its exit status."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import anethru
+
+FAST = ["-c", "64x32", "-n", "2", "-w", "1", "-r", "2"]
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "anethru", *args], capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_report_on_stdout_progress_on_stderr():
+    p = run(*FAST, "-c", "16x8", "--backend", "cpu")
+    assert p.returncode == 0, p.stderr
+    assert "anethru: [1/2] 64x32" in p.stderr and "anethru: [2/2] 16x8" in p.stderr
+    assert "64x32 (channels x spatial), 12 kernels" in p.stdout
+    assert "16x8 (channels x spatial), 12 kernels" in p.stdout
+    assert "anethru: [" not in p.stdout
+
+
+def test_json_output_round_trips():
+    p = run(*FAST, "--backend", "cpu", "--json", "--seed", "5", "-t", "sequential,run_only", "-q")
+    assert p.returncode == 0, p.stderr
+    assert p.stderr == ""
+    doc = json.loads(p.stdout)
+    assert doc["schema"] == "anethru.suite/1" and doc["failures"] == []
+    (r,) = [anethru.CeilingResult.from_dict(d) for d in doc["results"]]
+    assert list(r.tests) == ["sequential", "run_only"]
+    assert r.config.test_order_seed == 5 and r.config.repeats == 2
+    assert anethru.CeilingResult.from_json(r.to_json()) == r
+
+
+def test_csv_output():
+    p = run(*FAST, "--backend", "cpu", "--csv", "-t", "run_only", "-q")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.strip().splitlines()
+    assert lines[0].split(",")[:5] == ["backend", "channels", "spatial", "kernels", "test"]
+    assert lines[1].startswith("cpu,64,32,12,run_only,ms/kernel,2,2,")
+
+
+@pytest.mark.parametrize("args,message", [
+    (["-c", "64by32"], "invalid config '64by32': use CHANNELSxSPATIAL"),
+    (["-c", "0x32"], "channels must be >= 1; got 0"),
+    (["--kernels", "1"], "kernels must be >= 2; got 1"),
+    (["-n", "0"], "iters must be >= 1; got 0"),
+    (["-r", "-2"], "repeats must be >= 1; got -2"),
+    (["-t", "sequential,warp"], "unknown test 'warp'"),
+    (["--weights", "ones"], "invalid choice: 'ones'"),
+    (["--backend", "tpu"], "unknown backend 'tpu'"),
+    (["--json", "--csv"], "not allowed with argument"),
+    (["-c", "2000000000x2000000000"], "channels=2000000000, spatial=2000000000"),
+])
+def test_usage_errors_exit_2_with_one_line(args, message):
+    p = run(*args)
+    assert p.returncode == 2, (p.stdout, p.stderr)
+    assert message in p.stderr
+    assert "Traceback" not in p.stderr
+
+
+def test_runtime_failure_exits_1_with_one_line():
+    missing = [b for b in anethru.backends() if not b.available]
+    if not missing:
+        pytest.skip("every backend is available here")
+    p = run(*FAST, "--backend", missing[0].name)
+    assert p.returncode == 1
+    assert p.stderr.strip().splitlines() == [
+        f"anethru: error: backend '{missing[0].name}' is unavailable: {missing[0].reason}"]
+    assert p.stdout == ""
+
+
+def test_list_backends():
+    p = run("--list-backends")
+    assert p.returncode == 0
+    lines = p.stdout.strip().splitlines()
+    assert [ln.split(":")[0] for ln in lines] == [b.name for b in anethru.backends()]
+    assert any(ln.startswith("cpu: CPU") for ln in lines)
+
+
+def test_console_script_and_help():
+    p = subprocess.run(["anethru", "--help"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0
+    for flag in ("--backend", "--config", "--kernels", "--iters", "--warmup", "--repeats",
+                 "--tests", "--weights", "--json", "--csv"):
+        assert flag in p.stdout
