@@ -1,0 +1,22 @@
+"""pytest-benchmark glue: the machine fingerprint in every saved run, and a closing summary of
+the side-by-side ratios the benchmarks measured."""
+
+from __future__ import annotations
+
+import anethru
+from anethru.machine import fingerprint
+
+from _native_clock import RATIOS
+
+
+def pytest_benchmark_update_machine_info(config, machine_info):
+    machine_info["anethru"] = fingerprint()
+    machine_info["anethru_backends"] = [str(b) for b in anethru.backends()]
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not RATIOS:
+        return
+    terminalreporter.section("anethru side-by-side ratios (measured in this run)")
+    for line in RATIOS:
+        terminalreporter.write_line(line)
