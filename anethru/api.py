@@ -41,15 +41,18 @@ def _open_chain(channels: int, spatial: int, kernels: int, backend: str, weights
     from .backends import resolve
 
     name = resolve(backend).name
-    args = dict(kernels=kernels, backend=name, weights=weights, seed=seed, chained=chained,
-                ane_realtime=ane_realtime)
+
+    def compile_chain() -> Chain:
+        return Chain(channels, spatial, kernels=kernels, backend=name, weights=weights, seed=seed,
+                     chained=chained, ane_realtime=ane_realtime)
+
     if name not in REUSE_CHAINS:
-        return Chain(channels, spatial, **args), True
+        return compile_chain(), True
     key = (channels, spatial, kernels, name, weights, seed, chained, ane_realtime)
     with _cache_lock:
         chain = _cache.get(key)
         if chain is None or chain.closed:
-            chain = _cache[key] = Chain(channels, spatial, **args)
+            chain = _cache[key] = compile_chain()
     return chain, False
 
 
@@ -138,7 +141,7 @@ def run_suite(configs: Iterable[tuple[int, int]] = SEED_CONFIGS, *,
     cannot compile) becomes a :class:`ConfigFailure` in the list and the rest still run; bad
     arguments raise either way.
     """
-    configs = [tuple(c) for c in configs]
+    configs = [(c, s) for c, s in configs]  # unpacked here so a malformed entry fails early
     if not configs:
         raise ValueError("configs is empty")
     # Check every configuration and the backend up front: a typo in the third configuration
