@@ -88,3 +88,32 @@ def test_next_call_works_after_bad_input(no_leaks):
         anethru.run_ceiling(64, 0, backend="cpu")
     r = anethru.run_ceiling(64, 32, backend="cpu", iters=2, repeats=2)
     assert r.config.label == "64x32"
+
+
+def test_native_allocation_failure_is_an_exception_and_frees_everything():
+    # Under a 1.5 GiB address-space limit the Python pre-check passes (it knows only physical
+    # memory) but the native allocations cannot all succeed.
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import resource, gc
+        import anethru
+        from anethru._lib import lib
+        resource.setrlimit(resource.RLIMIT_AS, (1536 << 20, resource.RLIM_INFINITY))
+        try:
+            anethru.Chain(8192, 8192, kernels=4, backend="cpu")
+        except anethru.NativeMemoryError as exc:
+            print("ERR", exc)
+        gc.collect()
+        print("LIVE", lib.anethru_live_chains(), lib.anethru_live_kernels(), lib.anethru_cpu_live_buffers())
+        r = anethru.run_ceiling(16, 8, backend="cpu", iters=1, repeats=1)
+        print("NEXT", r.check.passed)
+    """)
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    out = p.stdout.splitlines()
+    assert out[0].startswith("ERR compiling 8192x8192 on cpu (kernel ")
+    assert "cannot allocate" in out[0]
+    assert out[1:] == ["LIVE 0 0 0", "NEXT True"]
