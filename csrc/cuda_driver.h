@@ -1,0 +1,69 @@
+/* cuda_driver.h -- the CUDA driver as cuda_backend.c sees it: loaded with dlopen at first use,
+ * entry points resolved with dlsym, one device's primary context, anethru's kernels loaded from
+ * embedded PTX.  Nothing here needs CUDA headers or libraries at build time.
+ */
+#ifndef ANETHRU_CUDA_DRIVER_H
+#define ANETHRU_CUDA_DRIVER_H
+
+#include <stddef.h>
+
+#include "cuda_api.h"
+
+typedef struct {
+    PFN_cuInit cuInit;
+    PFN_cuDriverGetVersion cuDriverGetVersion;
+    PFN_cuGetErrorName cuGetErrorName;
+    PFN_cuGetErrorString cuGetErrorString;
+    PFN_cuDeviceGetCount cuDeviceGetCount;
+    PFN_cuDeviceGet cuDeviceGet;
+    PFN_cuDeviceGetName cuDeviceGetName;
+    PFN_cuDeviceGetAttribute cuDeviceGetAttribute;
+    PFN_cuDevicePrimaryCtxRetain cuDevicePrimaryCtxRetain;
+    PFN_cuDevicePrimaryCtxRelease_v2 cuDevicePrimaryCtxRelease_v2;
+    PFN_cuCtxGetCurrent cuCtxGetCurrent;
+    PFN_cuCtxSetCurrent cuCtxSetCurrent;
+    PFN_cuModuleLoadData cuModuleLoadData;
+    PFN_cuModuleUnload cuModuleUnload;
+    PFN_cuModuleGetFunction cuModuleGetFunction;
+    PFN_cuStreamCreate cuStreamCreate;
+    PFN_cuStreamDestroy_v2 cuStreamDestroy_v2;
+    PFN_cuStreamSynchronize cuStreamSynchronize;
+    PFN_cuMemAlloc_v2 cuMemAlloc_v2;
+    PFN_cuMemFree_v2 cuMemFree_v2;
+    PFN_cuMemAllocHost_v2 cuMemAllocHost_v2;
+    PFN_cuMemFreeHost cuMemFreeHost;
+    PFN_cuMemcpyHtoDAsync_v2 cuMemcpyHtoDAsync_v2;
+    PFN_cuMemcpyDtoHAsync_v2 cuMemcpyDtoHAsync_v2;
+    PFN_cuLaunchKernel cuLaunchKernel;
+    /* Graph entry points: optional (NULL when the driver lacks them; only `chained` needs them). */
+    PFN_cuStreamBeginCapture_v2 cuStreamBeginCapture_v2;
+    PFN_cuStreamEndCapture cuStreamEndCapture;
+    PFN_cuGraphInstantiateWithFlags cuGraphInstantiateWithFlags;
+    PFN_cuGraphLaunch cuGraphLaunch;
+    PFN_cuGraphExecDestroy cuGraphExecDestroy;
+    PFN_cuGraphDestroy cuGraphDestroy;
+} cuda_driver_api;
+
+typedef struct {
+    cuda_driver_api api;
+    CUcontext ctx;                        /* device 0's primary context, retained for good */
+    CUfunction conv_mma, conv_fma, null;  /* from cuda_kernels.cu */
+    int simulated;                        /* the library is tests/cuda_fake, not NVIDIA's */
+    const char *no_graphs;                /* NULL, or why CUDA graphs are unavailable */
+    char description[256];
+} cuda_driver;
+
+/* Load and initialise once per process (thread-safe); ANETHRU_OK and the driver, or the code
+ * with the reason (the same every call) in err.  Env ANETHRU_CUDA_LIBRARY names the library to
+ * load instead of libcuda.so.1; it is read on the first call only. */
+int cuda_driver_get(const cuda_driver **drv, char *err, size_t errlen);
+
+/* Make the primary context current on the calling thread (each entry point calls this: the
+ * harness evaluates on worker threads too). */
+int cuda_make_current(const cuda_driver *drv, char *err, size_t errlen);
+
+/* Write "<what> failed: CUDA_ERROR_X (code: text)" into err and return `code`. */
+int cuda_fail(const cuda_driver *drv, int code, CUresult r, const char *what, char *err,
+              size_t errlen);
+
+#endif
