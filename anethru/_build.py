@@ -28,6 +28,7 @@ HEADERS = [
     "csrc/anethru.h",
     "csrc/backend.h",
     "csrc/cpu_conv.h",
+    "csrc/port_lock.h",
     "csrc/ane_runtime.h",
     "csrc/ane_mil.h",
     "csrc/ane_tmpdir.h",
@@ -41,6 +42,7 @@ C_SOURCES = [
     "csrc/backends.c",
     "csrc/cpu_backend.c",
     "csrc/cpu_conv.c",
+    "csrc/port_lock.c",
     "csrc/cuda_backend.c",
     "csrc/cuda_driver.c",
 ]

@@ -17,12 +17,7 @@
 
 #include "backend.h"
 #include "cpu_conv.h"
-
-typedef struct {
-    int state;        /* 0 unlocked, 1 + ANETHRU_LOCK_* while locked */
-    int depth;        /* nested locks with the same flags, as IOSurface allows */
-    uint32_t seed;    /* bumped on every read-write unlock */
-} cpu_lock;
+#include "port_lock.h"
 
 typedef struct {
     cpu_conv_plan plan;
@@ -30,7 +25,7 @@ typedef struct {
     size_t bytes;
     uint16_t *port[2];     /* input, output: page-aligned, lockable */
     uint16_t *between[2];  /* fp16 intermediates of a chained kernel */
-    cpu_lock lock[2];
+    port_lock lock[2];
     /* Injected faults (tests only). */
     int fault;
     long fault_after, fault_calls;
@@ -190,29 +185,16 @@ static int cpu_eval_null(void *kernel, char *err, size_t errlen)
     return ANETHRU_OK;
 }
 
-static const char *const port_name[2] = {"input", "output"};
-
 static int cpu_lock_port(void *kernel, int port, int flags, void **addr, char *err, size_t errlen)
 {
     cpu_kernel *k = kernel;
-    if ((port != ANETHRU_PORT_INPUT && port != ANETHRU_PORT_OUTPUT) ||
-        (flags != ANETHRU_LOCK_READONLY && flags != ANETHRU_LOCK_READWRITE)) {
-        anethru_set_error(err, errlen, "bad lock: port %d flags %d", port, flags);
-        return ANETHRU_E_ARG;
-    }
+    int rc = port_lock_check(&k->lock[port & 1], port, flags, err, errlen);
+    if (rc) return rc;
     if (fault_fires(k, ANETHRU_FAULT_LOCK)) {
-        anethru_set_error(err, errlen, "injected lock failure on the %s buffer", port_name[port]);
+        anethru_set_error(err, errlen, "injected lock failure on the %s buffer", port_name(port));
         return ANETHRU_E_LOCK;
     }
-    cpu_lock *l = &k->lock[port];
-    if (l->state && l->state != 1 + flags) {
-        anethru_set_error(err, errlen, "%s buffer is locked %s; cannot lock it %s", port_name[port],
-                          l->state == 1 + ANETHRU_LOCK_READONLY ? "read-only" : "read-write",
-                          flags == ANETHRU_LOCK_READONLY ? "read-only" : "read-write");
-        return ANETHRU_E_LOCK;
-    }
-    l->state = 1 + flags;
-    l->depth++;
+    port_lock_take(&k->lock[port], flags);
     *addr = k->port[port];
     return ANETHRU_OK;
 }
@@ -220,23 +202,9 @@ static int cpu_lock_port(void *kernel, int port, int flags, void **addr, char *e
 static int cpu_unlock_port(void *kernel, int port, int flags, char *err, size_t errlen)
 {
     cpu_kernel *k = kernel;
-    if (port != ANETHRU_PORT_INPUT && port != ANETHRU_PORT_OUTPUT) {
-        anethru_set_error(err, errlen, "bad unlock: port %d", port);
-        return ANETHRU_E_ARG;
-    }
-    cpu_lock *l = &k->lock[port];
-    if (!l->state) {
-        anethru_set_error(err, errlen, "unlock of the %s buffer, which is not locked",
-                          port_name[port]);
-        return ANETHRU_E_LOCK;
-    }
-    if (l->state != 1 + flags) {
-        anethru_set_error(err, errlen, "unlock flags %d do not match the %s buffer's lock", flags,
-                          port_name[port]);
-        return ANETHRU_E_LOCK;
-    }
-    if (flags == ANETHRU_LOCK_READWRITE) l->seed++;
-    if (--l->depth == 0) l->state = 0;
+    int rc = port_unlock_check(&k->lock[port & 1], port, flags, err, errlen);
+    if (rc) return rc;
+    port_lock_release(&k->lock[port], flags);
     return ANETHRU_OK;
 }
 

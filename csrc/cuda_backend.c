@@ -21,11 +21,7 @@
 #include "backend.h"
 #include "cuda_driver.h"
 #include "cuda_kernels.h"
-
-typedef struct {
-    int state;  /* 0 unlocked, 1 + ANETHRU_LOCK_* while locked */
-    int depth;  /* nested locks with the same flags */
-} cuda_lock;
+#include "port_lock.h"
 
 typedef struct {
     const cuda_driver *drv;
@@ -40,10 +36,8 @@ typedef struct {
     const char *fn_name;
     unsigned grid[2], block[2];
     CUgraphExec graph;       /* layers > 1 only */
-    cuda_lock lock[2];
+    port_lock lock[2];
 } cuda_kernel;
-
-static const char *const port_name[2] = {"input", "output"};
 
 /* ------------------------------------------------------------------ contract: probe/describe */
 
@@ -275,22 +269,12 @@ static int cuda_eval_null(void *kernel, char *err, size_t errlen)
 static int cuda_lock_port(void *kernel, int port, int flags, void **addr, char *err, size_t errlen)
 {
     cuda_kernel *k = kernel;
-    if ((port != ANETHRU_PORT_INPUT && port != ANETHRU_PORT_OUTPUT) ||
-        (flags != ANETHRU_LOCK_READONLY && flags != ANETHRU_LOCK_READWRITE) || !addr) {
-        anethru_set_error(err, errlen, "bad lock: port %d flags %d", port, flags);
-        return ANETHRU_E_ARG;
-    }
-    cuda_lock *l = &k->lock[port];
-    if (l->state && l->state != 1 + flags) {
-        anethru_set_error(err, errlen, "%s buffer is locked %s; cannot lock it %s", port_name[port],
-                          l->state == 1 + ANETHRU_LOCK_READONLY ? "read-only" : "read-write",
-                          flags == ANETHRU_LOCK_READONLY ? "read-only" : "read-write");
-        return ANETHRU_E_LOCK;
-    }
+    port_lock *l = &k->lock[port & 1];
+    int rc = port_lock_check(l, port, flags, err, errlen);
+    if (rc != ANETHRU_OK) return rc;
     /* Only the GPU writes the output, so only it needs reading back, once per outer lock. */
     if (!l->state && port == ANETHRU_PORT_OUTPUT) {
-        int rc = cuda_make_current(k->drv, err, errlen);
-        if (rc != ANETHRU_OK) return ANETHRU_E_LOCK;
+        if (cuda_make_current(k->drv, err, errlen) != ANETHRU_OK) return ANETHRU_E_LOCK;
         CUresult r = k->drv->api.cuMemcpyDtoHAsync_v2(k->host[1], k->port[1], k->bytes,
                                                       k->stream);
         if (r == CUDA_SUCCESS) r = k->drv->api.cuStreamSynchronize(k->stream);
@@ -298,8 +282,7 @@ static int cuda_lock_port(void *kernel, int port, int flags, void **addr, char *
             return cuda_fail(k->drv, ANETHRU_E_LOCK, r, "cuMemcpyDtoH(output into pinned host)",
                              err, errlen);
     }
-    l->state = 1 + flags;
-    l->depth++;
+    port_lock_take(l, flags);
     *addr = k->host[port];
     return ANETHRU_OK;
 }
@@ -307,35 +290,22 @@ static int cuda_lock_port(void *kernel, int port, int flags, void **addr, char *
 static int cuda_unlock_port(void *kernel, int port, int flags, char *err, size_t errlen)
 {
     cuda_kernel *k = kernel;
-    if (port != ANETHRU_PORT_INPUT && port != ANETHRU_PORT_OUTPUT) {
-        anethru_set_error(err, errlen, "bad unlock: port %d", port);
-        return ANETHRU_E_ARG;
-    }
-    cuda_lock *l = &k->lock[port];
-    if (!l->state) {
-        anethru_set_error(err, errlen, "unlock of the %s buffer, which is not locked",
-                          port_name[port]);
-        return ANETHRU_E_LOCK;
-    }
-    if (l->state != 1 + flags) {
-        anethru_set_error(err, errlen, "unlock flags %d do not match the %s buffer's lock", flags,
-                          port_name[port]);
-        return ANETHRU_E_LOCK;
-    }
+    port_lock *l = &k->lock[port & 1];
+    int rc = port_unlock_check(l, port, flags, err, errlen);
+    if (rc != ANETHRU_OK) return rc;
     /* The CPU may have written: push the staging buffer to the device at the outer unlock. */
     if (l->depth == 1 && flags == ANETHRU_LOCK_READWRITE) {
-        int rc = cuda_make_current(k->drv, err, errlen);
-        if (rc != ANETHRU_OK) return ANETHRU_E_LOCK;
+        if (cuda_make_current(k->drv, err, errlen) != ANETHRU_OK) return ANETHRU_E_LOCK;
         CUresult r = k->drv->api.cuMemcpyHtoDAsync_v2(k->port[port], k->host[port], k->bytes,
                                                       k->stream);
         if (r == CUDA_SUCCESS) r = k->drv->api.cuStreamSynchronize(k->stream);
         if (r != CUDA_SUCCESS) {
             char what[96];
-            snprintf(what, sizeof what, "cuMemcpyHtoD(pinned host into %s)", port_name[port]);
+            snprintf(what, sizeof what, "cuMemcpyHtoD(pinned host into %s)", port_name(port));
             return cuda_fail(k->drv, ANETHRU_E_LOCK, r, what, err, errlen);
         }
     }
-    if (--l->depth == 0) l->state = 0;
+    port_lock_release(l, flags);
     return ANETHRU_OK;
 }
 
