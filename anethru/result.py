@@ -182,9 +182,12 @@ class CeilingResult:
         for t in ordered.values():
             warnings += t.per_unit_ms.noise_warnings(t.name)
         rto = derived.get("round_trip_overhead")
-        if rto and rto.stats.median < 0:
-            warnings.append("round_trip_overhead is negative: sequential ran faster than "
-                            "run_only; the difference is within this machine's noise")
+        if rto and rto.stats.min <= 0 <= rto.stats.max:
+            warnings.append("round_trip_overhead spans zero across repeats: the round trip is "
+                            "within this machine's noise here, and memcpy_share means little")
+        elif rto and rto.stats.median < 0:
+            warnings.append("round_trip_overhead is negative in every repeat: sequential ran "
+                            "faster than run_only")
         return cls(config=config, tests=ordered, derived=derived, warnings=tuple(warnings), **kw)
 
     def per_kernel_ms(self, test: str) -> float:

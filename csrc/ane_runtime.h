@@ -1,0 +1,23 @@
+/* ane_runtime.h -- the Apple Neural Engine as one anethru backend (ane_runtime.m).
+ *
+ * Built only on macOS (and, for tests, against a simulated framework on Linux); backends.c
+ * includes this header when ANETHRU_WITH_ANE is defined.
+ */
+#ifndef ANETHRU_ANE_RUNTIME_H
+#define ANETHRU_ANE_RUNTIME_H
+
+#include "backend.h"
+
+extern const anethru_backend anethru_ane_backend;
+
+/* Per-process limits of the ANE runtime, with a margin: research saw compiles fail after
+ * about 119 per process (the runtime leaks; only a new process recovers) and about 128
+ * programs loaded at once (unloading frees a slot).  Past these anethru refuses with
+ * ANETHRU_E_LIMIT instead of failing mysteriously. */
+#define ANETHRU_ANE_MAX_COMPILES 115
+/* Overridable so the simulated build can reach it: here compiles always run out first. */
+#ifndef ANETHRU_ANE_MAX_LOADED
+#define ANETHRU_ANE_MAX_LOADED 120
+#endif
+
+#endif

@@ -1,0 +1,141 @@
+"""Compile-check the macOS sources on Linux, and prove the check can fail.
+
+    python tests/objc/check_syntax.py          # exit 0 when every source passes and every
+                                               # planted error is rejected
+
+1. ``clang -fsyntax-only`` of csrc/ane_runtime.m and csrc/throughput.m in their macOS
+   configuration (ANETHRU_CHECK_MACOS), ARC on, -Wall -Wextra -Werror, against GNUstep's
+   Foundation and the shim (IOSurface, CoreFoundation, mach_time, dispatch, sysctl, and an
+   arm64-style ``objc_msgSend`` that must be cast at every call); the ANE backend's C helpers too.
+2. Negative cases: copies of the real sources, each with one planted mistake, must be rejected.
+   A case whose text no longer occurs in the source fails loudly: update the case, never drop it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import toolchain as tc
+
+SOURCES = ["csrc/ane_runtime.m", "csrc/throughput.m", "csrc/ane_mil.c", "csrc/ane_tmpdir.c"]
+
+
+@dataclass(frozen=True)
+class Plant:
+    name: str
+    file: str
+    old: str      # exact text in the real source
+    new: str      # the mistake put in its place (first occurrence only)
+
+
+R, T = "csrc/ane_runtime.m", "csrc/throughput.m"
+PLANTS = [
+    # typo'd methods
+    Plant("nsstring_method_typo", R, "[msg UTF8String]", "[msg UTF8Strng]"),
+    Plant("nsstring_path_typo", R, "stringByAppendingPathComponent:hex]",
+          "stringByAppendingPathComponents:hex]"),
+    # IOSurface C API misuse
+    Plant("iosurfacelock_swapped_args", R, "IOSurfaceLock(s, opts, NULL)", "IOSurfaceLock(s, NULL, opts)"),
+    Plant("iosurfacelock_string_options", R, "IOSurfaceLock(s, opts, NULL)", 'IOSurfaceLock(s, "ro", NULL)'),
+    Plant("iosurfacelock_object_as_surface", R, "IOSurfaceLock(s, opts, NULL)",
+          "IOSurfaceLock((__bridge id)s, opts, NULL)"),
+    Plant("iosurfacelock_wrong_seed_type", R, "kern_return_t kr = IOSurfaceUnlock(s, opts, NULL);",
+          "uint64_t seed = 0;\n    kern_return_t kr = IOSurfaceUnlock(s, opts, &seed);"),
+    Plant("undeclared_lock_constant", R, "? kIOSurfaceLockReadOnly : 0", "? kIOSurfaceLockReadonly : 0"),
+    Plant("undeclared_function", R, "*addr = IOSurfaceGetBaseAddress(s)", "*addr = IOSurfaceGetBaseAdress(s)"),
+    # objc_msgSend must be cast to the exact function type
+    Plant("uncast_objc_msgsend", R,
+          "((id(*)(id, SEL))objc_msgSend)(k->model, @selector(hexStringIdentifier))",
+          "objc_msgSend(k->model, @selector(hexStringIdentifier))"),
+    Plant("nserror_not_by_address", R, "kQoS, @{}, &e);", "kQoS, @{}, e);"),
+    # ARC bridging and ownership
+    # (a plain C cast straight into the call is legal: IOSurfaceCreate is CF-audited)
+    Plant("missing_bridge_to_cf", R, "return IOSurfaceCreate((__bridge CFDictionaryRef)props);",
+          "CFDictionaryRef cf = (CFDictionaryRef)props;\n    return IOSurfaceCreate(cf);"),
+    Plant("implicit_bridge_to_cf", R, "IOSurfaceCreate((__bridge CFDictionaryRef)props)",
+          "IOSurfaceCreate(props)"),
+    Plant("missing_bridge_retained", R, "*kernel = (__bridge_retained void *)k;", "*kernel = (void *)k;"),
+    Plant("missing_bridge_transfer", R, "(__bridge_transfer ANEThruKernel *)kernel",
+          "(ANEThruKernel *)kernel"),
+    Plant("release_under_arc", R, "        k = nil;\n    }\n}", "        [k release];\n    }\n}"),
+    # wrong types into C APIs
+    Plant("format_mismatch", R, '"IOSurfaceCreate(%zu bytes) failed", alloc', '"IOSurfaceCreate(%d bytes) failed", alloc'),
+    Plant("object_to_dlopen", R, "dlopen(path, RTLD_NOW)", 'dlopen(@"AppleNeuralEngine", RTLD_NOW)'),
+    Plant("sysctl_length_by_value", R, "sysctlbyname(name, buf, &len, NULL, 0)", "sysctlbyname(name, buf, len, NULL, 0)"),
+    Plant("missing_import", R, "#import <IOSurface/IOSurface.h>\n", "\n"),
+    Plant("unused_variable", R, "    size_t len = buflen;", "    size_t len = buflen, spare = 0;"),
+    # throughput.m in its macOS configuration (GCD, mach_time)
+    Plant("gcd_bridge_missing", T, "#define GCD_KEEP(obj) ((__bridge_retained void *)(obj))",
+          "#define GCD_KEEP(obj) ((void *)(obj))"),
+    Plant("dispatch_release_under_arc", T, "    q->queue = q->last_done = NULL;",
+          "    dispatch_release(GCD_USE(dispatch_queue_t, q->queue));\n    q->queue = q->last_done = NULL;"),
+    Plant("dispatch_async_f_wrong_function", T, "ctx, fn);", "ctx, q);"),
+    Plant("semaphore_without_bridge", T,
+          "dispatch_semaphore_signal(GCD_USE(dispatch_semaphore_t, q->last_done))",
+          "dispatch_semaphore_signal(q->last_done)"),
+    Plant("mach_timebase_by_value", T, "mach_timebase_info(&tb)", "mach_timebase_info(tb)"),
+    Plant("mach_time_typo", T, "mach_absolute_time() *", "mach_absolute_tim() *"),
+]
+
+
+def check(path: str) -> tuple[bool, str]:
+    """(passed, compiler output) for one file checked as the real source it stands for."""
+    proc = subprocess.run(tc.syntax_check_command(path), capture_output=True, text=True,
+                          cwd=tc.ROOT, check=False)
+    return proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def check_sources() -> dict[str, tuple[bool, str]]:
+    return {src: check(os.path.join(tc.ROOT, src)) for src in SOURCES}
+
+
+def planted_source(plant: Plant) -> str:
+    with open(os.path.join(tc.ROOT, plant.file), encoding="utf-8") as f:
+        text = f.read()
+    if plant.old not in text:
+        raise LookupError(f"{plant.name}: {plant.old!r} no longer occurs in {plant.file}; "
+                          "update the case to plant the same mistake")
+    return text.replace(plant.old, plant.new, 1)
+
+
+def check_plant(plant: Plant) -> tuple[bool, str]:
+    """(rejected, first error line).  The copy sits in csrc/'s place so its includes resolve."""
+    text = planted_source(plant)
+    suffix = os.path.splitext(plant.file)[1]
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "planted" + suffix)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        ok, out = check(path)
+    first = next((ln for ln in out.splitlines() if "error" in ln), out.strip()[:200])
+    return not ok, first
+
+
+def main() -> int:
+    if tc.missing():
+        print(tc.missing())
+        return 2
+    failed = 0
+    for src, (ok, out) in check_sources().items():
+        print(f"{'ok  ' if ok else 'FAIL'} {src}")
+        if not ok:
+            print(out)
+            failed += 1
+    for plant in PLANTS:
+        try:
+            rejected, first = check_plant(plant)
+        except LookupError as exc:
+            rejected, first = False, str(exc)
+        print(f"{'ok  ' if rejected else 'MISS'} planted {plant.name}: {first}")
+        failed += not rejected
+    print(f"{len(SOURCES)} sources, {len(PLANTS)} planted errors, {failed} problems")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

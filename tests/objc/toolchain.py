@@ -1,0 +1,89 @@
+"""Compilers and flags for checking and running the macOS Objective-C sources on Linux.
+
+clang + GNUstep Base (gcc's libobjc underneath) + the declarations-only shim in ``shim/``.
+Install the packages with ``tests/objc/install_deps.sh``.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import subprocess
+import sys
+from functools import lru_cache
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+CSRC = os.path.join(ROOT, "csrc")
+SHIM = os.path.join(HERE, "shim")
+GNUSTEP_INCLUDE = "/usr/include/GNUstep"
+APT_PACKAGES = "clang libgnustep-base-dev libblocksruntime-dev"
+
+
+def linux_x86_64() -> bool:
+    """The platform CI runs the check on, where it must run (the run-time layer is x86_64-only)."""
+    return sys.platform.startswith("linux") and platform.machine() in ("x86_64", "AMD64")
+
+
+@lru_cache(maxsize=None)
+def missing() -> str:
+    """Why the toolchain cannot run here ("" when it can)."""
+    needs = []
+    if not shutil.which("clang"):
+        needs.append("clang")
+    if not shutil.which("gcc"):
+        needs.append("gcc (for its objc headers)")
+    if not os.path.exists(os.path.join(GNUSTEP_INCLUDE, "Foundation", "Foundation.h")):
+        needs.append("GNUstep Base headers")
+    if not os.path.exists("/usr/include/Block.h"):
+        needs.append("BlocksRuntime headers")
+    if not needs:
+        return ""
+    return (f"missing {', '.join(needs)}: run tests/objc/install_deps.sh "
+            f"(apt-get install {APT_PACKAGES})")
+
+
+@lru_cache(maxsize=None)
+def gcc_include() -> str:
+    return subprocess.check_output(["gcc", "-print-file-name=include"], text=True).strip()
+
+
+def common_flags() -> list[str]:
+    """What every Objective-C compile here needs: GNUstep's ABI, the shim before the system
+    headers (its objc_msgSend prototype must win), gcc's objc headers last."""
+    return ["-std=gnu11", "-fblocks", "-fobjc-exceptions", "-fexceptions",
+            "-fobjc-runtime=gnustep-1.9",
+            "-isystem", SHIM, "-isystem", GNUSTEP_INCLUDE, "-idirafter", gcc_include(),
+            "-DGNUSTEP", "-DGNUSTEP_BASE_LIBRARY=1", "-DGNU_RUNTIME=1",
+            "-Wall", "-Wextra", "-Werror"]
+
+
+# What the macOS build passes (anethru/_build.py): ARC, and ARC that survives exceptions.
+ARC_FLAGS = ["-fobjc-arc", "-fobjc-arc-exceptions"]
+
+
+def syntax_check_command(path: str) -> list[str]:
+    """clang -fsyntax-only of one source in its macOS configuration."""
+    if path.endswith(".m"):
+        return (["clang", "-fsyntax-only", "-x", "objective-c"] + common_flags() + ARC_FLAGS +
+                ["-DANETHRU_CHECK_MACOS", "-DANETHRU_WITH_ANE=1", "-I", CSRC, path])
+    return ["clang", "-fsyntax-only", "-x", "c", "-std=gnu11", "-Wall", "-Wextra", "-Werror",
+            "-I", CSRC, path]
+
+
+def objc_compile_command(src: str, obj: str, arc: bool = True, extra: list[str] | None = None) -> list[str]:
+    flags = ["-x", "objective-c", "-fPIC", "-O1", "-g", "-fconstant-string-class=NSConstantString"]
+    return (["clang", "-c"] + flags + common_flags() + (ARC_FLAGS if arc else []) +
+            (extra or []) + [src, "-o", obj])
+
+
+def c_compile_command(src: str, obj: str, extra: list[str] | None = None) -> list[str]:
+    return (["clang", "-c", "-x", "c", "-std=gnu11", "-fPIC", "-O1", "-g", "-Wall", "-Wextra",
+             "-Werror", "-idirafter", gcc_include()] + (extra or []) + [src, "-o", obj])
+
+
+# Linked into everything holding Objective-C: clang's modules are rewritten for gcc's
+# runtime on load (linuxrt/objc2_compat.c).
+OBJC_LINK = ["-Wl,--wrap=__objc_exec_class", "-lgnustep-base", "-lobjc", "-lBlocksRuntime",
+             "-lpthread", "-ldl", "-lm"]

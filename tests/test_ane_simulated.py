@@ -1,0 +1,534 @@
+"""The real csrc/ane_runtime.m, built with ARC against a simulated AppleNeuralEngine.framework
+(tests/objc/fake_ane.m), driven through the real Python API in subprocesses.
+
+The build (tests/objc/sim_build.py) happens once per session.  Each test runs a short script
+with ANETHRU_NATIVE_MODULE=_anethru_sim_native, its own NSTemporaryDirectory ($TEMP), and knobs
+for the fake; the script reports values and the fake's counters back as JSON.  On Linux x86_64
+a missing toolchain fails these tests (run tests/objc/install_deps.sh); elsewhere they skip.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+OBJC = os.path.join(HERE, "objc")
+sys.path.insert(0, OBJC)
+import sim_build  # noqa: E402
+import sim_probe  # noqa: E402  (only its constants are used here)
+import toolchain  # noqa: E402
+
+EVALS_PER_PASS = {"sequential": 12, "run_only": 12, "memcpy_only": 0, "serial_queue": 12,
+                  "chained": 1}
+CLEAN = {"live_objects": 0, "live_surfaces": 0, "loaded_now": 0, "freed_while_loaded": 0,
+         "overlapping_evals": 0}
+
+
+@pytest.fixture(scope="session")
+def sim(tmp_path_factory):
+    reason = toolchain.missing()
+    if not toolchain.linux_x86_64():
+        pytest.skip("the simulated ANE runs on Linux x86_64 only (its objc_msgSend is x86_64 assembly)")
+    if reason:
+        pytest.fail(reason)
+    out = str(tmp_path_factory.mktemp("anesim"))
+    proc = subprocess.run([sys.executable, os.path.join(OBJC, "sim_build.py"), out],
+                          capture_output=True, text=True, cwd=ROOT, check=False)
+    assert proc.returncode == 0, f"simulated build failed:\n{proc.stdout}{proc.stderr}"
+    return out
+
+
+@pytest.fixture
+def run(sim, tmp_path):
+    """run(code, **env) -> the values the script reported; the script must exit 0."""
+    nstmp = tmp_path / "nstmp"
+    nstmp.mkdir(mode=0o700)
+
+    def _run(code, expect_ok=True, **env):
+        e = {k: v for k, v in os.environ.items()
+             if not k.startswith("FAKE_ANE_") and k != "ANETHRU_SIM_ANE_FRAMEWORK"}
+        e.update(PYTHONPATH=os.pathsep.join([ROOT, sim, OBJC]),
+                 ANETHRU_NATIVE_MODULE=sim_build.MODULE, SIM_BUILD_DIR=sim,
+                 TEMP=str(nstmp), TMPDIR=str(nstmp),
+                 NSZombieEnabled="YES", CRASH_ON_ZOMBIE="YES")  # an over-release crashes
+        e.update({k: str(v) for k, v in env.items()})
+        script = ("import anethru\nfrom sim_probe import counters, kernel_dirs, report, "
+                  "temporary_directory\n" + textwrap.dedent(code))
+        proc = subprocess.run([sys.executable, "-c", script], env=e, capture_output=True,
+                              text=True, timeout=600, cwd=str(tmp_path), check=False)
+        if expect_ok:
+            assert proc.returncode == 0, f"script failed:\n{proc.stdout}\n{proc.stderr}"
+        values = {}
+        for line in proc.stdout.splitlines():
+            if line.startswith(sim_probe.MARK):
+                values.update(json.loads(line[len(sim_probe.MARK):]))
+        assert values or not expect_ok, f"the script reported nothing:\n{proc.stderr}"
+        values["_stderr"] = proc.stderr
+        values["_rc"] = proc.returncode
+        return values
+
+    _run.nstmp = str(nstmp)
+    _run.framework = lambda variant: sim_build.framework_path(sim, variant)
+    return _run
+
+
+def assert_clean(counters):
+    left = {k: counters[k] for k in CLEAN}
+    assert left == CLEAN, f"leaked: {counters}"
+
+
+# ---------------------------------------------------------------------------- the program
+
+# Indented as the test scripts are: run() dedents the concatenation once.
+MIL_PROBE = """
+        import ctypes, struct
+        import numpy as np
+        import _anethru_sim_native as native
+        so = ctypes.CDLL(native.__file__)
+        so.ane_mil_text.restype = ctypes.c_void_p
+        so.ane_blob_size.restype = ctypes.c_size_t
+        so.ane_blob_chunk_offset.restype = ctypes.c_size_t
+        def program(c, s, layers, weights):
+            p = so.ane_mil_text(c, s, layers)
+            text = ctypes.string_at(p).decode()
+            ctypes.CDLL(None).free(ctypes.c_void_p(p))
+            n = so.ane_blob_size(c, layers)
+            buf = ctypes.create_string_buffer(n)
+            w = np.ascontiguousarray(weights, dtype=np.float16)
+            so.ane_blob_fill(buf, c, layers, w.ctypes.data_as(ctypes.c_void_p))
+            return text, buf.raw, [so.ane_blob_chunk_offset(c, i) for i in range(layers)]
+"""
+
+
+def test_one_layer_program_is_the_reference_kernel(run):
+    r = run(MIL_PROBE + """
+        w = np.eye(64, dtype=np.float16)[None]
+        text, blob, offsets = program(64, 32, 1, w)
+        report(text=text, n=len(blob), head=list(blob[:128]), data_ok=blob[128:] == w.tobytes(),
+               offsets=offsets)
+    """)
+    text, head = r["text"], r["head"]
+    assert r["n"] == 128 + 64 * 64 * 2 and r["data_ok"] and r["offsets"] == [64]
+    assert head[0] == 1 and head[4] == 2                        # file header
+    assert head[64:68] == [0xEF, 0xBE, 0xAD, 0xDE] and head[68] == 1
+    assert int.from_bytes(bytes(head[72:76]), "little") == 8192   # weight bytes
+    assert int.from_bytes(bytes(head[80:84]), "little") == 128    # data offset
+    assert sum(head[1:4]) + sum(head[5:64]) + sum(head[69:72]) + sum(head[76:80]) + sum(head[84:]) == 0
+    assert text.startswith("program(1.0)\n")
+    assert '{{"coremlc-version", "3505.4.1"}}' in text
+    assert "func main<ios16>(tensor<fp16, [1, 64, 1, 32]> x) {" in text
+    assert ('tensor<fp16, [64, 64, 1, 1]> W = const()[name=tensor<string, []>("W"), '
+            'val=tensor<fp16, [64, 64, 1, 1]>(BLOBFILE(path=tensor<string, []>('
+            '"@model_path/weights/weight.bin"), offset=tensor<uint64, []>(64)))];') in text
+    assert ("tensor<fp16, [1, 64, 1, 32]> y = conv(dilations=dl,groups=gr,pad=pd,pad_type=pt,"
+            'strides=st,weight=W,x=x)[name=tensor<string, []>("conv")];') in text
+    assert text.rstrip().endswith("} -> (y);\n}")
+
+
+def test_chained_program_holds_every_layer_in_one_blob(run):
+    r = run(MIL_PROBE + """
+        w = np.arange(3 * 36 * 36, dtype=np.float32).reshape(3, 36, 36) % 7 - 3
+        text, blob, offsets = program(36, 7, 3, w)
+        chunks = [struct.unpack_from("<IIII", blob, o)[:3] + (struct.unpack_from("<I", blob, o + 16)[0],)
+                  for o in offsets]
+        data = [blob[c[3]:c[3] + c[2]] == w[i].astype(np.float16).tobytes() for i, c in enumerate(chunks)]
+        report(text=text, n=len(blob), count=blob[0], offsets=offsets, chunks=chunks, data=data)
+    """)
+    chunk = 64 + (36 * 36 * 2 + 63) // 64 * 64                   # header + weights padded to 64
+    assert r["offsets"] == [64, 64 + chunk, 64 + 2 * chunk] and r["n"] == 64 + 3 * chunk
+    assert r["count"] == 3 and r["data"] == [True, True, True]
+    assert [c[:3] for c in r["chunks"]] == [[0xDEADBEEF, 1, 2592]] * 3
+    assert [c[3] for c in r["chunks"]] == [o + 64 for o in r["offsets"]]
+    text = r["text"]
+    for i, o in enumerate(r["offsets"]):
+        assert f'W{i} = const()' in text and f"offset=tensor<uint64, []>({o})" in text
+    assert "weight=W0,x=x)" in text and "weight=W1,x=y0)" in text and "weight=W2,x=y1)" in text
+    assert text.count(" = conv(") == 3 and "} -> (y);" in text
+
+
+# ---------------------------------------------------------------------------- happy paths
+
+def test_backends_report_the_simulation(run):
+    r = run("""
+        info = {b.name: b for b in anethru.backends()}["ane"]
+        report(available=info.available, device=info.device, simulated=info.simulated,
+               tmp=temporary_directory())
+    """)
+    assert r["available"] and r["simulated"]
+    assert "SIMULATED (Linux, fake AppleNeuralEngine)" in r["device"]
+    assert "not ANE figures" in r["device"]
+    assert os.path.realpath(r["tmp"]) == os.path.realpath(run.nstmp)  # tests stay hermetic
+
+
+def test_run_ceiling_end_to_end(run):
+    r = run("""
+        res = anethru.run_ceiling(64, 32, backend="ane", iters=3, warmup=1, repeats=2, seed=7)
+        during = counters()
+        dirs = kernel_dirs()
+        closed = anethru.release_cached_chains()
+        report(tests={n: [len(t.block_ns), t.iters] for n, t in res.tests.items()},
+               check=list(res.check.tests), exact=res.check.exact, simulated=res.simulated,
+               device=res.device, text=str(res), warmup=res.config.warmup, during=during,
+               dirs=dirs, closed=closed, after=counters(), dirs_after=kernel_dirs())
+    """)
+    assert set(r["tests"]) == {"sequential", "run_only", "memcpy_only", "serial_queue", "chained"}
+    assert r["check"] == ["sequential", "chained"] and r["exact"]
+    assert r["simulated"] and "SIMULATED" in r["device"] and "SIMULATED" in r["text"]
+    # 12 kernels + the chained program: compiled, loaded, then unloaded exactly once each.
+    assert r["during"]["compile_calls"] == 13 and r["during"]["load_calls"] == 13
+    assert r["during"]["loaded_now"] == 13 and r["during"]["live_surfaces"] == 26
+    assert r["closed"] == 1 and r["after"]["unload_calls"] == 13
+    assert_clean(r["after"])
+    # Every eval the harness claims to have timed reached the framework, and no more.
+    passes = {n: blocks * iters + r["warmup"] for n, (blocks, iters) in r["tests"].items()}
+    expected = sum(EVALS_PER_PASS[n] * p for n, p in passes.items()) + 12 + 1  # + the check
+    assert r["after"]["eval_calls"] == expected
+    assert r["after"]["rt_eval_calls"] == 0
+    # Identical kernels share one owner-only directory; the chained program has its own.
+    assert len(r["dirs"]) == 2 and set(r["dirs"].values()) == {"0o700"}
+    assert r["dirs_after"] == {}
+
+
+@pytest.mark.parametrize("channels,spatial", [(36, 7), (64, 32)])
+def test_random_weights_compute_the_real_conv(run, channels, spatial):
+    """Odd sizes exercise the blob's 64-byte padding and the 128-byte surface rounding."""
+    r = run(f"""
+        import numpy as np
+        from anethru import tensors
+        w = tensors.make_weights("random", {channels}, 3, 11)
+        x = tensors.make_input({channels}, {spatial}, 5)
+        with anethru.Chain({channels}, {spatial}, kernels=3, backend="ane", weights=w) as ane, \\
+             anethru.Chain({channels}, {spatial}, kernels=3, backend="cpu", weights=w) as cpu:
+            ys = ane.roundtrip(x, "sequential").astype(np.float32)
+            yc = ane.roundtrip(x, "chained").astype(np.float32)
+            ref = cpu.roundtrip(x, "sequential").astype(np.float32)
+        report(seq=float(np.max(np.abs(ys - ref))), chained=float(np.max(np.abs(yc - ref))),
+               scale=float(np.max(np.abs(ref))), moved=float(np.max(np.abs(ref - x.astype(np.float32)))),
+               after=counters())
+    """)
+    assert r["moved"] > 0.1 * r["scale"]          # random weights really change the data
+    assert r["seq"] <= 2e-3 * r["scale"] and r["chained"] <= 2e-3 * r["scale"]
+    assert_clean(r["after"])
+
+
+def test_realtime_option_uses_the_client(run):
+    r = run("""
+        res = anethru.run_ceiling(64, 32, backend="ane", iters=2, warmup=1, repeats=1,
+                                  tests=["run_only", "chained"], ane_realtime=True)
+        anethru.release_cached_chains()
+        report(options=list(res.config.options), after=counters())
+    """)
+    assert r["options"] == ["ane_realtime"]
+    assert r["after"]["eval_calls"] == 0 and r["after"]["rt_eval_calls"] > 0
+    assert_clean(r["after"])
+
+
+def test_concurrent_evals_of_one_kernel_never_overlap(run):
+    """Three threads measuring the same chain (bypassing Chain's own lock): the backend must
+    serialise evals per kernel, since they share the kernel's surfaces."""
+    r = run("""
+        import threading
+        from anethru._lib import ffi, lib
+        chain = anethru.Chain(64, 32, kernels=2, backend="ane", chained=False)
+        ids = {n: i for i, n in enumerate(anethru.TEST_NAMES)}
+        def worker(results):
+            sched = ffi.new("int[]", [ids["run_only"]] * 20)
+            iters = ffi.new("int[]", [40] * len(anethru.TEST_NAMES))
+            ns = ffi.new("uint64_t[]", 20)
+            st = ffi.new("anethru_status *")
+            results.append(lib.anethru_chain_measure(chain._handle, sched, 20, iters, 0, 0, ns, st))
+        results = []
+        threads = [threading.Thread(target=worker, args=(results,)) for _ in range(3)]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        chain.close()
+        report(results=results, after=counters())
+    """)
+    assert r["results"] == [0, 0, 0]
+    assert r["after"]["eval_calls"] == 3 * 20 * 40 * 2
+    assert_clean(r["after"])
+
+
+def test_cli_json_marks_the_figures_simulated(run):
+    r = run("""
+        import contextlib, io, json
+        from anethru.cli import main
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            rc = main(["--backend", "ane", "-c", "64x32", "-n", "2", "-w", "0", "-r", "1", "--json", "-q"])
+        doc = json.loads(out.getvalue())
+        (res,) = doc["results"]
+        report(rc=rc, simulated=res["simulated"], device=res["device"])
+    """)
+    assert r["rc"] == 0 and r["simulated"] is True
+    assert "SIMULATED" in r["device"] and "not ANE figures" in r["device"]
+
+
+# ---------------------------------------------------------------------------- failure paths
+
+def test_real_build_probe_says_this_is_not_macos(sim):
+    """The backend compiled as for a Mac (no simulation define) answers for itself here."""
+    out = subprocess.run([os.path.join(sim, "probe_host")], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "2 the ANE needs macOS; this is Linux"        # ANETHRU_E_UNAVAILABLE
+
+
+def test_framework_missing_is_explained(run):
+    r = run("""
+        info = {b.name: b for b in anethru.backends()}["ane"]
+        try:
+            anethru.run_ceiling(64, 32, backend="ane")
+        except anethru.BackendUnavailableError as exc:
+            report(error=str(exc))
+        report(available=info.available, reason=info.reason)
+    """, ANETHRU_SIM_ANE_FRAMEWORK="/nonexistent/AppleNeuralEngine.framework/AppleNeuralEngine")
+    assert not r["available"]
+    assert "AppleNeuralEngine.framework could not be loaded" in r["reason"]
+    assert "/nonexistent/" in r["reason"] and "No such file" in r["reason"]  # dlerror()
+    assert "could not be loaded" in r["error"]
+
+
+def test_class_missing_is_explained(run):
+    r = run("""
+        info = {b.name: b for b in anethru.backends()}["ane"]
+        try:
+            anethru.Chain(64, 32, backend="ane")
+        except anethru.BackendUnavailableError as exc:
+            report(error=str(exc))
+        report(available=info.available, reason=info.reason)
+    """, ANETHRU_SIM_ANE_FRAMEWORK=run.framework("no_request"))
+    assert not r["available"]
+    assert "lacks _ANERequest" in r["reason"] and "unsupported macOS version" in r["reason"]
+    assert "_ANEInMemoryModel," not in r["reason"]          # only the missing one is named
+    assert "_ANERequest" in r["error"]
+
+
+def test_realtime_without_client_is_unsupported_but_plain_eval_works(run):
+    r = run("""
+        try:
+            anethru.Chain(64, 32, kernels=2, backend="ane", ane_realtime=True)
+        except anethru.UnsupportedError as exc:
+            report(error=str(exc))
+        with anethru.Chain(64, 32, kernels=2, backend="ane") as c:
+            report(check=c.check().passed)
+        report(after=counters())
+    """, ANETHRU_SIM_ANE_FRAMEWORK=run.framework("no_client"))
+    assert "_ANEClient" in r["error"]
+    assert r["check"] is True
+    assert_clean(r["after"])
+
+
+def test_compile_error_carries_the_nserror_and_the_suite_goes_on(run):
+    r = run("""
+        out = anethru.run_suite([(64, 32), (32, 16)], backend="ane", keep_going=True, iters=2,
+                                warmup=0, repeats=1, tests=["run_only"])
+        anethru.release_cached_chains()
+        report(first=[type(out[0]).__name__, type(out[0].error).__name__, str(out[0].error)],
+               second=type(out[1]).__name__, after=counters(), dirs=kernel_dirs())
+    """, FAKE_ANE_FAIL_AT="compile", FAKE_ANE_FAIL_CHANNELS=64)
+    kind, error, message = r["first"]
+    assert (kind, error) == ("ConfigFailure", "CompileError")
+    assert "ANE compile of a 64x32 kernel (1 layer) failed" in message
+    assert "injected failure in compile" in message          # the NSError's own text
+    assert r["second"] == "CeilingResult"
+    assert_clean(r["after"])
+    assert r["dirs"] == {}
+
+
+def test_compile_failure_midway_frees_the_kernels_already_made(run):
+    r = run("""
+        try:
+            anethru.Chain(64, 32, backend="ane")
+        except anethru.CompileError as exc:
+            report(error=str(exc))
+        report(after=counters(), dirs=kernel_dirs())
+    """, FAKE_ANE_FAIL_AT="load", FAKE_ANE_FAIL_AFTER=4)
+    assert "kernel 4" in r["error"] and "ANE load of a 64x32 kernel failed" in r["error"]
+    assert r["after"]["load_calls"] == 5 and r["after"]["unload_calls"] == 4
+    assert_clean(r["after"])
+    assert r["dirs"] == {}
+
+
+def test_eval_failure_stops_the_run_naming_test_and_kernel(run):
+    r = run("""
+        with anethru.Chain(64, 32, backend="ane", chained=False) as c:
+            try:
+                c.measure(["run_only"], iters=3, warmup=0, repeats=2)
+            except anethru.EvalError as exc:
+                report(error=str(exc))
+        report(after=counters())
+    """, FAKE_ANE_FAIL_AT="eval", FAKE_ANE_FAIL_AFTER=12 * 3 + 5)
+    assert "run_only, kernel 5" in r["error"]
+    assert "ANE eval failed" in r["error"] and "injected failure in eval" in r["error"]
+    assert "repeat 2 of 2" in r["error"]                     # the second block, not the first
+    assert r["after"]["eval_calls"] == 12 * 3 + 6           # the first failure ended the run
+    assert_clean(r["after"])
+
+
+@pytest.mark.parametrize("stage", ["descriptor", "compile", "surface_object", "request"])
+def test_exception_in_the_framework_becomes_an_error(run, stage):
+    r = run("""
+        try:
+            anethru.Chain(64, 32, kernels=2, backend="ane")
+        except anethru.AnethruError as exc:
+            report(kind=type(exc).__name__, error=str(exc))
+        report(after=counters(), dirs=kernel_dirs())
+    """, FAKE_ANE_FAIL_AT=stage, FAKE_ANE_FAIL_HOW="raise")
+    assert r["kind"] == "InternalError"
+    assert f"FakeANEInjectedException: injected exception in {stage}" in r["error"]
+    assert_clean(r["after"])
+    assert r["dirs"] == {}
+
+
+def test_exception_during_eval_and_unload(run):
+    r = run("""
+        c = anethru.Chain(64, 32, kernels=2, backend="ane", chained=False)
+        try:
+            c.measure(["sequential"], iters=2, warmup=0, repeats=1)
+        except anethru.AnethruError as exc:
+            report(kind=type(exc).__name__, error=str(exc))
+        c.close()
+        report(after=counters(), dirs=kernel_dirs())
+    """, FAKE_ANE_FAIL_AT="eval", FAKE_ANE_FAIL_HOW="raise", FAKE_ANE_FAIL_AFTER=1)
+    assert r["kind"] == "InternalError" and "sequential, kernel 1" in r["error"]
+    assert "FakeANEInjectedException" in r["error"]
+    assert_clean(r["after"])
+
+    r = run("""
+        c = anethru.Chain(64, 32, kernels=2, backend="ane", chained=False)
+        c.close()                                  # unload raises inside release: survived
+        report(after=counters(), dirs=kernel_dirs(), live=anethru._lib.lib.anethru_live_kernels())
+    """, FAKE_ANE_FAIL_AT="unload", FAKE_ANE_FAIL_HOW="raise")
+    assert r["live"] == 0 and r["after"]["live_surfaces"] == 0 and r["after"]["live_objects"] == 0
+    assert r["dirs"] == {}
+
+
+def test_compile_limit_stops_before_the_runtime_fails(run):
+    with open(os.path.join(ROOT, "csrc", "ane_runtime.h"), encoding="utf-8") as f:
+        header = f.read()
+    limit = int(re.search(r"#define ANETHRU_ANE_MAX_COMPILES (\d+)", header).group(1))
+    assert limit < 119
+    r = run("""
+        made = 0
+        while True:
+            try:
+                anethru.Chain(64, 32, kernels=12, backend="ane").close()
+                made += 13
+            except anethru.LimitError as exc:
+                report(error=str(exc), made=made)
+                break
+        report(after=counters())
+    """)
+    assert r["after"]["compile_calls"] == limit            # never past the limit
+    assert f"anethru stops at {limit}" in r["error"] and "about 119" in r["error"]
+    assert r["made"] == limit // 13 * 13
+    assert_clean(r["after"])
+
+
+def test_loaded_limit_and_release_frees_a_slot(run):
+    r = run("""
+        first = anethru.Chain(64, 32, kernels=12, backend="ane", chained=False)
+        second = anethru.Chain(64, 32, kernels=12, backend="ane", chained=False)
+        try:
+            anethru.Chain(64, 32, kernels=12, backend="ane", chained=False)
+        except anethru.LimitError as exc:
+            report(error=str(exc), loaded=counters()["loaded_now"])
+        first.close()
+        third = anethru.Chain(64, 32, kernels=12, backend="ane", chained=False)
+        report(third=third.check().passed)
+        second.close(); third.close()
+        report(after=counters())
+    """)
+    limit = sim_build.SIM_MAX_LOADED
+    assert f"{limit} ANE programs are loaded" in r["error"] and "close chains" in r["error"]
+    assert f"kernel {limit - 24}" in r["error"]              # 24 loaded + 6 more = the limit
+    assert r["loaded"] == 24                                 # the failed chain freed its 6
+    assert r["third"] is True
+    assert_clean(r["after"])
+
+
+# ---------------------------------------------------------------------------- temp directory
+
+def _kernel_dir_name(run):
+    r = run("""
+        with anethru.Chain(64, 32, kernels=2, backend="ane", chained=False):
+            report(dirs=kernel_dirs())
+    """)
+    (name,) = r["dirs"]
+    return name
+
+
+def test_refuses_a_symlink_in_place_of_the_kernel_directory(run, tmp_path):
+    name = _kernel_dir_name(run)
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    link = os.path.join(run.nstmp, name)
+    os.symlink(victim, link)
+    r = run("""
+        try:
+            anethru.Chain(64, 32, kernels=2, backend="ane", chained=False)
+        except anethru.CompileError as exc:
+            report(error=str(exc))
+        report(after=counters())
+    """)
+    assert "symbolic link" in r["error"] and name in r["error"]
+    assert os.listdir(victim) == [] and os.path.islink(link)   # nothing written, nothing removed
+    assert r["after"]["compile_calls"] == 0
+    assert_clean(r["after"])
+
+
+def test_refuses_a_directory_others_can_reach_and_adopts_our_own_leftover(run):
+    name = _kernel_dir_name(run)
+    path = os.path.join(run.nstmp, name)
+    os.mkdir(path, 0o700)
+    os.chmod(path, 0o755)
+    r = run("""
+        try:
+            anethru.Chain(64, 32, kernels=2, backend="ane", chained=False)
+        except anethru.CompileError as exc:
+            report(error=str(exc))
+    """)
+    assert "others may access it (mode 755)" in r["error"]
+    assert os.path.isdir(path)                               # left alone
+    if os.geteuid() == 0:
+        os.chmod(path, 0o700)
+        os.chown(path, 65534, 65534)
+        r = run("""
+            try:
+                anethru.Chain(64, 32, kernels=2, backend="ane", chained=False)
+            except anethru.CompileError as exc:
+                report(error=str(exc))
+        """)
+        assert "belongs to uid 65534" in r["error"]
+        os.chown(path, 0, 0)
+    # A leftover of ours (owner-only, say from a crashed run) is reused, then removed.
+    os.chmod(path, 0o700)
+    with open(os.path.join(path, "stale"), "w") as f:
+        f.write("from an earlier run")
+    r = run("""
+        with anethru.Chain(64, 32, kernels=2, backend="ane", chained=False) as c:
+            report(check=c.check().passed)
+        report(dirs=kernel_dirs())
+    """)
+    assert r["check"] is True and r["dirs"] == {}
+
+
+@pytest.mark.parametrize("hex_id", ["../escape", "..", "a/b"])
+def test_refuses_an_identifier_that_is_not_one_path_component(run, hex_id):
+    r = run("""
+        try:
+            anethru.Chain(64, 32, kernels=2, backend="ane", chained=False)
+        except anethru.AnethruError as exc:
+            report(kind=type(exc).__name__, error=str(exc))
+        report(after=counters())
+    """, FAKE_ANE_HEX=hex_id)
+    assert r["kind"] == "InternalError" and "hexStringIdentifier is unusable" in r["error"]
+    assert r["after"]["compile_calls"] == 0
+    assert os.listdir(os.path.dirname(run.nstmp)) == ["nstmp"]   # nothing written beside it
+    assert_clean(r["after"])
