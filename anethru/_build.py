@@ -40,6 +40,7 @@ HEADERS = [
 # Plain C sources compiled on every platform.
 C_SOURCES = [
     "csrc/backends.c",
+    "csrc/messages.c",
     "csrc/cpu_backend.c",
     "csrc/cpu_conv.c",
     "csrc/port_lock.c",

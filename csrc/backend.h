@@ -57,7 +57,7 @@ typedef struct anethru_backend {
 const anethru_backend *anethru_backend_at(int index);
 const anethru_backend *anethru_backend_find(const char *name);
 
-/* Message helper shared by backends (defined in throughput.m): printf into err safely. */
+/* Message helper shared by backends (messages.c): printf into err safely. */
 void anethru_set_error(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -8,7 +8,6 @@
  * Python calls anethru_chain_measure once per measurement; everything timed happens here,
  * without the interpreter, and the loops return raw block totals only.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,16 +30,7 @@
 #define __has_feature(x) 0
 #endif
 
-/* ------------------------------------------------------------------ errors and counters */
-
-void anethru_set_error(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
+/* ------------------------------------------------------------------ status and counters */
 
 static int live_chains, live_kernels;
 

@@ -41,7 +41,7 @@ def build_vtable_check(out_dir):
     subprocess.run([CC, "-std=gnu11", "-O1", "-g", "-Wall", "-Werror", "-I", CSRC,
                     os.path.join(HERE, "cuda_fake", "vtable_check.c"),
                     os.path.join(CSRC, "cuda_backend.c"), os.path.join(CSRC, "cuda_driver.c"),
-                    os.path.join(CSRC, "port_lock.c"),
+                    os.path.join(CSRC, "port_lock.c"), os.path.join(CSRC, "messages.c"),
                     "-o", exe, "-ldl", "-lpthread"], check=True, capture_output=True, text=True)
     return exe
 

@@ -12,7 +12,6 @@
  */
 #include <dlfcn.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,16 +20,6 @@
 
 extern const anethru_backend anethru_cuda_backend;
 static const anethru_backend *B = &anethru_cuda_backend;
-
-/* The harness defines this in throughput.m; this driver links without it. */
-void anethru_set_error(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* Live objects in the fake driver: the same library the backend loaded (dlopen shares it). */
 static void print_live(void)

@@ -118,8 +118,10 @@ def _host_probe(out: str, objdir: str, helpers: list[str]) -> str:
                                  extra=["-DANETHRU_WITH_ANE=1", "-I", tc.CSRC]))
     main_o = os.path.join(objdir, "probe_main.o")
     _run(tc.c_compile_command(os.path.join(tc.HERE, "probe_main.c"), main_o, extra=["-I", tc.CSRC]))
+    messages_o = os.path.join(objdir, "messages.o")
+    _run(tc.c_compile_command(os.path.join(tc.CSRC, "messages.c"), messages_o, extra=["-I", tc.CSRC]))
     exe = os.path.join(out, "probe_host")
-    _run(["clang", "-o", exe, main_o, obj] + helpers + _link_system(out))
+    _run(["clang", "-o", exe, main_o, messages_o, obj] + helpers + _link_system(out))
     return exe
 
 
