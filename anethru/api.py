@@ -60,7 +60,8 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
                 iters: Optional[int] = None,
                 warmup: int = 5, repeats: int = 5, backend: str = "auto",
                 tests: Optional[Iterable[str]] = None, weights: str = "identity",
-                seed: Optional[int] = None, ane_realtime: bool = False) -> CeilingResult:
+                seed: Optional[int] = None, ane_realtime: bool = False,
+                progress: Optional[Callable[[str], None]] = None) -> CeilingResult:
     """Measure the multi-kernel throughput ceiling of one configuration.
 
     Compiles ``kernels`` identical 1x1-conv fp16 kernels of ``channels`` x ``spatial`` on
@@ -70,7 +71,8 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
     of ``iters`` passes after ``warmup`` passes, interleaving the tests in a shuffled order
     drawn from ``seed``.  ``iters=None`` is the seed's 50 passes per block (500 for
     memcpy_only), fewer where a block would exceed 200 ms (see :meth:`Chain.measure`).
-    Returns a :class:`CeilingResult`; ``str()`` of it is the report.
+    Returns a :class:`CeilingResult`; ``str()`` of it is the report.  ``progress`` (if given)
+    is called with a line as each phase starts (never from inside the timed loops).
 
     Raises ValueError/TypeError for bad arguments (naming the value),
     BackendUnavailableError when the backend cannot run here (saying why), CompileError,
@@ -84,8 +86,11 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
     weights = validate.check_weights(weights)
     wanted = validate.check_tests(tests)
     seed_value = None if seed is None else validate.positive_int("seed", seed, minimum=0)
+    say = progress or (lambda line: None)
+    say(f"{c}x{s}: compiling {k} kernels{' and the chained program' if 'chained' in wanted else ''}")
     chain, owned = _open_chain(c, s, k, backend, weights, 0, "chained" in wanted, ane_realtime)
     try:
+        say(f"{c}x{s}: checking the chain on {chain.backend} ({weights} weights)")
         check = chain.check()
         runnable, unsupported = [], {}
         for t in wanted:
@@ -96,6 +101,8 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
                 unsupported[t] = why
             else:
                 raise UnsupportedError(f"{chain.backend} cannot run the {t} test: {why}")
+        say(f"{c}x{s}: timing {', '.join(runnable)} ({warmup} warm-up passes, {repeats} repeats "
+            f"in shuffled order)")
         m: Measurement = chain.measure(runnable, iters=iters, warmup=warmup, repeats=repeats,
                                        seed=seed_value)
         config = Config(chain.backend, c, s, k, c * s * 2, iters is None, warmup, repeats,
@@ -136,7 +143,7 @@ def run_suite(configs: Iterable[tuple[int, int]] = SEED_CONFIGS, *,
               **kwargs) -> list[Union[CeilingResult, ConfigFailure]]:
     """``run_ceiling`` on each (channels, spatial) configuration, the seed's three by default.
 
-    ``progress`` (if given) is called with a line before each configuration.  With
+    ``progress`` (if given) is called with a line before each configuration and phase.  With
     ``keep_going=True`` a configuration that fails at run time (say, a channel count a chip
     cannot compile) becomes a :class:`ConfigFailure` in the list and the rest still run; bad
     arguments raise either way.
@@ -153,10 +160,9 @@ def run_suite(configs: Iterable[tuple[int, int]] = SEED_CONFIGS, *,
     kwargs["backend"] = resolve(kwargs.get("backend", "auto")).name
     results: list[Union[CeilingResult, ConfigFailure]] = []
     for i, (c, s) in enumerate(configs):
-        if progress:
-            progress(f"[{i + 1}/{len(configs)}] {c}x{s}")
+        step = (lambda line, i=i: progress(f"[{i + 1}/{len(configs)}] {line}")) if progress else None
         try:
-            results.append(run_ceiling(c, s, **kwargs))
+            results.append(run_ceiling(c, s, progress=step, **kwargs))
         except AnethruError as exc:
             if not keep_going:
                 raise
