@@ -81,6 +81,8 @@ class Chain:
     def __init__(self, channels: int, spatial: int, *, kernels: int = 12, backend: str = "auto",
                  weights: Union[str, np.ndarray] = "identity", seed: int = 0,
                  chained: bool = True, ane_realtime: bool = False) -> None:
+        self._handle = None  # first, so __del__ of a half-built Chain has nothing to free
+        self._lock = threading.Lock()
         self.channels, self.spatial, self.kernels = validate.check_sizes(channels, spatial, kernels)
         self.seed = validate.positive_int("seed", seed, minimum=0)
         if isinstance(weights, np.ndarray):
@@ -93,8 +95,6 @@ class Chain:
         self.backend_info: BackendInfo = resolve(backend)
         self.backend = self.backend_info.name
         self.options = ("ane_realtime",) if ane_realtime else ()
-        self._lock = threading.Lock()
-        self._handle = None
         handle = ffi.new("anethru_chain **")
         st = new_status()
         flags = lib.ANETHRU_OPT_ANE_REALTIME if ane_realtime else 0
@@ -130,7 +130,7 @@ class Chain:
     def __del__(self) -> None:  # a forgotten chain still frees its native buffers
         try:
             self.close()
-        except Exception:  # pragma: no cover - interpreter shutdown
+        except Exception:  # pragma: no cover - interpreter shutdown tears modules down first
             pass
 
     def __repr__(self) -> str:
