@@ -110,7 +110,8 @@ static int cpu_describe(char *buf, size_t buflen)
 static int cpu_compile(const anethru_kernel_spec *spec, void **out, char *err, size_t errlen)
 {
     *out = NULL;
-    int ordinal = injected.compiles++;
+    /* Atomic: chains may compile on several threads at once. */
+    int ordinal = __atomic_fetch_add(&injected.compiles, 1, __ATOMIC_SEQ_CST);
     if (injected.kind == ANETHRU_FAULT_COMPILE && ordinal == injected.kernel) {
         anethru_set_error(err, errlen, "injected compile failure (compile #%d)", ordinal);
         return ANETHRU_E_COMPILE;
