@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from typing import Optional, Sequence
@@ -131,7 +132,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("anethru: interrupted", file=sys.stderr)
         return 130
-    _emit(results, args)
+    try:
+        _emit(results, args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`anethru | head`): stop quietly, as the Python docs advise.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     failures = [r for r in results if isinstance(r, ConfigFailure)]
     for f in failures:
         print(f"anethru: error: {f}", file=sys.stderr)

@@ -23,6 +23,20 @@ def _ms(x: float) -> str:
     return f"{x:.4f}" if abs(x) < 10 else f"{x:.2f}"
 
 
+def _machine_line(m: dict) -> str:
+    """OS, CPU and, on a Mac, what throttles an accelerator: power source, thermal state,
+    Low Power Mode (a throttled run must be recognisable from its report)."""
+    parts = [f"{m.get('os', '?')} {m.get('macos_version') or m.get('os_release', '')}".strip(),
+             f"{m.get('cpu_model', '?')}, {m.get('cpu_count', '?')} cores"]
+    if "power_source" in m:
+        parts.append(m["power_source"])
+    if "thermal_state" in m:
+        parts.append(f"thermal {m['thermal_state']}")
+    if m.get("low_power_mode"):
+        parts.append("LOW POWER MODE")
+    return "; ".join(parts)
+
+
 def format_result(r: CeilingResult) -> str:
     c = r.config
     lines = [RULE,
@@ -32,6 +46,7 @@ def format_result(r: CeilingResult) -> str:
     if r.simulated:
         lines.append(" SIMULATED: these figures come from a stand-in, not from the named hardware")
     lines.append(RULE)
+    lines.append(f" machine: {_machine_line(r.machine)}")
     opts = f", options: {', '.join(c.options)}" if c.options else ""
     lines.append(f" compile+load: {r.compile_ms:.1f} ms   tensor: {c.bytes_per_tensor} bytes fp16"
                  f"   weights: {c.weights}{opts}")

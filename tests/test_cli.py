@@ -91,3 +91,10 @@ def test_console_script_and_help():
     for flag in ("--backend", "--config", "--kernels", "--iters", "--warmup", "--repeats",
                  "--tests", "--weights", "--json", "--csv"):
         assert flag in p.stdout
+
+
+def test_a_closed_pipe_ends_quietly():
+    # `true` exits at once, so every write of the report meets a closed pipe.
+    p = subprocess.run(f"{sys.executable} -m anethru -c 16x8 -n 1 -r 1 -q | true", shell=True,
+                       capture_output=True, text=True, timeout=120)
+    assert p.stderr == ""

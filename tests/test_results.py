@@ -73,3 +73,16 @@ def test_csv_has_a_row_per_test_and_figure(result):
 
 def test_per_kernel_ms_is_the_median(result):
     assert result.per_kernel_ms("run_only") == result.tests["run_only"].per_unit_ms.median
+
+
+def test_report_names_the_machine_and_what_throttles_it(result):
+    import dataclasses
+
+    m = result.machine
+    assert f" machine: {m['os']} {m['os_release']}; {m['cpu_model']}, {m['cpu_count']} cores" in str(result)
+    mac = dataclasses.replace(result, machine={
+        "os": "Darwin", "macos_version": "15.1", "cpu_model": "Apple M4 Max", "cpu_count": 16,
+        "power_source": "Battery Power", "thermal_state": "throttled (CPU speed limit 80%)",
+        "low_power_mode": True})
+    assert (" machine: Darwin 15.1; Apple M4 Max, 16 cores; Battery Power; "
+            "thermal throttled (CPU speed limit 80%); LOW POWER MODE") in str(mac)
