@@ -72,8 +72,8 @@ int anethru_chain_roundtrip(anethru_chain *chain, int test, const uint16_t *inpu
  * run nblocks timed blocks: block b runs iters[schedule[b]] passes of test schedule[b] and
  * stores its total in block_ns[b].  If max_block_ns > 0, iters[t] is an upper bound instead:
  * the warm-up's pass time lowers it (to no less than 1) so that a block of test t lasts at most
- * about max_block_ns, and the count used is written back into iters[t].  The first failure
- * stops the run. */
+ * about max_block_ns, and the count used is written back into iters[t] (with warmup == 0, one
+ * untimed pass is run to calibrate).  The first failure stops the run. */
 int anethru_chain_measure(anethru_chain *chain, const int *schedule, int nblocks, int *iters,
                           int warmup, uint64_t max_block_ns, uint64_t *block_ns,
                           anethru_status *st);
