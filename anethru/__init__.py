@@ -14,14 +14,14 @@ from .backends import BackendInfo, backends, best_backend
 from .chain import Chain, Measurement
 from .errors import (AnethruError, BackendUnavailableError, ChainCheckError, CompileError,
                      EvalError, InternalError, LimitError, NativeMemoryError, UnsupportedError)
-from .result import CeilingResult, ChainCheck, Config, Derived, TestResult
+from .result import CeilingResult, ChainCheck, Config, Derived, TestResult, load_results
 from .stats import Stats
 from .testnames import DEFAULT_TESTS, TEST_NAMES
 
 __all__ = [
     "__version__", "run_ceiling", "run_suite", "ConfigFailure", "release_cached_chains", "SEED_CONFIGS",
     "SEED_KERNELS", "backends", "best_backend", "BackendInfo", "Chain", "Measurement",
-    "CeilingResult", "ChainCheck", "Config", "Derived", "TestResult", "Stats", "TEST_NAMES",
+    "CeilingResult", "load_results", "ChainCheck", "Config", "Derived", "TestResult", "Stats", "TEST_NAMES",
     "DEFAULT_TESTS", "AnethruError", "BackendUnavailableError", "ChainCheckError", "CompileError",
     "EvalError", "InternalError", "LimitError", "NativeMemoryError", "UnsupportedError",
 ]

@@ -19,12 +19,9 @@ from .api import SEED_CONFIGS, SEED_KERNELS, ConfigFailure, run_suite
 from .backends import backends
 from .errors import AnethruError
 from .report import format_result, to_csv
-from .result import CeilingResult
+from .result import SUITE_SCHEMA, CeilingResult
 from .tensors import WEIGHT_KINDS
 from .testnames import DEFAULT_TESTS, DESCRIPTIONS, TEST_NAMES
-
-SUITE_SCHEMA = "anethru.suite/1"
-
 
 class UsageError(Exception):
     pass

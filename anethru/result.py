@@ -15,6 +15,7 @@ from .stats import Stats, paired_difference, paired_ratio, per_pass_ms, per_unit
 from .testnames import TEST_NAMES
 
 SCHEMA = "anethru.ceiling/1"
+SUITE_SCHEMA = "anethru.suite/1"  # what `anethru --json` prints: results + failures
 
 
 @dataclass(frozen=True)
@@ -242,3 +243,12 @@ class CeilingResult:
 
         return format_result(self)
 
+
+
+def load_results(text: str) -> list[CeilingResult]:
+    """Results from JSON text: one result (``CeilingResult.to_json``) or a suite
+    (``anethru --json``), so saved runs from many machines can be read back and compared."""
+    doc = json.loads(text)
+    if isinstance(doc, dict) and doc.get("schema") == SUITE_SCHEMA:
+        return [CeilingResult.from_dict(d) for d in doc["results"]]
+    return [CeilingResult.from_dict(doc)]

@@ -37,6 +37,7 @@ def test_json_output_round_trips():
     assert list(r.tests) == ["sequential", "run_only"]
     assert r.config.test_order_seed == 5 and r.config.repeats == 2
     assert anethru.CeilingResult.from_json(r.to_json()) == r
+    assert anethru.load_results(p.stdout) == [r] == anethru.load_results(r.to_json())
 
 
 def test_csv_output():
