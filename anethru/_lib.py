@@ -25,7 +25,6 @@ except ImportError as exc:  # pragma: no cover - only a broken install gets here
 
 ffi: Any = _native.ffi
 lib: Any = _native.lib
-NATIVE_MODULE = _module_name
 
 
 def new_status() -> Any:

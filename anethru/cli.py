@@ -18,14 +18,10 @@ from . import __version__
 from .api import SEED_CONFIGS, SEED_KERNELS, ConfigFailure, run_suite
 from .backends import backends
 from .errors import AnethruError
-from .report import format_result, to_csv
+from .report import format_suite, to_csv
 from .result import SUITE_SCHEMA, CeilingResult
 from .tensors import WEIGHT_KINDS
 from .testnames import DEFAULT_TESTS, DESCRIPTIONS, TEST_NAMES
-
-class UsageError(Exception):
-    pass
-
 
 def _config(text: str) -> tuple[int, int]:
     m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
@@ -98,7 +94,7 @@ def _emit(results: list, args: argparse.Namespace) -> None:
     elif args.csv:
         sys.stdout.write(to_csv(ok))
     else:
-        print("\n\n".join(format_result(r) for r in ok))
+        print(format_suite(ok))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
