@@ -1,141 +1,164 @@
-"""``anethru`` / ``python -m anethru``: Experiment I from the command line.
+"""``anethru`` / ``python -m anethru``: the command line.
 
-With no arguments: the seed's three configurations, 12 kernels, on the best backend present.
-Progress goes to stderr, the report (or --json / --csv) to stdout.  Exit status: 0 success,
-2 usage error (bad flag or value), 1 runtime failure (one clear line, no traceback).
+The bare form (no command, or a first word starting with ``-``) runs the measurement
+(``anethru/commands/run.py``); other capabilities are subcommands, each in its own module under
+``anethru/commands/`` and imported only when chosen.  Conventions every command keeps, enforced
+here: exit 0 on success, 1 on a runtime failure, 2 on a usage error, 130 on Ctrl-C; every error is
+one line on stderr (``anethru: error: ...`` or ``anethru: usage error: ...``), never a traceback;
+progress goes to stderr, results to stdout; a closed pipe ends quietly and a failed write (a full
+disk) is one line and exit 1.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import importlib
 import os
-import re
 import sys
-from typing import Optional, Sequence
+import textwrap
+from typing import Callable, NoReturn, Optional, Sequence
 
-from . import __version__
-from .api import SEED_CONFIGS, SEED_KERNELS, ConfigFailure, run_suite
-from .backends import backends
-from .errors import AnethruError
-from .report import format_suite, to_csv
-from .result import SUITE_SCHEMA, CeilingResult
-from .tensors import WEIGHT_KINDS
-from .testnames import DEFAULT_TESTS, DESCRIPTIONS, TEST_NAMES
+PROG = "anethru"
 
-def _config(text: str) -> tuple[int, int]:
-    m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
-    if not m:
-        raise argparse.ArgumentTypeError(f"invalid config {text!r}: use CHANNELSxSPATIAL, e.g. 768x256")
-    return int(m.group(1)), int(m.group(2))
+# Command name -> (module under anethru.commands, one-line summary).  A command module defines
+# ``add_arguments(parser)`` and ``run(args) -> int``; ``DESCRIPTION`` (optional) is its --help text.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("run", "measure the throughput ceiling (the default when no command is given)"),
+}
+DEFAULT_COMMAND = "run"
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
-def _tests(text: str) -> list[str]:
-    names = [t.strip() for t in text.split(",") if t.strip()]
-    for t in names:
-        if t not in TEST_NAMES:
-            raise argparse.ArgumentTypeError(f"unknown test {t!r}; choose from {', '.join(TEST_NAMES)}")
-    return names
+class UsageError(Exception):
+    """A bad flag or value: reported as one line, exit 2."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    tests_help = "; ".join(f"{n}: {DESCRIPTIONS[n]}" for n in TEST_NAMES)
-    p = argparse.ArgumentParser(
-        prog="anethru",
-        description="Multi-kernel throughput ceiling: how much of a chain of accelerator kernels "
-                    "is the CPU round trip between them, and what chaining would save.",
-        epilog="Default: the seed's configurations "
-               + ", ".join(f"{c}x{s}" for c, s in SEED_CONFIGS)
-               + f", {SEED_KERNELS} kernels, best backend present. Tests: {tests_help}.")
-    p.add_argument("-b", "--backend", default="auto",
-                   help="ane, cuda, cpu or auto (default: auto = the first available of ane, cuda, cpu)")
-    p.add_argument("-c", "--config", dest="configs", action="append", type=_config, metavar="CxS",
-                   help="channels x spatial, e.g. 768x256; repeat for several (default: the seed's three)")
-    p.add_argument("-k", "--kernels", type=int, default=SEED_KERNELS,
-                   help=f"kernels in the chain (default {SEED_KERNELS})")
-    p.add_argument("-n", "--iters", type=int, default=None,
-                   help="passes per timed block (default: auto, the seed's 50, fewer where a block "
-                        "would exceed 200 ms; memcpy_only runs 10x as many)")
-    p.add_argument("-w", "--warmup", type=int, default=5, help="untimed passes per test (default 5)")
-    p.add_argument("-r", "--repeats", type=int, default=5,
-                   help="timed blocks per test, interleaved in shuffled order (default 5)")
-    p.add_argument("-t", "--tests", type=_tests, default=None, metavar="T1,T2",
-                   help="comma-separated tests (default: " + ",".join(DEFAULT_TESTS)
-                        + ", skipping those the backend cannot run)")
-    p.add_argument("--weights", choices=WEIGHT_KINDS, default="identity",
-                   help="identity (the seed's: output == input, checked bit for bit) or random "
-                        "(checked against numpy)")
-    p.add_argument("--seed", type=int, default=None, help="test-order seed (default: random, recorded)")
-    p.add_argument("--ane-realtime", action="store_true",
-                   help="ANE only: evaluate through _ANEClient's evaluateRealTimeWithModel: path")
-    out = p.add_mutually_exclusive_group()
-    out.add_argument("--json", action="store_true", help="print results as JSON")
-    out.add_argument("--csv", action="store_true", help="print one CSV row per test and figure")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
-    p.add_argument("--list-backends", action="store_true",
-                   help="list the backends, whether each can run here, and why not")
-    p.add_argument("--version", action="version", version=f"anethru {__version__}")
-    return p
+class OutputError(Exception):
+    """Writing the results failed (a full disk, a closed terminal): one line, exit 1."""
 
 
-def _list_backends() -> int:
-    for b in backends():
-        print(b)
-    return 0
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with anethru's one-line usage errors (argparse prints a usage block and exits)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
 
 
-def _emit(results: list, args: argparse.Namespace) -> None:
-    ok = [r for r in results if isinstance(r, CeilingResult)]
-    failed = [r for r in results if isinstance(r, ConfigFailure)]
-    if args.json:
-        doc = {"schema": SUITE_SCHEMA, "results": [r.to_dict() for r in ok],
-               "failures": [f.to_dict() for f in failed]}
-        print(json.dumps(doc, indent=2))
-    elif args.csv:
-        sys.stdout.write(to_csv(ok))
-    else:
-        print(format_suite(ok))
+def _paragraphs(text: Optional[str]) -> Optional[str]:
+    # Paragraphs (separated by blank lines) wrapped one by one, so help keeps its line breaks.
+    if not text:
+        return text
+    return "\n\n".join(textwrap.fill(p, 79, subsequent_indent="  " if p.startswith("  ") else "")
+                       for p in text.split("\n\n"))
+
+
+def new_parser(command: Optional[str], description: str, epilog: Optional[str] = None
+               ) -> ArgumentParser:
+    prog = PROG if command in (None, DEFAULT_COMMAND) else f"{PROG} {command}"
+    return ArgumentParser(prog=prog, description=_paragraphs(description),
+                          epilog=_paragraphs(epilog),
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def progress_printer(quiet: bool) -> Callable[[str], None]:
+    """The progress callback every command uses: ``anethru: LINE`` on stderr, unless quiet."""
+    def say(line: str) -> None:
+        if not quiet:
+            print(f"{PROG}: {line}", file=sys.stderr, flush=True)
+    return say
+
+
+def error(message: str) -> int:
+    """Report a runtime failure (one line on stderr); returns the exit status to use."""
+    print(f"{PROG}: error: {message}", file=sys.stderr, flush=True)
+    return EXIT_FAILURE
+
+
+def usage_error(message: str, command: Optional[str] = None) -> int:
+    hint = f"{PROG} {command} --help" if command and command != DEFAULT_COMMAND else f"{PROG} --help"
+    print(f"{PROG}: usage error: {message} (see {hint})", file=sys.stderr, flush=True)
+    return EXIT_USAGE
+
+
+def write_stdout(text: str) -> None:
+    """Write and flush results now, so a write error surfaces inside the command (main() turns
+    it into one line) rather than as a traceback at interpreter exit."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"cannot write the output: {exc}") from exc
+
+
+def _silence_stdout() -> None:
+    # After a failed write, the interpreter's final flush would fail again and print a traceback
+    # ("Exception ignored ..."): point stdout at /dev/null first, as the Python docs advise.
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # pragma: no cover - stdout without a descriptor
+        pass
+
+
+def _split_command(argv: list[str]) -> tuple[str, list[str]]:
+    if not argv or argv[0].startswith("-"):
+        return DEFAULT_COMMAND, argv
+    if argv[0] in COMMANDS:
+        return argv[0], argv[1:]
+    raise UsageError(f"unknown command {argv[0]!r}; choose from {', '.join(COMMANDS)}, "
+                     f"or give only options to run the measurement")
+
+
+def build_parser(command: str = DEFAULT_COMMAND) -> ArgumentParser:
+    """The parser of one command (the bare form's by default)."""
+    module = importlib.import_module(f"anethru.commands.{COMMANDS[command][0]}")
+    parser = new_parser(command, getattr(module, "DESCRIPTION", COMMANDS[command][1]),
+                        getattr(module, "EPILOG", None))
+    module.add_arguments(parser)
+    return parser
+
+
+def _commands_epilog() -> str:
+    return "\n".join(["commands (anethru COMMAND --help for each):"]
+                     + [f"  {n:<10} {summary}" for n, (_, summary) in COMMANDS.items()])
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.list_backends:
-        return _list_backends()
-
-    def progress(line: str) -> None:
-        if not args.quiet:
-            print(f"anethru: {line}", file=sys.stderr, flush=True)
-
-    configs = args.configs or list(SEED_CONFIGS)
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    command = DEFAULT_COMMAND
     try:
-        results = run_suite(
-            configs, progress=progress, keep_going=True, kernels=args.kernels, iters=args.iters,
-            warmup=args.warmup, repeats=args.repeats, backend=args.backend, tests=args.tests,
-            weights=args.weights, seed=args.seed, ane_realtime=args.ane_realtime)
-    except (ValueError, TypeError, MemoryError) as exc:
-        if isinstance(exc, AnethruError):  # NativeMemoryError: the machine, not the flags
-            print(f"anethru: error: {exc}", file=sys.stderr)
-            return 1
-        print(f"anethru: usage error: {exc}", file=sys.stderr)
-        return 2
-    except AnethruError as exc:
-        print(f"anethru: error: {exc}", file=sys.stderr)
-        return 1
+        command, rest = _split_command(args_list)
+        module = importlib.import_module(f"anethru.commands.{COMMANDS[command][0]}")
+        parser = build_parser(command)
+        if command == DEFAULT_COMMAND:  # the bare form's help lists the commands
+            parser.epilog = ((parser.epilog + "\n\n") if parser.epilog else "") + _commands_epilog()
+        try:
+            args = parser.parse_args(rest)
+        except SystemExit as exc:  # --help and --version print and exit 0 through argparse
+            sys.stdout.flush()
+            return int(exc.code or 0)
+        return module.run(args)
+    except UsageError as exc:
+        return usage_error(str(exc), command)
     except KeyboardInterrupt:
-        print("anethru: interrupted", file=sys.stderr)
-        return 130
-    try:
-        _emit(results, args)
-        sys.stdout.flush()
+        print(f"{PROG}: interrupted", file=sys.stderr, flush=True)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
-        # The reader went away (`anethru | head`): stop quietly, as the Python docs advise.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
-    failures = [r for r in results if isinstance(r, ConfigFailure)]
-    for f in failures:
-        print(f"anethru: error: {f}", file=sys.stderr)
-    return 1 if failures else 0
+        # The reader went away (`anethru | head`): stop quietly.
+        _silence_stdout()
+        return EXIT_FAILURE
+    except OutputError as exc:
+        _silence_stdout()
+        return error(str(exc))
+    except OSError as exc:  # a file a command was given cannot be read or written
+        return error(str(exc))
+    except Exception as exc:  # the promise is no traceback, even for a bug of ours
+        if os.environ.get("ANETHRU_DEBUG"):
+            raise
+        return error(f"internal error: {type(exc).__name__}: {exc} (this is a bug in anethru; "
+                     f"rerun with ANETHRU_DEBUG=1 for the traceback and please report it)")
 
 
 if __name__ == "__main__":  # pragma: no cover

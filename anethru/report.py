@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
-from .result import CeilingResult
+if TYPE_CHECKING:  # only for annotations: result.py imports this module to print itself
+    from .result import CeilingResult
 
 RULE = "=" * 78
 
@@ -37,7 +38,7 @@ def _machine_line(m: dict) -> str:
     return "; ".join(parts)
 
 
-def format_result(r: CeilingResult) -> str:
+def format_result(r: "CeilingResult") -> str:
     c = r.config
     lines = [RULE,
              f" anethru: multi-kernel throughput ceiling -- {c.label} (channels x spatial), "
@@ -83,7 +84,7 @@ def format_result(r: CeilingResult) -> str:
     return "\n".join(lines)
 
 
-def format_suite(results: Iterable[CeilingResult]) -> str:
+def format_suite(results: Iterable["CeilingResult"]) -> str:
     return "\n\n".join(str(r) for r in results)
 
 
@@ -92,7 +93,7 @@ CSV_FIELDS = ["backend", "channels", "spatial", "kernels", "test", "unit", "iter
               "median", "min", "mean", "max", "stdev", "cv", "per_pass_median_ms", "simulated"]
 
 
-def to_csv(results: Iterable[CeilingResult]) -> str:
+def to_csv(results: Iterable["CeilingResult"]) -> str:
     """One row per (configuration, test or derived figure)."""
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from .report import format_result
 from .stats import Stats, paired_difference, paired_ratio, per_pass_ms, per_unit_ms
 from .testnames import TEST_NAMES
 
@@ -239,8 +240,6 @@ class CeilingResult:
         return cls.from_dict(json.loads(text))
 
     def __str__(self) -> str:
-        from .report import format_result
-
         return format_result(self)
 
 

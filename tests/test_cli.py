@@ -99,3 +99,47 @@ def test_a_closed_pipe_ends_quietly():
     p = subprocess.run(f"{sys.executable} -m anethru -c 16x8 -n 1 -r 1 -q | true", shell=True,
                        capture_output=True, text=True, timeout=120)
     assert p.stderr == ""
+
+
+def test_usage_errors_share_one_style():
+    # argparse's own errors (a malformed value) and the API's (an unknown backend) read alike.
+    for args in (["-c", "768by256"], ["--backend", "gpu"], ["frobnicate"], ["-n", "x"]):
+        p = run(*args)
+        assert p.returncode == 2, (args, p.stderr)
+        lines = p.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("anethru: usage error: "), (args, lines)
+        assert lines[0].endswith("(see anethru --help)")
+
+
+def test_unknown_command_names_the_commands():
+    p = run("frobnicate")
+    assert p.returncode == 2
+    assert "unknown command 'frobnicate'; choose from run" in p.stderr
+
+
+@pytest.mark.parametrize("fmt", [[], ["--json"], ["--csv"]])
+def test_a_full_disk_is_one_line_and_exit_1(fmt):
+    if not __import__("os").path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this system")
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([sys.executable, "-m", "anethru", "-c", "16x8", "-n", "1", "-r", "1",
+                            "-q", "-t", "run_only", "-b", "cpu", *fmt], stdout=full,
+                           stderr=subprocess.PIPE, text=True, timeout=120)
+    assert p.returncode == 1
+    assert p.stderr.strip().splitlines() == [
+        "anethru: error: cannot write the output: [Errno 28] No space left on device"]
+
+
+def test_an_unexpected_exception_is_one_line(monkeypatch, capsys):
+    # A bug of ours still ends as one line naming the exception, never a traceback.
+    from anethru import cli
+    from anethru.commands import run as run_command
+
+    def broken(args):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(run_command, "run", broken)
+    monkeypatch.delenv("ANETHRU_DEBUG", raising=False)
+    assert cli.main(["-q"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("anethru: error: internal error: KeyError: 'boom'")

@@ -1,0 +1,118 @@
+"""``anethru [options]``: Experiment I on the seed's configurations (or the ones given).
+
+Progress goes to stderr, the report (or --json / --csv) to stdout.  A configuration that fails at
+run time is reported and the others still run; the exit status is then 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+
+from .. import __version__
+from ..api import SEED_CONFIGS, SEED_KERNELS, ConfigFailure, run_suite
+from ..backends import backends
+from ..cli import EXIT_FAILURE, EXIT_OK, UsageError, error, progress_printer, write_stdout
+from ..errors import AnethruError
+from ..report import format_suite, to_csv
+from ..result import SUITE_SCHEMA, CeilingResult
+from ..tensors import WEIGHT_KINDS
+from ..testnames import DEFAULT_TESTS, DESCRIPTIONS, TEST_NAMES
+
+DESCRIPTION = ("Multi-kernel throughput ceiling: how much of a chain of accelerator kernels is the "
+               "CPU round trip between them, and what chaining would save.")
+EPILOG = ("Default: the seed's configurations " + ", ".join(f"{c}x{s}" for c, s in SEED_CONFIGS)
+          + f", {SEED_KERNELS} kernels, best backend present. Tests: "
+          + "; ".join(f"{n}: {DESCRIPTIONS[n]}" for n in TEST_NAMES) + ".")
+
+
+def parse_config(text: str) -> tuple[int, int]:
+    """'768x256' -> (768, 256); shared by every command that takes configurations."""
+    m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"invalid config {text!r}: use CHANNELSxSPATIAL, e.g. 768x256")
+    return int(m.group(1)), int(m.group(2))
+
+
+def parse_tests(text: str) -> list[str]:
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    for t in names:
+        if t not in TEST_NAMES:
+            raise argparse.ArgumentTypeError(f"unknown test {t!r}; choose from {', '.join(TEST_NAMES)}")
+    return names
+
+
+def add_measurement_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of one measurement (shared with commands that run measurements)."""
+    p.add_argument("-b", "--backend", default="auto",
+                   help="ane, cuda, cpu or auto (default: auto = the first available of ane, cuda, cpu)")
+    p.add_argument("-k", "--kernels", type=int, default=SEED_KERNELS,
+                   help=f"kernels in the chain (default {SEED_KERNELS})")
+    p.add_argument("-n", "--iters", type=int, default=None,
+                   help="passes per timed block (default: auto, the seed's 50, fewer where a block "
+                        "would exceed 200 ms; memcpy_only runs 10x as many)")
+    p.add_argument("-w", "--warmup", type=int, default=5, help="untimed passes per test (default 5)")
+    p.add_argument("-r", "--repeats", type=int, default=5,
+                   help="timed blocks per test, interleaved in shuffled order (default 5)")
+    p.add_argument("-t", "--tests", type=parse_tests, default=None, metavar="T1,T2",
+                   help="comma-separated tests (default: " + ",".join(DEFAULT_TESTS)
+                        + ", skipping those the backend cannot run)")
+    p.add_argument("--weights", choices=WEIGHT_KINDS, default="identity",
+                   help="identity (the seed's: output == input, checked bit for bit) or random "
+                        "(checked against numpy)")
+    p.add_argument("--seed", type=int, default=None, help="test-order seed (default: random, recorded)")
+    p.add_argument("--ane-realtime", action="store_true",
+                   help="ANE only: evaluate through _ANEClient's evaluateRealTimeWithModel: path")
+
+
+def measurement_kwargs(args: argparse.Namespace) -> dict:
+    """run_ceiling/run_suite keywords from the options of add_measurement_arguments."""
+    return dict(kernels=args.kernels, iters=args.iters, warmup=args.warmup, repeats=args.repeats,
+                backend=args.backend, tests=args.tests, weights=args.weights, seed=args.seed,
+                ane_realtime=args.ane_realtime)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-c", "--config", dest="configs", action="append", type=parse_config,
+                   metavar="CxS",
+                   help="channels x spatial, e.g. 768x256; repeat for several (default: the seed's three)")
+    add_measurement_arguments(p)
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print results as JSON")
+    out.add_argument("--csv", action="store_true", help="print one CSV row per test and figure")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument("--list-backends", action="store_true",
+                   help="list the backends, whether each can run here, and why not")
+    p.add_argument("--version", action="version", version=f"anethru {__version__}")
+
+
+def render(results: list, args: argparse.Namespace) -> str:
+    ok = [r for r in results if isinstance(r, CeilingResult)]
+    failed = [r for r in results if isinstance(r, ConfigFailure)]
+    if args.json:
+        doc = {"schema": SUITE_SCHEMA, "results": [r.to_dict() for r in ok],
+               "failures": [f.to_dict() for f in failed]}
+        return json.dumps(doc, indent=2) + "\n"
+    if args.csv:
+        return to_csv(ok)
+    return format_suite(ok) + "\n"
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.list_backends:
+        write_stdout("".join(f"{b}\n" for b in backends()))
+        return EXIT_OK
+    configs = args.configs or list(SEED_CONFIGS)
+    try:
+        results = run_suite(configs, progress=progress_printer(args.quiet), keep_going=True,
+                            **measurement_kwargs(args))
+    except AnethruError as exc:  # the machine or the backend, not the flags
+        return error(str(exc))
+    except (ValueError, TypeError, MemoryError) as exc:
+        raise UsageError(str(exc)) from exc
+    write_stdout(render(results, args))
+    failures = [r for r in results if isinstance(r, ConfigFailure)]
+    for f in failures:
+        error(str(f))
+    return EXIT_FAILURE if failures else EXIT_OK
