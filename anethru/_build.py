@@ -13,7 +13,8 @@ Per platform:
   runtime is left out (the registry then explains why the ``ane`` backend is missing).
 
 Other helpers (tests/objc's simulated-ANE build) reuse ``CDEF``, ``C_SOURCES`` and
-``HEADERS`` so that every build of the native core has the same interface.
+``HEADERS`` so that every build of the native core has the same interface; tests/macos compiles
+and links ``darwin_config()`` for macOS against Apple's headers on any host.
 """
 
 import os
@@ -70,20 +71,27 @@ def _existing(paths):
     return [p for p in paths if os.path.exists(p)]
 
 
+def darwin_config():
+    """The macOS build's set_source arguments (besides the module name and its C source).
+    tests/test_macos_apple_headers.py compiles exactly these against Apple's headers."""
+    return dict(
+        sources=C_SOURCES + ANE_C_SOURCES + OBJC_SOURCES,
+        include_dirs=[CSRC],
+        depends=_existing(HEADERS),
+        define_macros=[("ANETHRU_WITH_ANE", "1")],
+        extra_compile_args=C_FLAGS + ["-fobjc-arc", "-fobjc-arc-exceptions", "-fblocks"],
+        extra_link_args=["-framework", "Foundation", "-framework", "IOSurface"],
+    )
+
+
+DARWIN_MODULE_SOURCE = '#include "anethru.h"'
+
+
 def make_ffibuilder():
     ffi = FFI()
     ffi.cdef(CDEF)
     if sys.platform == "darwin":
-        ffi.set_source(
-            "anethru._native",
-            '#include "anethru.h"',
-            sources=C_SOURCES + ANE_C_SOURCES + OBJC_SOURCES,
-            include_dirs=[CSRC],
-            depends=_existing(HEADERS),
-            define_macros=[("ANETHRU_WITH_ANE", "1")],
-            extra_compile_args=C_FLAGS + ["-fobjc-arc", "-fobjc-arc-exceptions", "-fblocks"],
-            extra_link_args=["-framework", "Foundation", "-framework", "IOSurface"],
-        )
+        ffi.set_source("anethru._native", DARWIN_MODULE_SOURCE, **darwin_config())
     else:
         ffi.set_source(
             "anethru._native",
