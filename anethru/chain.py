@@ -96,7 +96,8 @@ class Chain:
 
     Also compiles the whole chain as one unit when ``chained=True`` and the backend can (see
     :meth:`supports`).  Close it (or use ``with``) to free the native buffers; the object is
-    safe to share between threads, one native call at a time.
+    safe to share between threads, one native call at a time.  It does not cross a fork(): in
+    the child it raises AnethruError (open a new chain there).
     """
 
     def __init__(self, channels: int, spatial: int, *, kernels: int = 12, backend: str = "auto",

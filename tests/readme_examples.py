@@ -1,16 +1,17 @@
 """The examples of README.md, as tests/test_readme.py runs them.
 
-Every ```python block is one example (a script).  In ```sh / ```bash blocks every line with an
-``anethru`` command is one example: the ``anethru ...`` parts of the line (what follows
-``pip install . &&`` is one), run by the shell in a scratch directory.  Lines that do not run
-anethru (pip, pytest) are not examples.
+Every ```python block is one example: a script, run in a scratch directory of its own, so it
+must be self-contained.  Every ```sh / ```bash block with ``anethru`` commands is one example:
+its lines that run anethru, in order, each by the shell, in one scratch directory (a line may
+read what an earlier one wrote).  Of a line, only the ``anethru ...`` parts run (``pip install .
+&& anethru`` runs ``anethru``); lines that do not run anethru (pip, pytest) are left out.
 
-What the README shows decides how an example runs:
+What the README shows decides how a step runs:
 
 * ``[tests add: ARGS]`` in a line's comment: the test runs that line's anethru command with
   ARGS added right after ``anethru`` (a smaller configuration, so the suite stays quick).
 * ``# Mac only`` or ``# GPU only`` in a line's comment (or anywhere in a python block), or a
-  backend named in the command (``--backend ane``, ``-b cuda``, ``backend="ane"``): the example
+  backend named in the command (``--backend ane``, ``-b cuda``, ``backend="ane"``): the step
   needs that backend and is skipped, with the backend's reason, where it is unavailable.
 """
 
@@ -29,12 +30,18 @@ FENCE_RE = re.compile(r"^\s*```\s*([\w+-]*)\s*$")
 
 
 @dataclass(frozen=True)
-class Example:
-    kind: str                # "python" or "sh"
+class Step:
     line: int                # where it starts in README.md (1-based)
     code: str                # the script, or the shell command to run
     text: str                # what the README shows
     backend: Optional[str]   # a backend it needs ("ane", "cuda"), or None
+
+
+@dataclass(frozen=True)
+class Example:
+    kind: str                # "python" (one step: the block) or "sh" (its anethru lines)
+    line: int                # where the block's code starts in README.md
+    steps: tuple[Step, ...]
 
     @property
     def id(self) -> str:
@@ -113,15 +120,17 @@ def examples(markdown: str) -> list[Example]:
         if lang == "python":
             code = "\n".join(lines) + "\n"
             comments = " ".join(ln.split("#", 1)[1] for ln in lines if "#" in ln)
-            found.append(Example("python", start, code, code,
-                                 _needs(comments, code, PY_BACKEND_RE)))
+            step = Step(start, code, code, _needs(comments, code, PY_BACKEND_RE))
+            found.append(Example("python", start, (step,)))
         elif lang in SHELL_LANGS:
+            steps = []
             for n, text in _shell_lines(lines, start):
                 command, comment = split_comment(text)
                 add = ADD_RE.search(comment)
                 extra = add.group(1).strip() if add else ""
                 run = _anethru_command(command, extra)
                 if run:
-                    found.append(Example("sh", n, run, text.strip(),
-                                         _needs(comment, command, SH_BACKEND_RE)))
+                    steps.append(Step(n, run, text.strip(), _needs(comment, command, SH_BACKEND_RE)))
+            if steps:
+                found.append(Example("sh", start, tuple(steps)))
     return found

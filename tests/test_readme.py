@@ -19,6 +19,7 @@ with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as _f:
     README = _f.read()
 EXAMPLES = examples(README)
 HANG_GUARD_S = 600  # not a speed limit: only so that a hung example cannot hang the suite
+SHELL = shutil.which("bash") or shutil.which("sh") or "sh"
 
 
 def _environment(tmp_path) -> dict:
@@ -37,40 +38,59 @@ def _environment(tmp_path) -> dict:
     return env
 
 
-def _skip_unless_backend(example) -> None:
-    if example.backend is None:
-        return
-    info = {b.name: b for b in anethru.backends()}.get(example.backend)
-    if info is None or not info.available:
-        why = info.reason if info else "not in this build"
-        pytest.skip(f"{example.id} needs the {example.backend} backend ({example.text.splitlines()[0]!r}),"
-                    f" unavailable here: {why}")
+def _unavailable(step) -> str:
+    """Why this machine cannot run the step ("" when it can)."""
+    if step.backend is None:
+        return ""
+    info = {b.name: b for b in anethru.backends()}.get(step.backend)
+    if info is not None and info.available:
+        return ""
+    return info.reason if info else "not in this build"
+
+
+def _skip_summary(example, skipped) -> str:
+    by_backend: dict = {}
+    for step, why in skipped:
+        by_backend.setdefault((step.backend, why), []).append(f"README.md:{step.line}")
+    parts = [f"{', '.join(lines)} need{'s' if len(lines) == 1 else ''} the {backend} backend, "
+             f"unavailable here: {why}" for (backend, why), lines in by_backend.items()]
+    ran = len(example.steps) - len(skipped)
+    return f"ran {ran} of {len(example.steps)}; " + "; ".join(parts)
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e.id for e in EXAMPLES])
 def test_readme_example_runs(example, tmp_path):
-    _skip_unless_backend(example)
     env = _environment(tmp_path)
-    if example.kind == "python":
-        script = tmp_path / "example.py"
-        script.write_text(example.code)
-        cmd = [sys.executable, str(script)]
-    else:
-        cmd = ["bash", "-c", "set -e\n" + example.code]
-    p = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True,
-                       timeout=HANG_GUARD_S)
-    assert p.returncode == 0, f"{example.id} failed:\n{example.text}\n--- stderr:\n{p.stderr}"
-    assert "Traceback" not in p.stderr, p.stderr
+    work = tmp_path / "work"
+    work.mkdir()
+    skipped = []
+    for step in example.steps:  # in README order, in one directory, as a reader would
+        why = _unavailable(step)
+        if why:
+            skipped.append((step, why))
+            continue
+        if example.kind == "python":
+            script = tmp_path / "example.py"
+            script.write_text(step.code)
+            cmd = [sys.executable, str(script)]
+        else:
+            cmd = [SHELL, "-c", step.code]
+        p = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True,
+                           timeout=HANG_GUARD_S)
+        assert p.returncode == 0, f"README.md:{step.line} failed:\n{step.text}\n--- stderr:\n{p.stderr}"
+        assert "Traceback" not in p.stderr, p.stderr
+    if skipped:
+        pytest.skip(_skip_summary(example, skipped))
 
 
 def test_the_readme_has_the_examples_we_expect():
     # The extraction itself can break silently (a fence it no longer sees): pin a few down.
-    shown = [e.text for e in EXAMPLES]
+    steps = [s for e in EXAMPLES for s in e.steps]
     assert sum(e.kind == "python" for e in EXAMPLES) >= 2
-    assert any(t.startswith("anethru --list-backends") for t in shown)
-    assert any(t.startswith("anethru --json > run.json") for t in shown)
-    assert any(e.code.startswith("anethru") and "pip install" in e.text for e in EXAMPLES)
-    assert not any("pytest" in e.code for e in EXAMPLES)  # the test command is not an example
+    assert any(s.text.startswith("anethru --list-backends") for s in steps)
+    assert any(s.text.startswith("anethru --json > run.json") for s in steps)
+    assert any(s.code.startswith("anethru") and "pip install" in s.text for s in steps)
+    assert not any("pytest" in s.code for s in steps)  # the test command is not an example
 
 
 def test_extraction_rules():
@@ -93,14 +113,14 @@ def test_extraction_rules():
         "x = 1  # Mac only",
         "```",
     ])
-    got = [(e.kind, e.line, e.code, e.backend) for e in examples(md)]
+    got = [(e.kind, e.line, [(s.line, s.code, s.backend) for s in e.steps]) for e in examples(md)]
     assert got == [
-        ("sh", 2, "anethru -c 16x8 -r 1", None),
-        ("sh", 3, "anethru --backend ane", "ane"),
-        ("sh", 4, "anethru -q      --list-backends", None),
-        ("sh", 6, "anethru --json > out.json", "cuda"),
-        ("python", 12, 'import anethru\nanethru.run_ceiling(64, 32, backend="cuda")\n', "cuda"),
-        ("python", 16, "x = 1  # Mac only\n", "ane"),
+        ("sh", 2, [(2, "anethru -c 16x8 -r 1", None),
+                   (3, "anethru --backend ane", "ane"),
+                   (4, "anethru -q      --list-backends", None),
+                   (6, "anethru --json > out.json", "cuda")]),
+        ("python", 12, [(12, 'import anethru\nanethru.run_ceiling(64, 32, backend="cuda")\n', "cuda")]),
+        ("python", 16, [(16, "x = 1  # Mac only\n", "ane")]),
     ]
 
 
