@@ -21,6 +21,7 @@ from typing import Optional
 INTERFACE_HEADER = os.path.join("csrc", "anethru.h")
 NATIVE_DIR = "csrc"
 BUILDER = os.path.join("anethru", "_build.py")
+SOURCE_SUFFIXES = (".c", ".h", ".m")  # what the compiler reads (an editor's backup is not)
 INIT = os.path.join("anethru", "__init__.py")
 CDEF_RE = re.compile(r"/\* CDEF-BEGIN \*/(.*?)/\* CDEF-END \*/", re.S)
 STAMP_RE = re.compile(r"anethru (\S+) cdef:([0-9a-f]+) sources:([0-9a-f]+)")
@@ -44,12 +45,13 @@ def cdef_digest(root: str) -> str:
 
 
 def sources_digest(root: str) -> str:
-    """Digest of everything the extension is compiled from: every file in csrc/ and the
-    builder (its flags), names included."""
+    """Digest of everything the extension is compiled from: the C, Objective-C and header files
+    in csrc/ and the builder (its flags), names included."""
     h = hashlib.sha256()
     native = os.path.join(root, NATIVE_DIR)
     paths = [os.path.join(NATIVE_DIR, n) for n in sorted(os.listdir(native))
-             if os.path.isfile(os.path.join(native, n))] + [BUILDER]
+             if n.endswith(SOURCE_SUFFIXES) and os.path.isfile(os.path.join(native, n))]
+    paths.append(BUILDER)
     for rel in paths:
         with open(os.path.join(root, rel), "rb") as f:
             data = f.read()
