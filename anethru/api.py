@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from typing import Callable, Iterable, Optional, Union
@@ -23,6 +24,18 @@ SEED_KERNELS = 12
 REUSE_CHAINS = frozenset({"ane"})
 _cache: dict[tuple, Chain] = {}
 _cache_lock = threading.Lock()
+
+
+def _forget_cache_after_fork() -> None:
+    # A forked child inherits the cache's chains disowned (see chain.py) and perhaps the lock
+    # held by a thread that does not exist in it: start both afresh.
+    global _cache_lock
+    _cache_lock = threading.Lock()
+    _cache.clear()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forget_cache_after_fork)
 
 
 def release_cached_chains() -> int:
@@ -80,12 +93,13 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
     """
     c, s, k = validate.check_sizes(channels, spatial, kernels)
     if iters is not None:
-        validate.positive_int("iters", iters)
+        iters = validate.positive_int("iters", iters)
     warmup = validate.positive_int("warmup", warmup, minimum=0)
     repeats = validate.positive_int("repeats", repeats)
     weights = validate.check_weights(weights)
     wanted = validate.check_tests(tests)
     seed_value = None if seed is None else validate.positive_int("seed", seed, minimum=0)
+    ane_realtime = validate.flag("ane_realtime", ane_realtime)
     say = progress or (lambda line: None)
     say(f"{c}x{s}: compiling {k} kernels{' and the chained program' if 'chained' in wanted else ''}")
     chain, owned = _open_chain(c, s, k, backend, weights, 0, "chained" in wanted, ane_realtime)
@@ -148,6 +162,7 @@ def run_suite(configs: Iterable[tuple[int, int]] = SEED_CONFIGS, *,
     cannot compile) becomes a :class:`ConfigFailure` in the list and the rest still run; bad
     arguments raise either way.
     """
+    keep_going = validate.flag("keep_going", keep_going)
     configs = [(c, s) for c, s in configs]  # unpacked here so a malformed entry fails early
     if not configs:
         raise ValueError("configs is empty")

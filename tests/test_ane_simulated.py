@@ -3,8 +3,9 @@
 
 The build (tests/objc/sim_build.py) happens once per session.  Each test runs a short script
 with ANETHRU_NATIVE_MODULE=_anethru_sim_native, its own NSTemporaryDirectory ($TEMP), and knobs
-for the fake; the script reports values and the fake's counters back as JSON.  On Linux x86_64
-a missing toolchain fails these tests (run tests/objc/install_deps.sh); elsewhere they skip.
+for the fake; the script reports values and the fake's counters back as JSON.  Without clang and
+GNUstep these tests skip, saying how to get them (under CI=true they fail); off Linux x86_64 they
+skip.
 """
 
 import json
@@ -32,11 +33,9 @@ CLEAN = {"live_objects": 0, "live_surfaces": 0, "loaded_now": 0, "freed_while_lo
 
 @pytest.fixture(scope="session")
 def sim(tmp_path_factory):
-    reason = toolchain.missing()
     if not toolchain.linux_x86_64():
         pytest.skip("the simulated ANE runs on Linux x86_64 only (its objc_msgSend is x86_64 assembly)")
-    if reason:
-        pytest.fail(reason)
+    toolchain.require()
     out = str(tmp_path_factory.mktemp("anesim"))
     proc = subprocess.run([sys.executable, os.path.join(OBJC, "sim_build.py"), out],
                           capture_output=True, text=True, cwd=ROOT, check=False)
