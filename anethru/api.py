@@ -14,6 +14,7 @@ from .errors import AnethruError, UnsupportedError
 from .machine import fingerprint
 from .result import CeilingResult, Config
 from .testnames import DEFAULT_TESTS
+from .worker import isolatable
 
 # The seed's configurations (channels x spatial) and chain length.
 SEED_CONFIGS = ((64, 32), (256, 64), (768, 256))
@@ -69,6 +70,7 @@ def _open_chain(channels: int, spatial: int, kernels: int, backend: str, weights
     return chain, False
 
 
+@isolatable  # adds isolate=False, timeout=None: measure in a fresh worker process
 def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
                 iters: Optional[int] = None,
                 warmup: int = 5, repeats: int = 5, backend: str = "auto",
@@ -86,6 +88,11 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
     memcpy_only), fewer where a block would exceed 200 ms (see :meth:`Chain.measure`).
     Returns a :class:`CeilingResult`; ``str()`` of it is the report.  ``progress`` (if given)
     is called with a line as each phase starts (never from inside the timed loops).
+
+    ``isolate=True`` measures in a fresh worker process (see :mod:`anethru.worker`): no
+    compile is spent in this process, a crash or hang there raises ``WorkerError`` here, and
+    ``timeout`` (seconds) bounds the call.  The result is the same, with ``"isolated"`` in
+    ``result.config.options``.
 
     Raises ValueError/TypeError for bad arguments (naming the value),
     BackendUnavailableError when the backend cannot run here (saying why), CompileError,
@@ -152,6 +159,7 @@ class ConfigFailure:
         return f"{self.label}: {type(self.error).__name__}: {self.error}"
 
 
+@isolatable  # isolate=True runs the whole suite in one fresh worker process
 def run_suite(configs: Iterable[tuple[int, int]] = SEED_CONFIGS, *,
               progress: Optional[Callable[[str], None]] = None, keep_going: bool = False,
               **kwargs) -> list[Union[CeilingResult, ConfigFailure]]:
@@ -160,7 +168,8 @@ def run_suite(configs: Iterable[tuple[int, int]] = SEED_CONFIGS, *,
     ``progress`` (if given) is called with a line before each configuration and phase.  With
     ``keep_going=True`` a configuration that fails at run time (say, a channel count a chip
     cannot compile) becomes a :class:`ConfigFailure` in the list and the rest still run; bad
-    arguments raise either way.
+    arguments raise either way.  ``isolate=True`` runs the whole suite in one fresh worker
+    process (``timeout`` bounds it all), as :func:`run_ceiling` does one configuration.
     """
     keep_going = validate.flag("keep_going", keep_going)
     configs = [(c, s) for c, s in configs]  # unpacked here so a malformed entry fails early

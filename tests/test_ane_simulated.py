@@ -194,6 +194,23 @@ def test_run_ceiling_end_to_end(run):
     assert r["dirs_after"] == {}
 
 
+def test_isolated_run_spends_no_compile_in_the_caller(run):
+    """isolate=True: the 13 compiles happen in the worker, none in the calling process, and no
+    kernel directory is left behind when the worker has ended."""
+    r = run("""
+        res = anethru.run_ceiling(64, 32, backend="ane", iters=3, warmup=1, repeats=2,
+                                  isolate=True)
+        report(backend=res.config.backend, options=list(res.config.options),
+               simulated=res.simulated, tests=sorted(res.tests), here=counters(),
+               dirs=kernel_dirs())
+    """)
+    assert r["backend"] == "ane" and r["options"] == ["isolated"] and r["simulated"]
+    assert r["tests"] == sorted(["sequential", "run_only", "memcpy_only", "serial_queue",
+                                 "chained"])
+    assert r["here"]["compile_calls"] == 0 and r["here"]["load_calls"] == 0
+    assert r["dirs"] == {}
+
+
 @pytest.mark.parametrize("channels,spatial", [(36, 7), (64, 32)])
 def test_random_weights_compute_the_real_conv(run, channels, spatial):
     """Odd sizes exercise the blob's 64-byte padding and the 128-byte surface rounding."""
