@@ -10,6 +10,8 @@ What the README shows decides how a step runs:
 
 * ``[tests add: ARGS]`` in a line's comment: the test runs that line's anethru command with
   ARGS added right after ``anethru`` (a smaller configuration, so the suite stays quick).
+* A ```python block whose first line is ``# test_NAME.py: COMMAND`` is a pytest file: the test
+  saves it as test_NAME.py and runs COMMAND (its ``pytest`` with this interpreter's pytest).
 * ``# Mac only`` or ``# GPU only`` in a line's comment (or anywhere in a python block), or a
   backend named in the command (``--backend ane``, ``-b cuda``, ``backend="ane"``): the step
   needs that backend and is skipped, with the backend's reason, where it is unavailable.
@@ -27,6 +29,7 @@ MARKER_BACKENDS = {"mac only": "ane", "gpu only": "cuda"}
 SH_BACKEND_RE = re.compile(r"(?:^|\s)(?:--backend[= ]|-b ?)(ane|cuda|cpu)\b")
 PY_BACKEND_RE = re.compile(r"""backend\s*=\s*["'](ane|cuda|cpu)["']""")
 FENCE_RE = re.compile(r"^\s*```\s*([\w+-]*)\s*$")
+PYTEST_FILE_RE = re.compile(r"^#\s*(test_\w+\.py):\s*(pytest\b.*)$")
 
 
 @dataclass(frozen=True)
@@ -35,11 +38,13 @@ class Step:
     code: str                # the script, or the shell command to run
     text: str                # what the README shows
     backend: Optional[str]   # a backend it needs ("ane", "cuda"), or None
+    filename: str = ""       # a pytest file: saved under this name, then `code` (a command) runs
 
 
 @dataclass(frozen=True)
 class Example:
-    kind: str                # "python" (one step: the block) or "sh" (its anethru lines)
+    kind: str                # "python" (one step: the block), "pytest" (a test file and the
+                             # command that runs it) or "sh" (its anethru lines)
     line: int                # where the block's code starts in README.md
     steps: tuple[Step, ...]
 
@@ -120,8 +125,13 @@ def examples(markdown: str) -> list[Example]:
         if lang == "python":
             code = "\n".join(lines) + "\n"
             comments = " ".join(ln.split("#", 1)[1] for ln in lines if "#" in ln)
-            step = Step(start, code, code, _needs(comments, code, PY_BACKEND_RE))
-            found.append(Example("python", start, (step,)))
+            needs = _needs(comments, code, PY_BACKEND_RE)
+            as_file = PYTEST_FILE_RE.match(lines[0].strip()) if lines else None
+            if as_file:
+                step = Step(start, as_file.group(2), code, needs, filename=as_file.group(1))
+                found.append(Example("pytest", start, (step,)))
+            else:
+                found.append(Example("python", start, (Step(start, code, code, needs),)))
         elif lang in SHELL_LANGS:
             steps = []
             for n, text in _shell_lines(lines, start):

@@ -86,7 +86,7 @@ def installed_and_clone(tmp_path):
     return str(site), str(clone)
 
 
-@pytest.mark.parametrize("how", [["-m", "anethru", "--version"], "import anethru"],
+@pytest.mark.parametrize("how", [["-m", "anethru", "--list-backends"], "import anethru; anethru.backends()"],
                          ids=["python -m anethru", "import anethru"])
 def test_the_clone_root_hiding_the_installed_package_is_one_line(installed_and_clone, how, python):
     site, clone = installed_and_clone
@@ -103,14 +103,14 @@ def test_the_clone_root_hiding_the_installed_package_is_one_line(installed_and_c
 def test_a_clone_with_nothing_installed_says_how_to_build(tmp_path, python):
     clone = tmp_path / "clone"
     source_tree(str(clone), with_build=False)
-    line = one_line(python("import anethru", cwd=str(clone)))
+    line = one_line(python("import anethru; anethru.backends()", cwd=str(clone)))
     assert line.startswith(f"{PREFIX}{os.path.join(clone, 'anethru')} is the source folder and "
                            f"has no build; build in place with `pip install -e .` in {clone}")
 
 
 def test_other_exceptions_keep_their_traceback(installed_and_clone, python):
     _, clone = installed_and_clone
-    p = python("try:\n    import anethru\nexcept ImportError as e:\n    print(type(e).__name__)\n"
+    p = python("try:\n    import anethru; anethru.backends()\nexcept ImportError as e:\n    print(type(e).__name__)\n"
                "raise KeyError('mine')", cwd=clone)
     assert p.stdout.strip() == "NativeCoreError"  # an ImportError, for code that catches those
     assert "Traceback" in p.stderr and "KeyError: 'mine'" in p.stderr
@@ -141,7 +141,7 @@ def test_a_stale_build_is_refused_naming_the_fix(tmp_path, change, message, pyth
         assert p.returncode == 0 and p.stdout.strip() == "True", p.stderr
         return
     _edit(os.path.join(tree, change[0]), change[1], change[2])
-    line = one_line(python("import anethru", cwd=tree))
+    line = one_line(python("import anethru; anethru.backends()", cwd=tree))
     (so,) = glob.glob(os.path.join(package, "_native*.so"))
     assert line.startswith(f"{PREFIX}{so} {message.format(tree=tree)}; "), line
     assert line.endswith(f"rebuild it with `pip install -e .` in {tree} (an editable install "
@@ -154,7 +154,7 @@ def test_a_build_that_cannot_load_says_rebuild(tmp_path, python):
     (so,) = glob.glob(os.path.join(package, "_native*.so"))
     with open(so, "wb") as f:
         f.write(b"not a shared object")
-    line = one_line(python("import anethru", cwd=tree))
+    line = one_line(python("import anethru; anethru.backends()", cwd=tree))
     assert line.startswith(PREFIX) and line.endswith(
         "; rebuild it: `pip install -e .` in the clone, or reinstall anethru")
 

@@ -73,6 +73,10 @@ def test_readme_example_runs(example, tmp_path):
             script = tmp_path / "example.py"
             script.write_text(step.code)
             cmd = [sys.executable, str(script)]
+        elif example.kind == "pytest":
+            (work / step.filename).write_text(step.text)
+            argv = step.code.split()
+            cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *argv[1:]]
         else:
             cmd = [SHELL, "-c", step.code]
         p = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True,
@@ -90,7 +94,8 @@ def test_the_readme_has_the_examples_we_expect():
     assert any(s.text.startswith("anethru --list-backends") for s in steps)
     assert any(s.text.startswith("anethru --json > run.json") for s in steps)
     assert any(s.code.startswith("anethru") and "pip install" in s.text for s in steps)
-    assert not any("pytest" in s.code for s in steps)  # the test command is not an example
+    assert not any("pytest" in s.code for e in EXAMPLES if e.kind == "sh" for s in e.steps)
+    assert any(e.kind == "pytest" for e in EXAMPLES)  # the plugin's example test file
 
 
 def test_extraction_rules():
