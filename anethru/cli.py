@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, help="test-order seed (default: random, recorded)")
     p.add_argument("--ane-realtime", action="store_true",
                    help="ANE only: evaluate through _ANEClient's evaluateRealTimeWithModel: path")
+    p.add_argument("--cuda-memory", choices=("device", "mapped"), default="device",
+                   help="cuda only: kernel inputs/outputs in GPU memory (device) or in mapped "
+                        "pinned host memory (mapped); see docs/cuda.md")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print results as JSON")
     out.add_argument("--csv", action="store_true", help="print one CSV row per test and figure")
@@ -112,7 +115,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         results = run_suite(
             configs, progress=progress, keep_going=True, kernels=args.kernels, iters=args.iters,
             warmup=args.warmup, repeats=args.repeats, backend=args.backend, tests=args.tests,
-            weights=args.weights, seed=args.seed, ane_realtime=args.ane_realtime)
+            weights=args.weights, seed=args.seed, ane_realtime=args.ane_realtime,
+            cuda_memory=args.cuda_memory)
     except (ValueError, TypeError, MemoryError) as exc:
         if isinstance(exc, AnethruError):  # NativeMemoryError: the machine, not the flags
             print(f"anethru: error: {exc}", file=sys.stderr)

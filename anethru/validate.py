@@ -80,6 +80,19 @@ def check_weight_array(weights: np.ndarray, channels: int, kernels: int) -> np.n
     return np.ascontiguousarray(weights, dtype=np.float16)
 
 
+CUDA_MEMORY_MODES = ("device", "mapped")
+
+
+def check_cuda_memory(mode: object, backend: str) -> str:
+    """``cuda_memory``: "device" (default) or "mapped"; "mapped" only means something on cuda."""
+    if not isinstance(mode, str) or mode not in CUDA_MEMORY_MODES:
+        raise ValueError(f"cuda_memory must be one of {', '.join(CUDA_MEMORY_MODES)}; got {mode!r}")
+    if mode != "device" and backend != "cuda":
+        raise ValueError(f"cuda_memory={mode!r} needs the cuda backend; this chain runs on "
+                         f"{backend!r}")
+    return mode
+
+
 def check_weights(weights: object) -> str:
     if weights not in WEIGHT_KINDS:
         raise ValueError(f"weights must be one of {', '.join(WEIGHT_KINDS)}; got {weights!r}")
