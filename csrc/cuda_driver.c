@@ -117,7 +117,7 @@ static void load_optional_variants(CUmodule base, const char *gpu)
     char sm80_missing[sizeof g_drv.unloaded[0]] = "";
     if (g_drv.cc < ANETHRU_CUDA_ASYNC_SM) {
         snprintf(sm80_missing, sizeof sm80_missing,
-                 "needs compute capability %d.%d+ (cp.async); %.100s is %d.%d",
+                 "needs compute capability %d.%d+ (cp.async), and %.100s is %d.%d",
                  ANETHRU_CUDA_ASYNC_SM / 10, ANETHRU_CUDA_ASYNC_SM % 10, gpu, g_drv.cc / 10,
                  g_drv.cc % 10);
     } else {

@@ -152,6 +152,7 @@ static int tune(const cuda_driver *drv, const cuda_bench *b, choice *out, char *
         return ANETHRU_OK;
     }
     double t0 = now_ms(), best = -1;
+    char first_failure[320] = "";
     for (int i = 0; i < cuda_nvariants; i++) {
         if (!cuda_variant_fits(&cuda_variants[i], c, s, why, sizeof why)) continue;
         if (!usable(drv, i, c, s, why, sizeof why)) {
@@ -165,9 +166,12 @@ static int tune(const cuda_driver *drv, const cuda_bench *b, choice *out, char *
             anethru_set_error(err, errlen, "tuning the CUDA kernel for %dx%d: %s", c, s, why);
             return ANETHRU_E_COMPILE;
         }
-        if (us < 0)
+        if (us < 0) {
             append(rec->detail, sizeof rec->detail, "%s%s: skipped, %s", rec->detail[0] ? "; " : "",
                    cuda_variants[i].name, why);
+            if (!first_failure[0])
+                snprintf(first_failure, sizeof first_failure, "%.40s: %.250s", cuda_variants[i].name, why);
+        }
         else
             append(rec->detail, sizeof rec->detail, "%s%s %.2f us", rec->detail[0] ? "; " : "",
                    cuda_variants[i].name, us);
@@ -175,8 +179,8 @@ static int tune(const cuda_driver *drv, const cuda_bench *b, choice *out, char *
     }
     rec->tuning_ms = now_ms() - t0;
     if (best < 0) {
-        anethru_set_error(err, errlen, "no CUDA kernel variant for %dx%d could be launched: %s",
-                          c, s, rec->detail);
+        anethru_set_error(err, errlen, "none of the %d CUDA kernel variants for %dx%d could be "
+                          "launched; the first: %s", candidates, c, s, first_failure);
         return ANETHRU_E_COMPILE;
     }
     return ANETHRU_OK;

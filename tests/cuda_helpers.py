@@ -16,6 +16,9 @@ sys.path.insert(0, os.path.join(HERE, "cuda_fake"))
 from build import build_fake  # noqa: E402
 
 CC = shutil.which("gcc") or shutil.which("cc")
+# csrc/anethru.h's status codes, as the vtable driver prints them.
+E = {"OK": 0, "ARG": 1, "UNAVAILABLE": 2, "UNSUPPORTED": 3, "NOMEM": 4, "COMPILE": 5, "EVAL": 6,
+     "LOCK": 7, "LIMIT": 8}
 CXX = shutil.which("g++") or shutil.which("c++")
 
 # The subprocess environment must not inherit knobs from the developer's shell.
@@ -58,6 +61,17 @@ def run_vtable(exe, *args, **env):
     kv = dict(line.split("=", 1) for line in p.stdout.splitlines() if "=" in line)
     assert p.returncode == 0, f"vtable_check {args} exited {p.returncode}: {p.stdout}{p.stderr}"
     return kv
+
+
+def write_case(tmp_path, weights, x):
+    """The vtable driver's and the emulator's input file: the weights, then the input."""
+    path = tmp_path / "in.bin"
+    path.write_bytes(np.concatenate([w.ravel() for w in weights] + [x.ravel()]).tobytes())
+    return str(path), str(tmp_path / "out.bin")
+
+
+def read_out(path, c, s):
+    return np.frombuffer(open(path, "rb").read(), np.float16).reshape(c, s)
 
 
 def random_fp16(rng, shape, scale):

@@ -27,25 +27,29 @@ static const variant variants[] = {
     {ANETHRU_CUDA_FMA_NAME, anethru_conv_fma_32x32, ANETHRU_CUDA_FMA_TILE, ANETHRU_CUDA_FMA_TILE, 0, 0},
 };
 
+// One CPU thread per CUDA thread of a block; the same threads run the blocks one after another
+// and meet at the block barrier between blocks (so no thread reuses the block's __shared__
+// statics before all are done with them).
 static void launch(conv_fn fn, emu_dim3 grid, emu_dim3 block, const __half *w, const __half *x,
                    __half *y, int c, int s)
 {
     gridDim = grid;
     blockDim = block;
     unsigned n = block.x * block.y;
-    for (unsigned by = 0; by < grid.y; by++)
-        for (unsigned bx = 0; bx < grid.x; bx++) {
-            emu_block_barrier.emplace((std::ptrdiff_t)n);
-            std::vector<std::thread> threads;
-            for (unsigned t = 0; t < n; t++)
-                threads.emplace_back([=] {
+    emu_block_barrier.emplace((std::ptrdiff_t)n);
+    std::vector<std::thread> threads;
+    for (unsigned t = 0; t < n; t++)
+        threads.emplace_back([=] {
+            threadIdx = {t % block.x, t / block.x, 1};
+            for (unsigned by = 0; by < grid.y; by++)
+                for (unsigned bx = 0; bx < grid.x; bx++) {
                     blockIdx = {bx, by, 1};
-                    threadIdx = {t % block.x, t / block.x, 1};
                     fn(w, x, y, c, s);
                     emu_thread_done();
-                });
-            for (auto &th : threads) th.join();
-        }
+                    __syncthreads();
+                }
+        });
+    for (auto &th : threads) th.join();
     emu_block_barrier.reset();
 }
 
