@@ -355,12 +355,14 @@ def gpu():
         pytest.skip(why)
 
 
-@pytest.mark.parametrize("c,s", [(64, 32), (768, 256), (100, 50)])
+@pytest.mark.parametrize("memory", ["device", "mapped"])
+@pytest.mark.parametrize("c,s", [(64, 32), (256, 64), (768, 256), (100, 50)])
 @pytest.mark.parametrize("weights", ["identity", "random"])
-def test_gpu_chain_check(gpu, c, s, weights):
+def test_gpu_chain_check(gpu, c, s, weights, memory):
     import anethru
     r = anethru.run_ceiling(c, s, backend="cuda", iters=5, warmup=2, repeats=3, weights=weights,
-                            tests=ALL_TESTS)
+                            tests=ALL_TESTS, cuda_memory=memory)
+    assert f"cuda_memory={memory}" in r.config.options
     assert not r.simulated and "compute capability" in r.device
     assert r.check.passed and "chained" in r.check.tests
     assert list(r.tests) == ALL_TESTS
@@ -373,17 +375,47 @@ def test_gpu_lock_discipline_and_threads(gpu, vtable):
     assert (kv["thread_eval"], kv["thread_eval_null"]) == ("0", "0"), kv
 
 
-def test_gpu_kernels_match_numpy(gpu, vtable, tmp_path):
-    """Both GPU kernels against a float64 reference: within fp16 rounding of fp32 sums."""
-    for c, s in [(768, 256), (100, 50)]:
-        rng = np.random.default_rng(c)
-        w = H.random_fp16(rng, (c, c), 1 / np.sqrt(c))
-        x = H.random_fp16(rng, (c, s), 1.0)
-        inp, out = write_case(tmp_path, [w], x)
-        H.run_vtable(vtable, "run", c, s, 1, inp, out)
-        y = read_out(out, c, s).astype(np.float64)
-        ref = w.astype(np.float64) @ x.astype(np.float64)
-        assert np.abs(y - ref).max() <= 2e-3 * np.abs(ref).max() + 1e-3
+def gpu_variant_shapes():
+    """Per variant, a shape it fits with several steps and tiles; the FMA kernel also odd."""
+    out = []
+    for name, (tm, tn, bk, groups, _) in H.variant_table().items():
+        if groups == 0:
+            out += [(name, 100, 50), (name, 768, 256)]
+        else:
+            step = bk * groups
+            c = step * tm // __import__("math").gcd(step, tm)
+            out += [(name, c * 3, tn * 5), (name, 768, 256)] if H.variant_fits(
+                H.variant_table()[name], 768, 256) else [(name, c * 3, tn * 5)]
+    return out
+
+
+@pytest.mark.parametrize("mapped", ["0", "1"])
+@pytest.mark.parametrize("name,c,s", gpu_variant_shapes())
+def test_gpu_every_variant_matches_numpy(gpu, vtable, tmp_path, name, c, s, mapped):
+    """Each variant, forced, against a float64 reference: within fp16 rounding of fp32 sums;
+    and the identity chain bit for bit.  A variant this GPU cannot load is skipped."""
+    rng = np.random.default_rng(c + s)
+    w = H.random_fp16(rng, (c, c), 1 / np.sqrt(c))
+    x = H.random_fp16(rng, (c, s), 1.0)
+    inp, out = write_case(tmp_path, [w], x)
+    p = subprocess.run([vtable, "run", str(c), str(s), "1", inp, out], capture_output=True,
+                       text=True, timeout=300,
+                       env=H.env_with(ANETHRU_CUDA_KERNEL=name, VTABLE_MAPPED=mapped))
+    if "is unavailable on this GPU" in p.stdout:
+        pytest.skip(p.stdout)
+    assert p.returncode == 0, p.stdout + p.stderr
+    y = read_out(out, c, s).astype(np.float64)
+    ref = w.astype(np.float64) @ x.astype(np.float64)
+    assert np.abs(y - ref).max() <= 2e-3 * np.abs(ref).max() + 1e-3
+    inp, out = write_case(tmp_path, [np.eye(c, dtype=np.float16)] * 3, x)
+    H.run_vtable(vtable, "run", c, s, 3, inp, out, ANETHRU_CUDA_KERNEL=name, VTABLE_MAPPED=mapped)
+    np.testing.assert_array_equal(read_out(out, c, s).view(np.uint16), x.view(np.uint16))
+
+
+def test_gpu_tuner_times_the_variants(gpu, vtable):
+    kv = H.run_vtable(vtable, "compile", 768, 256, 1)
+    assert int(kv["compile"]) == 0 and kv["kernel"] in H.variant_table()
+    assert float(kv["tuning_ms"]) > 0 and f"{kv['kernel']} " in kv["detail"]
 
 
 # ---------------------------------------------------------------- (d) against a CUDA toolkit
