@@ -16,7 +16,8 @@
  *   BK channels per step, then skips G * BK): blockDim = (32 * TM/16 * TN/16, G),
  *   gridDim = (S / TN, C / TM).  Needs C % TM == 0, S % TN == 0 and C % (BK * G) == 0.
  * Smaller tiles give more blocks (parallelism for small tensors); more groups shorten each
- * block's chain of dependent loads; a longer BK means fewer, larger steps. */
+ * block's chain of dependent loads (768 channels: 3 steps with BK * G = 256, 2 with 384); a
+ * longer BK means fewer, larger steps. */
 #define ANETHRU_CUDA_MMA_VARIANTS(X)      \
     X(mma_32x32_k64_g4, 32, 32, 64, 4)    \
     X(mma_32x32_k64_g2, 32, 32, 64, 2)    \
@@ -25,6 +26,9 @@
     X(mma_16x16_k64_g4, 16, 16, 64, 4)    \
     X(mma_16x16_k32_g4, 16, 16, 32, 4)    \
     X(mma_16x16_k16_g4, 16, 16, 16, 4)    \
+    X(mma_16x16_k32_g8, 16, 16, 32, 8)    \
+    X(mma_16x16_k32_g12, 16, 16, 32, 12)  \
+    X(mma_32x32_k32_g8, 32, 32, 32, 8)    \
     X(mma_16x32_k64_g4, 16, 32, 64, 4)    \
     X(mma_32x16_k64_g4, 32, 16, 64, 4)    \
     X(mma_64x32_k64_g2, 64, 32, 64, 2)    \
@@ -38,7 +42,8 @@
     X(async_32x32_k32_g2_s3, 32, 32, 32, 2, 3)    \
     X(async_32x32_k32_g4_s2, 32, 32, 32, 4, 2)    \
     X(async_16x16_k32_g4_s3, 16, 16, 32, 4, 3)    \
-    X(async_16x16_k64_g4_s2, 16, 16, 64, 4, 2)
+    X(async_16x16_k64_g4_s2, 16, 16, 64, 4, 2)    \
+    X(async_16x16_k32_g8_s2, 16, 16, 32, 8, 2)
 
 /* FP32-FMA variant for any C, S: 16 x 16 threads, each 2 x 2 outputs of a 32 x 32 tile,
  * gridDim = (ceil(S / 32), ceil(C / 32)). */
