@@ -74,6 +74,20 @@ def read_out(path, c, s):
     return np.frombuffer(open(path, "rb").read(), np.float16).reshape(c, s)
 
 
+LOCK_EXPECT = {
+    "lock_out_ro": "OK", "lock_out_ro_nested": "OK", "lock_out_rw_over_ro": "LOCK",
+    "unlock_out_rw_mismatch": "LOCK", "eval_while_locked": "EVAL", "unlock_out_ro": "OK",
+    "unlock_out_ro_outer": "OK", "unlock_out_not_locked": "LOCK", "lock_bad_port": "ARG",
+    "lock_bad_flags": "ARG", "lock_in_rw": "OK", "unlock_in_ro_mismatch": "LOCK",
+    "unlock_in_rw": "OK", "eval": "OK", "lock_out_again": "OK", "unlock_out_again": "OK",
+}
+
+
+def check_locks(kv):
+    assert {k: int(kv[k]) for k in LOCK_EXPECT} == {k: E[v] for k, v in LOCK_EXPECT.items()}
+    assert kv["out"] == "3c00 4000 4200 4400"  # identity 2x2 over 1 2 3 4
+
+
 def random_fp16(rng, shape, scale):
     return (rng.standard_normal(shape) * scale).astype(np.float16)
 

@@ -49,9 +49,7 @@ def test_mapped_sequential_equals_chained(vtable, fake, tmp_path):
 
 
 def test_mapped_lock_discipline_and_threads(vtable, fake):
-    from test_cuda import check_locks
-
-    check_locks(H.run_vtable(vtable, "locks", ANETHRU_CUDA_LIBRARY=fake, VTABLE_MAPPED=1))
+    H.check_locks(H.run_vtable(vtable, "locks", ANETHRU_CUDA_LIBRARY=fake, VTABLE_MAPPED=1))
     kv = H.run_vtable(vtable, "thread", ANETHRU_CUDA_LIBRARY=fake, VTABLE_MAPPED=1)
     assert (kv["thread_eval"], kv["thread_eval_null"], kv["live"]) == ("0", "0", "0"), kv
 
