@@ -41,6 +41,8 @@ HEADERS = [
     "csrc/cuda_driver.h",
     "csrc/cuda_kernels.h",
     "csrc/cuda_kernels_ptx.h",
+    "csrc/cuda_tuner.h",
+    "csrc/cuda_variants.h",
 ]
 # Plain C sources compiled on every platform.
 C_SOURCES = [
@@ -51,6 +53,8 @@ C_SOURCES = [
     "csrc/port_lock.c",
     "csrc/cuda_backend.c",
     "csrc/cuda_driver.c",
+    "csrc/cuda_tuner.c",
+    "csrc/cuda_variants.c",
 ]
 OBJC_SOURCES = ["csrc/ane_runtime.m", "csrc/throughput.m"]
 # Plain C helpers of the ANE backend (MIL text + weight blob, the temp directory): built with it.

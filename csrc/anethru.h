@@ -36,6 +36,7 @@
 
 /* Compile options (bits). */
 #define ANETHRU_OPT_ANE_REALTIME 1   /* ANE: evaluate via _ANEClient evaluateRealTimeWithModel: */
+#define ANETHRU_OPT_CUDA_MAPPED 2    /* CUDA: inputs/outputs in mapped pinned host memory */
 
 typedef struct {
     int code;       /* ANETHRU_OK or ANETHRU_E_* */
@@ -94,6 +95,21 @@ void anethru_cpu_inject_fault(int kind, int kernel, long after);
 int anethru_cpu_live_buffers(void);
 /* Which CPU kernel the build and this processor selected ("avx2-fma-f16c" or "portable"). */
 const char *anethru_cpu_kernel_variant(void);
+
+/* CUDA backend: the conv kernel variant chosen last in this process for channels x spatial
+ * (mapped: 1 for ANETHRU_OPT_CUDA_MAPPED chains), how, and what tuning found. */
+typedef struct {
+    char kernel[48];      /* the variant's name (what ANETHRU_CUDA_KERNEL takes) */
+    int forced;           /* 1: named by ANETHRU_CUDA_KERNEL, nothing timed */
+    int serial;           /* 1, 2, ...: when this choice was made among the process's choices */
+    double tuning_ms;     /* wall time spent timing the candidates (0 when nothing was timed) */
+    char detail[1024];    /* per candidate: "name 3.21 us" or "name: skipped, why"; "; "-joined */
+} anethru_cuda_choice;
+/* ANETHRU_OK and the record, or ANETHRU_E_ARG if no kernel of that shape was compiled. */
+int anethru_cuda_kernel_choice(int channels, int spatial, int mapped, anethru_cuda_choice *out);
+/* How many choices this process has made so far (compare before and after a compile to tell
+ * a fresh choice from a cached one). */
+int anethru_cuda_choices_made(void);
 /* CDEF-END */
 
 #endif

@@ -64,13 +64,16 @@ def add_measurement_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=None, help="test-order seed (default: random, recorded)")
     p.add_argument("--ane-realtime", action="store_true",
                    help="ANE only: evaluate through _ANEClient's evaluateRealTimeWithModel: path")
+    p.add_argument("--cuda-memory", choices=("device", "mapped"), default="device",
+                   help="cuda only: kernel inputs/outputs in GPU memory (device) or in mapped "
+                        "pinned host memory (mapped); see docs/cuda.md")
 
 
 def measurement_kwargs(args: argparse.Namespace) -> dict:
     """run_ceiling/run_suite keywords from the options of add_measurement_arguments."""
     return dict(kernels=args.kernels, iters=args.iters, warmup=args.warmup, repeats=args.repeats,
                 backend=args.backend, tests=args.tests, weights=args.weights, seed=args.seed,
-                ane_realtime=args.ane_realtime)
+                ane_realtime=args.ane_realtime, cuda_memory=args.cuda_memory)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
