@@ -46,6 +46,7 @@ C_SOURCES = [
     "csrc/port_lock.c",
     "csrc/cuda_backend.c",
     "csrc/cuda_driver.c",
+    "csrc/virtual_backend.c",
 ]
 OBJC_SOURCES = ["csrc/ane_runtime.m", "csrc/throughput.m"]
 # Plain C helpers of the ANE backend (MIL text + weight blob, the temp directory): built with it.
