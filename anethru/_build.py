@@ -55,6 +55,7 @@ C_SOURCES = [
     "csrc/cuda_driver.c",
     "csrc/cuda_tuner.c",
     "csrc/cuda_variants.c",
+    "csrc/virtual_backend.c",
 ]
 OBJC_SOURCES = ["csrc/ane_runtime.m", "csrc/throughput.m"]
 # Plain C helpers of the ANE backend (MIL text + weight blob, the temp directory): built with it.

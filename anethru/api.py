@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Optional, Union
 
 from . import validate
-from ._lib import ffi, lib
 from .chain import Chain, Measurement
 from .errors import AnethruError, UnsupportedError
 from .machine import fingerprint
@@ -137,7 +136,7 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
             config=config, tests=m.results(k), device=chain.backend_info.device,
             simulated=chain.backend_info.simulated, compile_ms=chain.compile_ms, check=check,
             unsupported=unsupported, machine=fingerprint(),
-            clock=ffi.string(lib.anethru_clock_name()).decode(),
+            clock=chain.clock_name,
             anethru_version=_version())
     finally:
         if owned:

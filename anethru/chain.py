@@ -217,6 +217,12 @@ class Chain:
             raise AnethruError(f"{self!r} is closed")
         return self._handle
 
+    @property
+    def clock_name(self) -> str:
+        """The clock this chain's blocks are timed with (the virtual backend has its own)."""
+        with self._lock:
+            return ffi.string(lib.anethru_chain_clock_name(self._live())).decode()
+
     # ------------------------------------------------------------------ capabilities
     def supports(self, test: str) -> tuple[bool, str]:
         """Whether ``test`` can run on this chain, and if not, why."""

@@ -50,6 +50,8 @@ typedef struct anethru_chain anethru_chain;
 
 int anethru_backend_count(void);
 const char *anethru_backend_name(int index);
+/* 1 if the backend at `index` is for tests only (never picked by "auto"; see backend.h). */
+int anethru_backend_test_only(int index);
 /* ANETHRU_OK if the backend is usable; else the code, with the reason in st->message. */
 int anethru_backend_probe(const char *name, anethru_status *st);
 int anethru_backend_describe(const char *name, char *buf, size_t buflen);
@@ -61,6 +63,11 @@ int anethru_chain_open(const char *backend, int channels, int spatial, int kerne
                        const uint16_t *weights, unsigned options, int with_chained,
                        anethru_chain **out, anethru_status *st);
 void anethru_chain_close(anethru_chain *chain);
+/* The chain's number, unique in this process (backends see it as anethru_kernel_spec.chain_id). */
+uint64_t anethru_chain_id(anethru_chain *chain);
+/* The clock this chain's timed blocks are read with (a backend's own clock, or
+ * anethru_clock_name()). */
+const char *anethru_chain_clock_name(anethru_chain *chain);
 /* 1 if `test` can run on this chain; else 0, with the reason in `why`. */
 int anethru_chain_supports(anethru_chain *chain, int test, char *why, size_t whylen);
 
@@ -110,6 +117,47 @@ int anethru_cuda_kernel_choice(int channels, int spatial, int mapped, anethru_cu
 /* How many choices this process has made so far (compare before and after a compile to tell
  * a fresh choice from a cached one). */
 int anethru_cuda_choices_made(void);
+/* The virtual backend (tests only, csrc/virtual_backend.c): the cpu backend's numerics with a
+ * virtual clock that each operation advances by a fixed cost in ns, and a trace of every
+ * operation. */
+typedef struct {
+    uint64_t eval;       /* one eval of a one-kernel program */
+    uint64_t lock;       /* one lock of a buffer */
+    uint64_t unlock;     /* one unlock */
+    uint64_t copy_byte;  /* each byte the harness copies between two kernels' buffers */
+    uint64_t handoff;    /* extra, per eval made on a thread other than the clock's reader */
+    uint64_t chained;    /* one eval of the chained program */
+    uint64_t null_eval;  /* one submission of no work */
+} anethru_virtual_costs;
+
+#define ANETHRU_TRACE_CLOCK 0      /* the harness read the clock */
+#define ANETHRU_TRACE_EVAL 1
+#define ANETHRU_TRACE_EVAL_NULL 2
+#define ANETHRU_TRACE_LOCK 3
+#define ANETHRU_TRACE_UNLOCK 4
+#define ANETHRU_TRACE_COPY 5
+
+typedef struct {
+    int op;             /* ANETHRU_TRACE_* */
+    int kernel;         /* position in the chain; -1: the chained program (or none: a clock read) */
+    int port;           /* lock, unlock: 0 input, 1 output; copy: the destination's; else -1 */
+    int flags;          /* lock, unlock: 0 read-write, 1 read-only; else -1 */
+    int src_kernel;     /* copy: the kernel read from; else -1 */
+    int src_port;       /* copy: the port read from (-1: not a locked buffer); else -1 */
+    uint64_t bytes;     /* copy: bytes copied; else 0 */
+    uint64_t thread;    /* native id of the calling thread (Python's threading.get_native_id()) */
+    uint64_t clock_ns;  /* the chain's virtual clock after the operation */
+} anethru_trace_entry;
+
+/* Costs (NULL: the defaults) and trace capacity (entries; 0: no trace) for the virtual chains
+ * opened from now on; a chain keeps what was set when it was opened. */
+void anethru_virtual_set_costs(const anethru_virtual_costs *costs, long trace_capacity);
+/* Copy entries [start, start + cap) of the trace of chain `chain_id` into out; returns how
+ * many entries the trace holds (-1: no virtual chain has this id).  *dropped (may be NULL)
+ * gets how many operations found the trace full. */
+long anethru_virtual_trace(uint64_t chain_id, long start, anethru_trace_entry *out, long cap,
+                           long *dropped);
+void anethru_virtual_trace_clear(uint64_t chain_id);
 /* CDEF-END */
 
 #endif

@@ -1,5 +1,6 @@
 /* backends.c -- the registry: which backends this build contains, in order of preference for
- * backend="auto" (the first one whose probe succeeds wins; "cpu" always does). */
+ * backend="auto" (the first one whose probe succeeds wins; "cpu" always does).  Test-only
+ * backends come last and "auto" skips them. */
 #include <string.h>
 #include <stdio.h>
 #include <sys/utsname.h>
@@ -8,6 +9,7 @@
 
 extern const anethru_backend anethru_cpu_backend;
 extern const anethru_backend anethru_cuda_backend;
+extern const anethru_backend anethru_virtual_backend;
 
 #ifdef ANETHRU_WITH_ANE
 #include "ane_runtime.h"
@@ -30,6 +32,7 @@ static const anethru_backend *const registry[] = {
     &anethru_ane_backend,
     &anethru_cuda_backend,
     &anethru_cpu_backend,
+    &anethru_virtual_backend, /* test_only */
 };
 
 int anethru_backend_count(void) { return (int)(sizeof registry / sizeof registry[0]); }

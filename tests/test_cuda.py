@@ -286,6 +286,13 @@ def test_full_run_on_the_fake(fake, weights, c, s):
     assert r["live"] == 0
 
 
+def test_auto_picks_cuda_when_its_driver_works(fake):
+    # ane is missing here, so a working cuda is the first available backend; without it, cpu.
+    code = "import anethru; print(anethru.best_backend())"
+    assert H.run_python(code, ANETHRU_CUDA_LIBRARY=fake)[1].strip() == "cuda"
+    assert H.run_python(code, ANETHRU_CUDA_LIBRARY="/nonexistent/libcuda.so")[1].strip() == "cpu"
+
+
 def test_default_tests_include_chained(fake):
     r = run_ceiling_json(fake, tests=None)
     assert "chained" in r["tests"] and r["unsupported"] == {}
