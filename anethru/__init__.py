@@ -13,6 +13,7 @@ from .api import SEED_CONFIGS, ConfigFailure, SEED_KERNELS, release_cached_chain
 from .backends import BackendInfo, backends, best_backend
 from .chain import Chain, Measurement
 from .errors import (AnethruError, BackendUnavailableError, ChainCheckError, CompileError,
+                     ResultFormatError, SuiteInterrupted,
                      EvalError, InternalError, LimitError, NativeMemoryError, UnsupportedError)
 from .result import CeilingResult, ChainCheck, Config, Derived, TestResult, load_results
 from .stats import Stats
