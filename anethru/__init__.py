@@ -4,7 +4,7 @@ how much of the time is the round trip, and what would chaining save?
     >>> import anethru
     >>> print(anethru.run_ceiling(768, 256))          # doctest: +SKIP
 
-See ``run_ceiling``, ``run_suite``, ``Chain`` and ``backends``.
+See ``run_ceiling``, ``run_suite``, ``Chain``, ``backends``, ``load_results`` and ``compare``.
 """
 
 __version__ = "0.1.0"
@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 from .api import SEED_CONFIGS, ConfigFailure, SEED_KERNELS, release_cached_chains, run_ceiling, run_suite
 from .backends import BackendInfo, backends, best_backend
 from .chain import Chain, Measurement
+from .compare import Comparison, compare
 from .errors import (AnethruError, BackendUnavailableError, ChainCheckError, CompileError,
                      ResultFormatError, SuiteInterrupted,
                      EvalError, InternalError, LimitError, NativeMemoryError, UnsupportedError)
@@ -22,7 +23,8 @@ from .testnames import DEFAULT_TESTS, TEST_NAMES
 __all__ = [
     "__version__", "run_ceiling", "run_suite", "ConfigFailure", "release_cached_chains", "SEED_CONFIGS",
     "SEED_KERNELS", "backends", "best_backend", "BackendInfo", "Chain", "Measurement",
-    "CeilingResult", "load_results", "ChainCheck", "Config", "Derived", "TestResult", "Stats", "TEST_NAMES",
+    "CeilingResult", "load_results", "compare", "Comparison", "ResultFormatError",
+    "SuiteInterrupted", "ChainCheck", "Config", "Derived", "TestResult", "Stats", "TEST_NAMES",
     "DEFAULT_TESTS", "AnethruError", "BackendUnavailableError", "ChainCheckError", "CompileError",
     "EvalError", "InternalError", "LimitError", "NativeMemoryError", "UnsupportedError",
 ]

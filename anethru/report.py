@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Optional
 
 if TYPE_CHECKING:  # only for annotations: result.py and compare.py import this module
     from .compare import Comparison
-    from .result import CeilingResult, Derived, TestResult
+    from .result import CeilingResult, Derived
     from .stats import Stats
 
 RULE = "=" * 78

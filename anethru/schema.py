@@ -212,6 +212,8 @@ def check(value: Any, schema: dict, path: str = "$") -> None:
             _fail(path, f"must be > {schema['exclusiveMinimum']}; got {_show(value)}")
         if "maximum" in schema and value > schema["maximum"]:
             _fail(path, f"must be <= {schema['maximum']}; got {_show(value)}")
+        if kind == "integer" and abs(value) >= 2 ** 1024:  # no float can hold it
+            _fail(path, f"is out of range; got {_show(value)}")
     elif kind == "string":
         if len(value) < schema.get("minLength", 0):
             _fail(path, "must not be empty" if schema["minLength"] == 1 else
@@ -232,9 +234,6 @@ def check(value: Any, schema: dict, path: str = "$") -> None:
                         f"{'y' if schema['minProperties'] == 1 else 'ies'}")
         if "maxProperties" in schema and len(value) > schema["maxProperties"]:
             _fail(path, f"has {len(value)} entries; at most {schema['maxProperties']} allowed")
-        for key in schema.get("required", ()):
-            if key not in value:
-                _fail(child(path, key), "is missing")
         props = schema.get("properties", {})
         extra = schema.get("additionalProperties", True)
         for key, item in value.items():
@@ -247,6 +246,9 @@ def check(value: Any, schema: dict, path: str = "$") -> None:
                 _fail(child(path, key), f"is not a field of this document (allowed: {allowed})")
             elif isinstance(extra, dict):
                 check(item, extra, child(path, key))
+        for key in schema.get("required", ()):
+            if key not in value:
+                _fail(child(path, key), "is missing")
 
 
 def validate(doc: Any, kind: str, path: str = "$") -> None:
