@@ -17,7 +17,7 @@ from typing import Any, Optional, Union
 from . import schema
 from .report import format_markdown, format_result
 from .stats import (Stats, UndefinedFigure, paired_difference, paired_ratio, per_pass_ms,
-                    per_unit_ms)
+                    per_unit_ms, precision_shortfall)
 from .testnames import TEST_NAMES
 
 SCHEMA = schema.name_of("ceiling")        # "anethru.ceiling/2"
@@ -204,9 +204,8 @@ SM_CLOCK_DROP_WARN = 0.10
 def result_warnings(tests: dict[str, TestResult], derived: dict[str, Derived], config: Config,
                     stopping: Stopping, machine: dict, machine_state: dict) -> list[str]:
     """Everything a reader should distrust in a result, each with what to do about it.
-    Recomputed from the result's contents whenever one is built or loaded."""
-    from .stats import precision_shortfall  # the same predicate that stops a precision run
-
+    Recomputed from the result's contents whenever one is built or loaded (the time-limit
+    warning uses precision_shortfall, the predicate that stops a precision run)."""
     out: list[str] = []
     if config.repeats == 1:
         out.append("1 repeat: no spread and no confidence interval; give more repeats "

@@ -144,3 +144,26 @@ def test_a_cuda_run_records_the_gpu_clock_and_temperature(fake_nvml, tmp_path):
     assert "GPU SM 1980 -> 1680 MHz, 40 -> 50 C" in got["report"]
     assert any(w.startswith("GPU SM clock fell from 1980 to 1680 MHz during the run "
                             "(temperature 40 -> 50 C)") for w in got["warnings"])
+
+
+def test_macos_model_memory_and_thermal_state(monkeypatch):
+    from anethru import _macos
+    from anethru.report import _machine_line
+
+    outputs = {
+        ("sysctl", "-n", "machdep.cpu.brand_string"): "Apple M4 Max\n",
+        ("sysctl", "-n", "hw.model"): "Mac16,5\n",
+        ("sysctl", "-n", "hw.memsize"): "68719476736\n",
+        ("sw_vers", "-productVersion"): "15.1\n",
+        ("sw_vers", "-buildVersion"): "24B83\n",
+        ("pmset", "-g", "therm"): "CPU_Speed_Limit \t= 80\n",
+    }
+    monkeypatch.setattr(_macos.sys, "platform", "darwin")
+    monkeypatch.setattr(_macos, "_run", lambda *cmd: outputs.get(cmd))
+    info = _macos.macos_details()
+    assert (info["hw_model"], info["memory_bytes"], info["chip"]) == ("Mac16,5", 2**36, "Apple M4 Max")
+    assert _macos.thermal_state() == {"cpu_speed_limit_percent": 80,
+                                      "thermal_state": "throttled (CPU speed limit 80%)"}
+    line = _machine_line({"os": "Darwin", "macos_version": "15.1", "cpu_model": "Apple M4 Max",
+                          "cpu_count": 16, **info}, {})
+    assert line.startswith("Darwin 15.1; Apple M4 Max, 16 cores; Mac16,5; 64 GiB")
