@@ -211,9 +211,9 @@ class Chain:
         in a failure's message instead of "repeat i of n").
 
         ``iters`` passes per block, exactly, when given (an int for every test but memcpy_only,
-        which runs ``memcpy_iters``; or a dict giving each test's).  ``iters=None`` (auto) runs the seed's
-        50 passes (500 for memcpy_only), fewer where the warm-up shows a block would last
-        longer than ``max_block_ms``, so slow backends finish in reasonable time.  One native
+        which runs ``memcpy_iters``; or a dict giving each test's).  ``iters=None`` (auto) runs
+        the seed's 50 passes (500 for memcpy_only), fewer where the warm-up shows a block would
+        last longer than ``max_block_ms``, so slow backends finish in reasonable time.  One native
         call; the GIL is released throughout.  Ctrl-C in the main thread stops it before the
         next pass and raises KeyboardInterrupt; the chain stays usable.
         """
@@ -249,7 +249,7 @@ class Chain:
         block_ns = ffi.new("uint64_t[]", len(schedule))
         budget_ns = int(max_block_ms * 1e6) if auto else 0
         st = new_status()
-        with sigint_stops_native_loops(), self._lock:
+        with self._lock, sigint_stops_native_loops():
             rc = lib.anethru_chain_measure(self._live(), sched_arr, len(schedule), iters_arr,
                                            warmup, budget_ns, block_ns, st)
         if rc != lib.ANETHRU_OK and st.block >= 0:

@@ -79,10 +79,11 @@ const char *anethru_clock_name(void)
 
 /* ------------------------------------------------------------------ Ctrl-C */
 
-/* The handler only sets a flag (async-signal-safe); it runs in whichever thread the kernel picks,
- * so the flag is process-wide.  Only the thread that armed it (Python's main thread) acts on it:
- * a measurement running on another thread at the same time is not cancelled. */
-static volatile sig_atomic_t sigint_seen;
+/* The handler only sets a flag (a lock-free atomic store: async-signal-safe); it runs in
+ * whichever thread the kernel picks, so the flag is process-wide.  Only the thread that armed it
+ * (Python's main thread) acts on it: a measurement running on another thread at the same time is
+ * not cancelled.  Arm and disarm are called by that one thread. */
+static int sigint_seen;
 static int sigint_armed;
 static struct sigaction sigint_previous;
 static _Thread_local int sigint_watcher;
@@ -90,7 +91,7 @@ static _Thread_local int sigint_watcher;
 static void on_sigint(int sig)
 {
     (void)sig;
-    sigint_seen = 1;
+    __atomic_store_n(&sigint_seen, 1, __ATOMIC_RELAXED);
 }
 
 int anethru_interrupt_arm(void)
@@ -101,7 +102,7 @@ int anethru_interrupt_arm(void)
     sa.sa_handler = on_sigint;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESTART;
-    sigint_seen = 0;
+    __atomic_store_n(&sigint_seen, 0, __ATOMIC_RELAXED);
     if (sigaction(SIGINT, &sa, &sigint_previous) != 0) return 0;
     if (!(sigint_previous.sa_flags & SA_SIGINFO) && sigint_previous.sa_handler == SIG_IGN) {
         sigaction(SIGINT, &sigint_previous, NULL); /* the process chose to ignore Ctrl-C */
@@ -118,14 +119,12 @@ int anethru_interrupt_disarm(void)
     sigaction(SIGINT, &sigint_previous, NULL);
     sigint_armed = 0;
     sigint_watcher = 0;
-    int seen = sigint_seen != 0;
-    sigint_seen = 0;
-    return seen;
+    return __atomic_exchange_n(&sigint_seen, 0, __ATOMIC_RELAXED) != 0;
 }
 
 static int interrupt_requested(char *msg)
 {
-    if (!(sigint_watcher && sigint_seen)) return 0;
+    if (!(sigint_watcher && __atomic_load_n(&sigint_seen, __ATOMIC_RELAXED))) return 0;
     anethru_set_error(msg, ANETHRU_ERRLEN, "interrupted (SIGINT)");
     return 1;
 }
