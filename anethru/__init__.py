@@ -4,7 +4,7 @@ how much of the time is the round trip, and what would chaining save?
     >>> import anethru
     >>> print(anethru.run_ceiling(768, 256))          # doctest: +SKIP
 
-See ``run_ceiling``, ``run_suite``, ``Chain`` and ``backends``.
+See ``run_ceiling``, ``run_suite``, ``Chain``, ``backends``, ``load_results`` and ``compare``.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ _EXPORTS = {
     "WorkerError": "errors", "WorkerTimeoutError": "errors", "WorkerUnavailableError": "errors",
     "CeilingResult": "result", "ChainCheck": "result", "Config": "result", "Derived": "result",
     "TestResult": "result", "load_results": "result",
+    "ResultFormatError": "errors", "SuiteInterrupted": "errors",
+    "compare": "compare", "Comparison": "compare",
     "Stats": "stats",
     "DEFAULT_TESTS": "testnames", "TEST_NAMES": "testnames",
 }
@@ -40,10 +42,11 @@ if TYPE_CHECKING:  # what static checkers and IDEs see; at run time __getattr__ 
                       run_ceiling, run_suite)
     from .backends import BackendInfo, backends, best_backend
     from .chain import Chain, Measurement
+    from .compare import Comparison, compare
     from .errors import (AnethruError, BackendUnavailableError, ChainCheckError, CompileError,
                          EvalError, InternalError, LimitError, NativeMemoryError,
-                         UnsupportedError, WorkerError, WorkerTimeoutError,
-                         WorkerUnavailableError)
+                         ResultFormatError, SuiteInterrupted, UnsupportedError, WorkerError,
+                         WorkerTimeoutError, WorkerUnavailableError)
     from .result import CeilingResult, ChainCheck, Config, Derived, TestResult, load_results
     from .stats import Stats
     from .testnames import DEFAULT_TESTS, TEST_NAMES

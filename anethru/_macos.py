@@ -1,5 +1,5 @@
-"""macOS-only facts that decide whether two ANE results are comparable: chip, OS version and
-build, power source, thermal state, low-power mode.  ``macos_details()`` is {} elsewhere.
+"""macOS-only facts that decide whether two ANE results are comparable: chip, model
+(``hw.model``), memory size, OS version and build, power source, thermal state, low-power mode.  ``macos_details()`` is {} elsewhere.
 
 Everything comes from stock command-line tools (sysctl, sw_vers, pmset) with short timeouts;
 a value that cannot be read is left out rather than guessed.
@@ -64,16 +64,28 @@ def parse_low_power_mode(text: str) -> Optional[bool]:
     return None if m is None else m.group(1) == "1"
 
 
+def thermal_state() -> dict[str, Any]:
+    """The thermal fields of ``pmset -g therm`` alone (read at the start and end of a run)."""
+    if sys.platform != "darwin":
+        return {}
+    therm = _run("pmset", "-g", "therm")
+    return parse_pmset_therm(therm) if therm else {}
+
+
 def macos_details() -> dict[str, Any]:
     if sys.platform != "darwin":
         return {}
     info: dict[str, Any] = {}
     for key, cmd in (("chip", ("sysctl", "-n", "machdep.cpu.brand_string")),
+                     ("hw_model", ("sysctl", "-n", "hw.model")),
                      ("macos_version", ("sw_vers", "-productVersion")),
                      ("macos_build", ("sw_vers", "-buildVersion"))):
         value = _run(*cmd)
         if value and value.strip():
             info[key] = value.strip()
+    memsize = _run("sysctl", "-n", "hw.memsize")
+    if memsize and memsize.strip().isdigit():
+        info["memory_bytes"] = int(memsize.strip())
     batt = _run("pmset", "-g", "batt")
     if batt:
         info.update(parse_pmset_batt(batt))
@@ -87,4 +99,4 @@ def macos_details() -> dict[str, Any]:
     return info
 
 
-__all__ = ["macos_details", "parse_pmset_batt", "parse_pmset_therm", "parse_low_power_mode"]
+__all__ = ["macos_details", "thermal_state", "parse_pmset_batt", "parse_pmset_therm", "parse_low_power_mode"]

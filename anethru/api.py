@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import math
 import os
 import threading
+import time
 from dataclasses import dataclass
 from typing import Callable, Iterable, Optional, Union
 
-from . import validate
-from .chain import Chain, Measurement
-from .errors import AnethruError, UnsupportedError
+from . import machine_state, validate
+from .chain import Chain
+from .errors import AnethruError, SuiteInterrupted, UnsupportedError
 from .machine import fingerprint
 from .result import CeilingResult, Config
+from .stopping import (DEFAULT_MAX_TIME, DEFAULT_PRECISION, MAX_REPEATS, MIN_REPEATS, Criterion,
+                       FixedRepeats, Limits, Precision, measure_until)
 from .testnames import DEFAULT_TESTS
 from .worker import isolatable
 
 # The seed's configurations (channels x spatial) and chain length.
 SEED_CONFIGS = ((64, 32), (256, 64), (768, 256))
 SEED_KERNELS = 12
+# An exact count of repeats is capped where result documents stay readable.
+MAX_EXACT_REPEATS = 1_000_000
 
 # Backends that must reuse compiled chains within a process: the ANE runtime leaks on every
 # compile and stops compiling after about 119 (see csrc/ane_runtime.m).
@@ -73,7 +79,9 @@ def _open_chain(channels: int, spatial: int, kernels: int, backend: str, weights
 @isolatable  # adds isolate=False, timeout=None: measure in a fresh worker process
 def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
                 iters: Optional[int] = None,
-                warmup: int = 5, repeats: int = 5, backend: str = "auto",
+                warmup: int = 5, repeats: Optional[int] = None,
+                precision: Optional[float] = None, max_time: Optional[float] = None,
+                backend: str = "auto",
                 tests: Optional[Iterable[str]] = None, weights: str = "identity",
                 seed: Optional[int] = None, ane_realtime: bool = False,
                 cuda_memory: str = "device",
@@ -83,14 +91,22 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
     Compiles ``kernels`` identical 1x1-conv fp16 kernels of ``channels`` x ``spatial`` on
     ``backend`` ("auto": the ANE on a Mac that has one, else CUDA where present, else the CPU),
     checks that data survives the chain, then times each test (default: sequential, run_only,
-    memcpy_only, serial_queue, and chained where the backend can chain) for ``repeats`` blocks
-    of ``iters`` passes after ``warmup`` passes, interleaving the tests in a shuffled order
-    drawn from ``seed``.  ``iters=None`` is the seed's 50 passes per block (500 for
-    memcpy_only), fewer where a block would exceed 200 ms (see :meth:`Chain.measure`).
+    memcpy_only, serial_queue, and chained where the backend can chain) in rounds: every test
+    once per round, in a fresh shuffled order drawn from ``seed`` (see anethru/stopping.py).
+
+    How many rounds (repeats): ``repeats=N`` runs exactly N.  Otherwise rounds are added until
+    every per-test median's 95% interval is within +/- ``precision`` (default 0.05) of it and the
+    round-trip overhead's interval excludes zero or is within ``precision`` of run_only's
+    per-kernel median, or until ``max_time`` seconds (default 15, counted from this call, compile
+    included) would be overrun; ``result.stopping`` records which.  ``iters=None``: passes per
+    block chosen by a calibration pass (the seed's 50, 500 for memcpy_only; fewer, but at least 5,
+    where a block would pass 200 ms); an int makes them exact.  ``warmup`` untimed passes per
+    test come first.  Returns a :class:`CeilingResult`; ``str()`` of it is the report.
+    ``progress`` (if given) is called with a line as each phase starts and every few seconds
+    while measuring (never from inside the timed loops).
+
     ``cuda_memory`` ("device" or "mapped", cuda only) says where the kernels' inputs and outputs
     live (docs/cuda.md); on cuda the config's options name it and the kernel variant that ran.
-    Returns a :class:`CeilingResult`; ``str()`` of it is the report.  ``progress`` (if given)
-    is called with a line as each phase starts (never from inside the timed loops).
 
     ``isolate=True`` measures in a fresh worker process (see :mod:`anethru.worker`): no
     compile is spent in this process, a crash or hang there raises ``WorkerError`` here, and
@@ -99,13 +115,15 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
 
     Raises ValueError/TypeError for bad arguments (naming the value),
     BackendUnavailableError when the backend cannot run here (saying why), CompileError,
-    EvalError or ChainCheckError when the hardware fails or computes a wrong answer.
+    EvalError or ChainCheckError when the hardware fails or computes a wrong answer, and
+    KeyboardInterrupt on Ctrl-C (within one pass; the chain is released).
     """
+    started = time.monotonic()
     c, s, k = validate.check_sizes(channels, spatial, kernels)
     if iters is not None:
         iters = validate.positive_int("iters", iters)
     warmup = validate.positive_int("warmup", warmup, minimum=0)
-    repeats = validate.positive_int("repeats", repeats)
+    criterion, limits = stopping_rule(repeats, precision, max_time)
     weights = validate.check_weights(weights)
     wanted = validate.check_tests(tests)
     seed_value = None if seed is None else validate.positive_int("seed", seed, minimum=0)
@@ -126,21 +144,69 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
                 unsupported[t] = why
             else:
                 raise UnsupportedError(f"{chain.backend} cannot run the {t} test: {why}")
-        say(f"{c}x{s}: timing {', '.join(runnable)} ({warmup} warm-up passes, {repeats} repeats "
-            f"in shuffled order)")
-        m: Measurement = chain.measure(runnable, iters=iters, warmup=warmup, repeats=repeats,
-                                       seed=seed_value)
-        config = Config(chain.backend, c, s, k, c * s * 2, iters is None, warmup, repeats,
+        plan = (f"{criterion.repeats} repeats" if isinstance(criterion, FixedRepeats) else
+                f"until every median is within +/-{criterion.precision:.1%} or "
+                f"{limits.max_time:g} s")
+        say(f"{c}x{s}: timing {', '.join(runnable)} ({warmup} warm-up passes, then rounds in "
+            f"shuffled order, {plan})")
+        state_start = machine_state.snapshot(chain.backend)
+        outcome = measure_until(chain, runnable, criterion, iters=iters, warmup=warmup,
+                                seed=seed_value, limits=limits, started=started,
+                                progress=lambda line: say(f"{c}x{s}: {line}"))
+        state_end = machine_state.snapshot(chain.backend)
+        m, stop = outcome.measurement, outcome.stopping
+        say(f"{c}x{s}: {m.repeats} repeats in {stop.elapsed_s:.1f} s (stopped by "
+            f"{stop.stopped_by.replace('_', ' ')})")
+        config = Config(chain.backend, c, s, k, c * s * 2, iters is None, warmup, m.repeats,
                         weights, m.seed, m.schedule, chain.options)
         return CeilingResult.build(
             config=config, tests=m.results(k), device=chain.backend_info.device,
             simulated=chain.backend_info.simulated, compile_ms=chain.compile_ms, check=check,
             unsupported=unsupported, machine=fingerprint(),
             clock=chain.clock_name,
-            anethru_version=_version())
+            anethru_version=_version(), stopping=stop,
+            machine_state={"start": state_start, "end": state_end})
     finally:
         if owned:
             chain.close()
+
+
+def stopping_rule(repeats: Optional[int], precision: Optional[float],
+                  max_time: Optional[float]) -> tuple[Criterion, Limits]:
+    """The criterion and limits for run_ceiling's repeats/precision/max_time arguments."""
+    if repeats is not None:
+        if precision is not None or max_time is not None:
+            raise ValueError("repeats is an exact count; give repeats, or precision and/or "
+                             "max_time, not both")
+        n = validate.positive_int("repeats", repeats)
+        if n > MAX_EXACT_REPEATS:
+            raise ValueError(f"repeats must be <= {MAX_EXACT_REPEATS}; got {n}")
+        return FixedRepeats(n), Limits()
+    p = DEFAULT_PRECISION if precision is None else _fraction("precision", precision)
+    t = DEFAULT_MAX_TIME if max_time is None else _seconds("max_time", max_time)
+    return Precision(p), Limits(max_time=t, min_repeats=MIN_REPEATS, max_repeats=MAX_REPEATS)
+
+
+def _number(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number; got {value!r} ({type(value).__name__})")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite; got {value!r}")
+    return float(value)
+
+
+def _fraction(name: str, value: object) -> float:
+    x = _number(name, value)
+    if not 0 < x <= 1:
+        raise ValueError(f"{name} must be a fraction in (0, 1], e.g. 0.05 for 5%; got {value!r}")
+    return x
+
+
+def _seconds(name: str, value: object) -> float:
+    x = _number(name, value)
+    if not x > 0:
+        raise ValueError(f"{name} must be a positive number of seconds; got {value!r}")
+    return x
 
 
 @dataclass(frozen=True)
@@ -172,8 +238,10 @@ def run_suite(configs: Iterable[tuple[int, int]] = SEED_CONFIGS, *,
     ``progress`` (if given) is called with a line before each configuration and phase.  With
     ``keep_going=True`` a configuration that fails at run time (say, a channel count a chip
     cannot compile) becomes a :class:`ConfigFailure` in the list and the rest still run; bad
-    arguments raise either way.  ``isolate=True`` runs the whole suite in one fresh worker
-    process (``timeout`` bounds it all), as :func:`run_ceiling` does one configuration.
+    arguments raise either way.  ``max_time`` is per configuration.  Ctrl-C raises
+    :class:`SuiteInterrupted` (a KeyboardInterrupt) carrying the configurations that finished.
+    ``isolate=True`` runs the whole suite in one fresh worker process (``timeout`` bounds it
+    all), as :func:`run_ceiling` does one configuration.
     """
     keep_going = validate.flag("keep_going", keep_going)
     configs = [(c, s) for c, s in configs]  # unpacked here so a malformed entry fails early
@@ -185,16 +253,23 @@ def run_suite(configs: Iterable[tuple[int, int]] = SEED_CONFIGS, *,
         validate.check_sizes(c, s, kwargs.get("kernels", SEED_KERNELS))
     from .backends import resolve
 
+    stopping_rule(kwargs.get("repeats"), kwargs.get("precision"), kwargs.get("max_time"))
     kwargs["backend"] = resolve(kwargs.get("backend", "auto")).name
     results: list[Union[CeilingResult, ConfigFailure]] = []
-    for i, (c, s) in enumerate(configs):
-        step = (lambda line, i=i: progress(f"[{i + 1}/{len(configs)}] {line}")) if progress else None
-        try:
-            results.append(run_ceiling(c, s, progress=step, **kwargs))
-        except AnethruError as exc:
-            if not keep_going:
-                raise
-            results.append(ConfigFailure(c, s, exc))
+    current: Optional[tuple[int, int]] = None
+    try:
+        for i, (c, s) in enumerate(configs):
+            step = (lambda line, i=i: progress(f"[{i + 1}/{len(configs)}] {line}")) if progress else None
+            current = (c, s)
+            try:
+                results.append(run_ceiling(c, s, progress=step, **kwargs))
+            except AnethruError as exc:
+                if not keep_going:
+                    raise
+                results.append(ConfigFailure(c, s, exc))
+            current = None
+    except KeyboardInterrupt as exc:
+        raise SuiteInterrupted(list(results), current) from exc
     return results
 
 

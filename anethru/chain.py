@@ -15,7 +15,7 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass
-from typing import Iterable, Optional, Union
+from typing import Iterable, Mapping, Optional, Union
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from . import tensors, validate
 from ._lib import ffi, lib, new_status, raise_for
 from .backends import BackendInfo, resolve
 from .errors import AnethruError, ChainCheckError, UnsupportedError
+from .interrupts import sigint_stops_native_loops
 from .result import ChainCheck, TestResult
 from .testnames import TEST_IDS, TEST_NAMES, units
 
@@ -279,20 +280,34 @@ class Chain:
         return ChainCheck(self.weights_kind, tuple(checked), exact, worst, tolerance, True)
 
     # ------------------------------------------------------------------ timing
-    def measure(self, tests: Iterable[str] | str | None = None, *, iters: Optional[int] = None,
+    def measure(self, tests: Iterable[str] | str | None = None, *,
+                iters: Union[int, Mapping[str, int], None] = None,
                 warmup: int = 5, repeats: int = 5, seed: Optional[int] = None,
                 memcpy_iters: Optional[int] = None,
-                max_block_ms: float = AUTO_MAX_BLOCK_MS) -> Measurement:
+                max_block_ms: float = AUTO_MAX_BLOCK_MS, shuffle: bool = True,
+                where: Optional[str] = None) -> Measurement:
         """Time ``tests``: ``warmup`` untimed passes each, then ``repeats`` blocks per test,
         interleaved in a seeded shuffled order (``seed=None`` draws one; it is recorded).
+        ``shuffle=False`` runs each repeat in the order ``tests`` gives (for callers that
+        shuffle themselves, as the rounds of ``run_ceiling`` do; ``where`` then names the round
+        in a failure's message instead of "repeat i of n").
 
-        ``iters`` passes per block, exactly, when given.  ``iters=None`` (auto) runs the seed's
-        50 passes (500 for memcpy_only), fewer where the warm-up shows a block would last
-        longer than ``max_block_ms``, so slow backends finish in reasonable time.  One native
-        call; the GIL is released throughout.
+        ``iters`` passes per block, exactly, when given (an int for every test but memcpy_only,
+        which runs ``memcpy_iters``; or a dict giving each test's).  ``iters=None`` (auto) runs
+        the seed's 50 passes (500 for memcpy_only), fewer where the warm-up shows a block would
+        last longer than ``max_block_ms``, so slow backends finish in reasonable time.  One native
+        call; the GIL is released throughout.  Ctrl-C in the main thread stops it before the
+        next pass and raises KeyboardInterrupt; the chain stays usable.
         """
         names = validate.check_tests(tests)
         auto = iters is None
+        given = None
+        if isinstance(iters, Mapping):
+            missing = [t for t in names if t not in iters]
+            if missing:
+                raise ValueError(f"iters has no entry for {', '.join(missing)}")
+            given = {t: validate.positive_int(f"iters[{t!r}]", iters[t]) for t in names}
+            iters = SEED_ITERS
         iters = validate.positive_int("iters", SEED_ITERS if auto else iters)
         warmup = validate.positive_int("warmup", warmup, minimum=0)
         repeats = validate.positive_int("repeats", repeats)
@@ -309,18 +324,18 @@ class Chain:
         if seed is None:
             seed = random.SystemRandom().randrange(2**31)
         seed = validate.positive_int("seed", seed, minimum=0)
-        schedule = shuffled_schedule(names, repeats, seed)
-        per_test = {t: (memcpy_iters if t == "memcpy_only" else iters) for t in names}
+        schedule = shuffled_schedule(names, repeats, seed) if shuffle else list(names) * repeats
+        per_test = given or {t: (memcpy_iters if t == "memcpy_only" else iters) for t in names}
         iters_arr = ffi.new("int[]", [per_test.get(t, 1) for t in TEST_NAMES])
         sched_arr = ffi.new("int[]", [TEST_IDS[t] for t in schedule])
         block_ns = ffi.new("uint64_t[]", len(schedule))
         st = new_status()
-        with self._lock:
+        with self._lock, sigint_stops_native_loops():
             rc = lib.anethru_chain_measure(self._live(), sched_arr, len(schedule), iters_arr,
                                            warmup, budget_ns, block_ns, st)
         if rc != lib.ANETHRU_OK and st.block >= 0:
-            context = (f"measuring {self.label} on {self.backend}, repeat "
-                       f"{st.block // len(names) + 1} of {repeats}")
+            context = (f"measuring {self.label} on {self.backend}, "
+                       + (where or f"repeat {st.block // len(names) + 1} of {repeats}"))
         else:
             context = f"measuring {self.label} on {self.backend}"
         raise_for(rc, st, context)

@@ -26,6 +26,7 @@ PROG = "anethru"
 # ``add_arguments(parser)`` and ``run(args) -> int``; ``DESCRIPTION`` (optional) is its --help text.
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("run", "measure the throughput ceiling (the default when no command is given)"),
+    "compare": ("compare", "compare result files: medians, intervals, ratios and verdicts"),
 }
 DEFAULT_COMMAND = "run"
 

@@ -52,8 +52,33 @@ class WorkerUnavailableError(WorkerError):
     """No worker process can be started here (a frozen application, no interpreter to run)."""
 
 
+class SuiteInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped ``run_suite``: ``results`` holds every configuration that finished
+    (results and failures, in order), ``config`` the (channels, spatial) it interrupted (None
+    when it came between two configurations)."""
+
+    def __init__(self, results: list, config: "tuple[int, int] | None") -> None:
+        where = f" during {config[0]}x{config[1]}" if config else ""
+        super().__init__(f"interrupted{where}; {len(results)} configuration(s) finished")
+        self.results = results
+        self.config = config
+
+
+class ResultFormatError(AnethruError, ValueError):
+    """A results document is malformed, inconsistent or of an unknown version.
+
+    ``path`` is the JSON path of the first bad field (``$.results[0].tests.run_only.iters``),
+    ``reason`` what is wrong with it; ``str()`` is both."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
 # Native codes (csrc/anethru.h) -> exception classes.  ANETHRU_E_ARG becomes ValueError because
 # Python validates arguments first; reaching it means a value slipped past that validation.
+# ANETHRU_E_INTERRUPTED is Ctrl-C, stopped between passes: KeyboardInterrupt, as Python's own.
 _BY_CODE = {
     1: ValueError,
     2: BackendUnavailableError,
@@ -64,10 +89,11 @@ _BY_CODE = {
     7: EvalError,
     8: LimitError,
     9: InternalError,
+    10: KeyboardInterrupt,
 }
 
 
-def error_for(code: int, message: str) -> Exception:
+def error_for(code: int, message: str) -> BaseException:
     """The exception for a native status code, carrying the native message."""
     cls = _BY_CODE.get(code, InternalError)
     return cls(message)

@@ -1,24 +1,93 @@
-"""Statistics over repeats, and the derived figures of Experiment I.
+"""Statistics over repeats: medians with confidence intervals, the derived figures' arithmetic,
+and the two-sample test that ``anethru compare`` uses.  Pure functions, no printing, no timing.
 
-Every figure is computed from the raw block totals the native loops return; nothing here times
-anything.  Spread is reported, never hidden: min, median, mean, stdev, max, CV and the samples.
+Every figure is computed from the raw block totals the native loops return.
+
+**The confidence interval of a median** is distribution-free, from order statistics: with n
+samples, the number B of samples below the true median is Binomial(n, 1/2) whatever the
+distribution (timings are skewed and heavy-tailed, so nothing normal is assumed), hence
+[x_(j), x_(n+1-j)] covers the median with probability P(j <= B <= n-j) = 1 - 2 P(B <= j-1).
+``median_ci`` takes the narrowest such interval whose coverage is at least ``level`` and reports
+the coverage it actually has (``ci_level``).  With 5 repeats no interval reaches 95%: [min .. max]
+covers 93.75%, and that is what is reported, with its level; one repeat has no interval at all.
+No resampling, so no seed and nothing random.
+
+**Comparing two runs** (``shift_ci``): the Mann-Whitney U test on the per-block samples of the
+two runs (they are independent, so nothing is paired), through its confidence interval for the
+shift between them (Hodges-Lehmann: the median of all pairwise differences, with the interval
+between two order statistics of those differences chosen from U's exact null distribution, or
+its normal approximation for large samples).  Times are compared as log ratios, so the shift is a
+ratio; overheads, which may be negative, as differences.  The interval excludes no shift exactly
+when the test rejects "no shift" at the same level.
 """
 
 from __future__ import annotations
 
 import math
-import statistics
 from dataclasses import dataclass, field
-from typing import Sequence
+from statistics import NormalDist
+from typing import Optional, Sequence
 
+import numpy as np
+
+# The confidence level asked of every interval.
+CI_LEVEL = 0.95
 # Google Benchmark / pyperf practice: flag, do not fail, noisy measurements.
 CV_WARN = 0.10
 MAX_OVER_MIN_WARN = 4.0
+# The one noise predicate (relative half-width of a median's interval) that drives warnings,
+# the precision stopping rule and compare's "uncertain": above this a median is called imprecise.
+IMPRECISE_WARN = 0.10
+# Samples per side up to which shift_ci uses U's exact distribution (n * m <= this).
+EXACT_U_MAX_CELLS = 2500
+
+
+class UndefinedFigure(ValueError):
+    """A figure that cannot be computed (a ratio with a zero denominator); the message says why."""
+
+
+def _binomial_half_cdf(n: int, k: int) -> float:
+    """P(B <= k) for B ~ Binomial(n, 1/2), exactly (integers, then one division)."""
+    if k < 0:
+        return 0.0
+    return sum(math.comb(n, i) for i in range(min(k, n) + 1)) / 2 ** n
+
+
+def median_ci_ranks(n: int, level: float = CI_LEVEL) -> Optional[tuple[int, int, float]]:
+    """1-based ranks (j, n+1-j) of the order statistics bounding the median's interval, and
+    its exact coverage; None when n < 2 (no interval exists)."""
+    if n < 2:
+        return None
+    best = 1
+    for j in range(2, n // 2 + 1):
+        if 1 - 2 * _binomial_half_cdf(n, j - 1) >= level:
+            best = j
+        else:
+            break
+    return best, n + 1 - best, 1 - 2 * _binomial_half_cdf(n, best - 1)
+
+
+def median_ci(samples: Sequence[float], level: float = CI_LEVEL
+              ) -> tuple[Optional[float], Optional[float], Optional[float]]:
+    """(low, high, coverage) of the median of ``samples``; (None, None, None) for one sample."""
+    ranks = median_ci_ranks(len(samples), level)
+    if ranks is None:
+        return None, None, None
+    j, k, coverage = ranks
+    xs = sorted(samples)
+    return xs[j - 1], xs[k - 1], coverage
+
+
+def _median(xs: Sequence[float]) -> float:
+    s = sorted(xs)
+    n = len(s)
+    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
 
 
 @dataclass(frozen=True)
 class Stats:
-    """Summary of samples (all in the same unit, usually ms)."""
+    """Summary of samples (all in the same unit, usually ms): the median with its confidence
+    interval (None with one sample), and the spread."""
 
     n: int
     min: float
@@ -26,36 +95,100 @@ class Stats:
     mean: float
     stdev: float
     max: float
+    ci_low: Optional[float]
+    ci_high: Optional[float]
+    ci_level: Optional[float]   # the interval's exact coverage (below CI_LEVEL for n <= 5)
     samples: tuple[float, ...] = field(repr=False)
 
     @classmethod
-    def of(cls, samples: Sequence[float]) -> "Stats":
-        if not samples:
+    def of(cls, samples: Sequence[float], level: float = CI_LEVEL) -> "Stats":
+        if len(samples) == 0:
             raise ValueError("no samples")
         xs = tuple(float(x) for x in samples)
-        stdev = statistics.stdev(xs) if len(xs) > 1 else 0.0
-        return cls(len(xs), min(xs), statistics.median(xs), statistics.fmean(xs), stdev, max(xs), xs)
+        if not all(math.isfinite(x) for x in xs):
+            raise ValueError(f"samples must be finite; got {[x for x in xs if not math.isfinite(x)][:3]}")
+        n = len(xs)
+        mean = math.fsum(xs) / n
+        stdev = math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / (n - 1)) if n > 1 else 0.0
+        lo, hi, coverage = median_ci(xs, level)
+        return cls(n, min(xs), _median(xs), mean, stdev, max(xs), lo, hi, coverage, xs)
 
     @property
-    def cv(self) -> float:
-        """Coefficient of variation (stdev / |mean|); inf when the mean is 0."""
-        return self.stdev / abs(self.mean) if self.mean else math.inf
+    def cv(self) -> Optional[float]:
+        """Coefficient of variation (stdev / |mean|); None when the mean is 0."""
+        return self.stdev / abs(self.mean) if self.mean else None
+
+    @property
+    def half_width(self) -> Optional[float]:
+        """Half the width of the median's interval, in the samples' unit; None without one."""
+        if self.ci_low is None or self.ci_high is None:
+            return None
+        return (self.ci_high - self.ci_low) / 2
+
+    @property
+    def relative_half_width(self) -> Optional[float]:
+        """``half_width`` / |median|: the precision of the median (None without an interval or
+        for a zero median)."""
+        hw = self.half_width
+        if hw is None or self.median == 0:
+            return None
+        return hw / abs(self.median)
+
+    @property
+    def excludes_zero(self) -> bool:
+        return self.ci_low is not None and self.ci_high is not None and (
+            self.ci_low > 0 or self.ci_high < 0)
 
     def noise_warnings(self, what: str) -> list[str]:
         out = []
-        if self.n > 1 and self.cv >= CV_WARN:
-            out.append(f"{what}: CV {self.cv:.0%} >= {CV_WARN:.0%}; the machine may be busy")
+        cv = self.cv
+        if self.n > 1 and cv is not None and cv >= CV_WARN:
+            out.append(f"{what}: CV {cv:.0%} >= {CV_WARN:.0%}; the machine may be busy "
+                       f"(close other work, or run longer)")
         if self.min > 0 and self.max >= MAX_OVER_MIN_WARN * self.min:
-            out.append(f"{what}: max is {self.max / self.min:.1f}x min; look for interference")
+            out.append(f"{what}: max is {self.max / self.min:.1f}x min; look for interference "
+                       f"(other processes, frequency scaling)")
+        rel = self.relative_half_width
+        if rel is not None and rel > IMPRECISE_WARN:
+            out.append(f"{what}: median known only to +/-{rel:.0%} ({self.ci_level:.0%} CI); "
+                       f"more repeats (--precision) would narrow it")
         return out
 
     def to_dict(self) -> dict:
         return {"n": self.n, "min": self.min, "median": self.median, "mean": self.mean,
-                "stdev": self.stdev, "max": self.max, "cv": self.cv, "samples": list(self.samples)}
+                "stdev": self.stdev, "max": self.max, "cv": self.cv, "ci_low": self.ci_low,
+                "ci_high": self.ci_high, "ci_level": self.ci_level, "samples": list(self.samples)}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Stats":
+        """Recomputed from the samples alone: stored summaries are never trusted."""
         return cls.of(d["samples"])
+
+
+def precision_shortfall(per_test: dict[str, Stats], overhead: Optional[Stats],
+                        run_only: Optional[Stats], precision: float) -> list[str]:
+    """What keeps a run from the precision target, one phrase each (empty when reached):
+    a per-test median whose interval's half-width exceeds ``precision`` of the median, and the
+    round-trip overhead when its interval neither excludes zero nor has a half-width within
+    ``precision`` of run_only's per-kernel median (near zero a relative target never converges,
+    so the overhead is held to the yardstick of the kernel it is added to)."""
+    out = []
+    for name, s in per_test.items():
+        hw = s.half_width
+        if hw is None:
+            out.append(f"{name} has no interval yet ({s.n} repeat{'s' if s.n != 1 else ''})")
+        elif hw > precision * abs(s.median):
+            rel = s.relative_half_width
+            out.append(f"{name} +/-{rel:.1%}" if rel is not None else f"{name} +/-{hw:.3g} ms")
+    if overhead is not None and run_only is not None:
+        hw = overhead.half_width
+        target = precision * abs(run_only.median)
+        if hw is None:
+            out.append("round_trip_overhead has no interval yet")
+        elif not overhead.excludes_zero and hw > target:
+            out.append(f"round_trip_overhead's interval spans zero and is +/-{hw:.3g} ms "
+                       f"(target +/-{target:.3g} ms)")
+    return out
 
 
 def per_unit_ms(block_ns: Sequence[int], iters: int, units: int) -> list[float]:
@@ -74,7 +207,84 @@ def paired_difference(a_pass_ms: Sequence[float], b_pass_ms: Sequence[float], di
     return [(a - b) / divisor for a, b in zip(a_pass_ms, b_pass_ms)]
 
 
-def paired_ratio(a: Sequence[float], b: Sequence[float]) -> list[float]:
+def paired_ratio(a: Sequence[float], b: Sequence[float], denominator: str = "the denominator"
+                 ) -> list[float]:
+    """a / b for each repeat; UndefinedFigure when some b is 0 (never inf or NaN)."""
     if len(a) != len(b):
         raise ValueError("paired figures need the same number of repeats")
-    return [x / y if y else math.inf for x, y in zip(a, b)]
+    zeros = [i + 1 for i, y in enumerate(b) if y == 0]
+    if zeros:
+        which = ", ".join(map(str, zeros[:5])) + (" ..." if len(zeros) > 5 else "")
+        raise UndefinedFigure(f"{denominator} is 0 in {len(zeros)} of {len(b)} repeats "
+                              f"(repeat {which}), so the ratio is undefined")
+    return [x / y for x, y in zip(a, b)]
+
+
+# ---------------------------------------------------------------------- two independent samples
+
+def _u_null_counts(n: int, m: int) -> list[int]:
+    """Number of arrangements giving each U = 0 .. n*m under no shift: the coefficients of the
+    Gaussian binomial [n+m choose n]_q = prod_{i=1..n} (1 - q^(m+i)) / (1 - q^i)."""
+    poly = [1] + [0] * (n * m)
+    for i in range(1, n + 1):
+        step = m + i
+        for t in range(n * m, step - 1, -1):   # multiply by (1 - q^(m+i))
+            poly[t] -= poly[t - step]
+        for t in range(i, n * m + 1):          # divide by (1 - q^i)
+            poly[t] += poly[t - i]
+    return poly
+
+
+def u_critical(n: int, m: int, level: float = CI_LEVEL) -> Optional[tuple[int, float]]:
+    """The largest c with P(U <= c) <= (1 - level) / 2 under no shift, and the coverage
+    1 - 2 P(U <= c) of the interval it gives; None when no such c exists (too few samples)."""
+    alpha_half = (1 - level) / 2
+    if n * m <= EXACT_U_MAX_CELLS:
+        counts = _u_null_counts(n, m)
+        total = math.comb(n + m, n)
+        c, cum = -1, 0
+        for u, k in enumerate(counts):
+            if (cum + k) / total > alpha_half:
+                break
+            cum += k
+            c = u
+        return None if c < 0 else (c, 1 - 2 * cum / total)
+    mu, sigma = n * m / 2, math.sqrt(n * m * (n + m + 1) / 12)
+    z = NormalDist().inv_cdf(alpha_half)
+    c = math.floor(mu - 0.5 + z * sigma)
+    if c < 0:
+        return None
+    return c, 1 - 2 * NormalDist().cdf((c + 0.5 - mu) / sigma)
+
+
+@dataclass(frozen=True)
+class Shift:
+    """How sample b differs from sample a: the Hodges-Lehmann estimate and the Mann-Whitney
+    interval (None when the samples are too small for ``level``)."""
+
+    estimate: float
+    ci_low: Optional[float]
+    ci_high: Optional[float]
+    ci_level: Optional[float]
+
+
+def shift_ci(a: Sequence[float], b: Sequence[float], level: float = CI_LEVEL) -> Shift:
+    """The shift b - a (a location shift between two independent samples), with its interval."""
+    if len(a) == 0 or len(b) == 0:
+        raise ValueError("both samples need at least one value")
+    d = np.sort(np.subtract.outer(np.asarray(b, float), np.asarray(a, float)).ravel())
+    estimate = float(np.median(d))
+    crit = u_critical(len(a), len(b), level)
+    if crit is None:
+        return Shift(estimate, None, None, None)
+    c, coverage = crit
+    return Shift(estimate, float(d[c]), float(d[len(d) - 1 - c]), coverage)
+
+
+def ratio_ci(a: Sequence[float], b: Sequence[float], level: float = CI_LEVEL) -> Shift:
+    """The ratio b / a of two samples of positive values, as a shift of their logarithms."""
+    if min(a) <= 0 or min(b) <= 0:
+        raise UndefinedFigure("a ratio needs positive samples")
+    s = shift_ci(np.log(np.asarray(a, float)), np.log(np.asarray(b, float)), level)
+    up = (lambda x: None if x is None else math.exp(x))
+    return Shift(math.exp(s.estimate), up(s.ci_low), up(s.ci_high), s.ci_level)

@@ -24,6 +24,7 @@
 #define ANETHRU_E_LOCK 7         /* a buffer lock or unlock failed */
 #define ANETHRU_E_LIMIT 8        /* a per-process limit of the backend would be exceeded */
 #define ANETHRU_E_INTERNAL 9     /* an unexpected native failure (e.g. a caught exception) */
+#define ANETHRU_E_INTERRUPTED 10 /* SIGINT arrived while anethru_interrupt_arm was in force */
 
 /* Tests, in the order reports list them. */
 #define ANETHRU_TEST_SEQUENTIAL 0    /* eval k_i, lock/memcpy/unlock into k_{i+1}, ... */
@@ -85,6 +86,15 @@ int anethru_chain_roundtrip(anethru_chain *chain, int test, const uint16_t *inpu
 int anethru_chain_measure(anethru_chain *chain, const int *schedule, int nblocks, int *iters,
                           int warmup, uint64_t max_block_ns, uint64_t *block_ns,
                           anethru_status *st);
+
+/* Ctrl-C during a measurement.  A Python signal handler cannot run while the main thread is in
+ * native code, so the caller arms a native SIGINT handler around anethru_chain_measure: it only
+ * records the signal (whichever thread receives it), and the measure loop of the thread that
+ * armed it stops before its next pass with ANETHRU_E_INTERRUPTED.  arm returns 1 when armed, 0
+ * when SIGINT is ignored (SIG_IGN stays in force) or already armed.  disarm restores the previous
+ * handler exactly and returns 1 if a SIGINT arrived meanwhile (the caller re-raises it). */
+int anethru_interrupt_arm(void);
+int anethru_interrupt_disarm(void);
 
 uint64_t anethru_clock_ns(void);
 const char *anethru_clock_name(void);

@@ -8,6 +8,7 @@
  * Python calls anethru_chain_measure once per measurement; everything timed happens here,
  * without the interpreter, and the loops return raw block totals only.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,58 @@ uint64_t anethru_clock_ns(void)
 const char *anethru_clock_name(void)
 {
     return ANETHRU_MACOS ? "mach_absolute_time" : "clock_gettime(CLOCK_MONOTONIC)";
+}
+
+/* ------------------------------------------------------------------ Ctrl-C */
+
+/* The handler only sets a flag (a lock-free atomic store: async-signal-safe); it runs in
+ * whichever thread the kernel picks, so the flag is process-wide.  Only the thread that armed it
+ * (Python's main thread) acts on it: a measurement running on another thread at the same time is
+ * not cancelled.  Arm and disarm are called by that one thread. */
+static int sigint_seen;
+static int sigint_armed;
+static struct sigaction sigint_previous;
+static _Thread_local int sigint_watcher;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    __atomic_store_n(&sigint_seen, 1, __ATOMIC_RELAXED);
+}
+
+int anethru_interrupt_arm(void)
+{
+    if (sigint_armed) return 0;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    __atomic_store_n(&sigint_seen, 0, __ATOMIC_RELAXED);
+    if (sigaction(SIGINT, &sa, &sigint_previous) != 0) return 0;
+    if (!(sigint_previous.sa_flags & SA_SIGINFO) && sigint_previous.sa_handler == SIG_IGN) {
+        sigaction(SIGINT, &sigint_previous, NULL); /* the process chose to ignore Ctrl-C */
+        return 0;
+    }
+    sigint_armed = 1;
+    sigint_watcher = 1;
+    return 1;
+}
+
+int anethru_interrupt_disarm(void)
+{
+    if (!sigint_armed) return 0;
+    sigaction(SIGINT, &sigint_previous, NULL);
+    sigint_armed = 0;
+    sigint_watcher = 0;
+    return __atomic_exchange_n(&sigint_seen, 0, __ATOMIC_RELAXED) != 0;
+}
+
+static int interrupt_requested(char *msg)
+{
+    if (!(sigint_watcher && __atomic_load_n(&sigint_seen, __ATOMIC_RELAXED))) return 0;
+    anethru_set_error(msg, ANETHRU_ERRLEN, "interrupted (SIGINT)");
+    return 1;
 }
 
 /* ------------------------------------------------------------------ backends */
@@ -529,6 +582,7 @@ typedef struct {
 static int run_pass(runner *r, int test, char *msg, int *kernel)
 {
     anethru_chain *c = r->chain;
+    if (interrupt_requested(msg)) return ANETHRU_E_INTERRUPTED; /* between passes: no lock held */
     switch (test) {
     case ANETHRU_TEST_SEQUENTIAL: return pass_sequential(c, msg, kernel);
     case ANETHRU_TEST_RUN_ONLY: return pass_run_only(c, msg, kernel);

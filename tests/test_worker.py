@@ -53,7 +53,9 @@ def test_isolated_run_returns_the_full_result_recorded_as_isolated(inject_fault,
     assert r.device == {b.name: b for b in anethru.backends()}["cpu"].device
     assert "options: isolated" in str(r)
     assert anethru.CeilingResult.from_json(r.to_json()) == r  # survives its own JSON
-    assert [ln.split(":")[1].split()[0] for ln in lines] == ["compiling", "checking", "timing"]
+    # the worker's progress lines reach the caller: each phase, then the rounds it ran
+    assert [ln.split(":")[1].split()[0] for ln in lines] == ["compiling", "checking", "timing", "3"]
+    assert lines[-1].startswith("64x32: 3 repeats in ")
     with pytest.raises(anethru.CompileError):  # the fault is still armed: nothing compiled here
         anethru.Chain(64, 32, backend="cpu")
 

@@ -1,7 +1,8 @@
 """``anethru [options]``: Experiment I on the seed's configurations (or the ones given).
 
-Progress goes to stderr, the report (or --json / --csv) to stdout.  A configuration that fails at
-run time is reported and the others still run; the exit status is then 1.
+Progress goes to stderr, the report (or --json / --csv / --markdown) to stdout.  A configuration
+that fails at run time is reported and the others still run; the exit status is then 1.  Ctrl-C
+prints what finished, names the configuration it interrupted, and exits 130.
 """
 
 from __future__ import annotations
@@ -9,14 +10,18 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
+from typing import Optional
 
 from .. import __version__
 from ..api import SEED_CONFIGS, SEED_KERNELS, ConfigFailure, run_suite
 from ..backends import backends
-from ..cli import EXIT_FAILURE, EXIT_OK, UsageError, error, progress_printer, write_stdout
-from ..errors import AnethruError
-from ..report import format_suite, to_csv
-from ..result import SUITE_SCHEMA, CeilingResult
+from ..cli import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, PROG, UsageError, error,
+                   progress_printer, write_stdout)
+from ..errors import AnethruError, SuiteInterrupted
+from ..report import format_suite, format_suite_markdown, to_csv
+from ..result import CeilingResult, suite_document
+from ..stopping import DEFAULT_MAX_TIME, DEFAULT_PRECISION
 from ..tensors import WEIGHT_KINDS
 from ..testnames import DEFAULT_TESTS, DESCRIPTIONS, TEST_NAMES
 
@@ -24,7 +29,11 @@ DESCRIPTION = ("Multi-kernel throughput ceiling: how much of a chain of accelera
                "CPU round trip between them, and what chaining would save.")
 EPILOG = ("Default: the seed's configurations " + ", ".join(f"{c}x{s}" for c, s in SEED_CONFIGS)
           + f", {SEED_KERNELS} kernels, best backend present. Tests: "
-          + "; ".join(f"{n}: {DESCRIPTIONS[n]}" for n in TEST_NAMES) + ".")
+          + "; ".join(f"{n}: {DESCRIPTIONS[n]}" for n in TEST_NAMES) + ".\n\n"
+          + f"Repeats: rounds are added until every median is within +/-{DEFAULT_PRECISION:.0%} "
+          f"(--precision) or {DEFAULT_MAX_TIME:g} s per configuration (--max-time) would be "
+          "overrun; --repeats N runs exactly N. The report says which stopped it. Ctrl-C stops "
+          "within one pass, prints the configurations that finished and exits 130.")
 
 
 def parse_config(text: str) -> tuple[int, int]:
@@ -53,8 +62,16 @@ def add_measurement_arguments(p: argparse.ArgumentParser) -> None:
                    help="passes per timed block (default: auto, the seed's 50, fewer where a block "
                         "would exceed 200 ms; memcpy_only runs 10x as many)")
     p.add_argument("-w", "--warmup", type=int, default=5, help="untimed passes per test (default 5)")
-    p.add_argument("-r", "--repeats", type=int, default=5,
-                   help="timed blocks per test, interleaved in shuffled order (default 5)")
+    p.add_argument("-r", "--repeats", type=int, default=None,
+                   help="an exact number of rounds (one timed block per test each, in shuffled "
+                        "order), instead of --precision")
+    p.add_argument("--precision", type=parse_fraction, default=None, metavar="PCT",
+                   help="add rounds until every median's 95%% interval is within +/-PCT of it "
+                        "and the round-trip overhead is settled (default "
+                        f"{DEFAULT_PRECISION * 100:g}%%; e.g. 5%% or 0.05)")
+    p.add_argument("--max-time", type=float, default=None, metavar="SECONDS",
+                   help="stop adding rounds when the next would end after SECONDS per "
+                        f"configuration, compile included (default {DEFAULT_MAX_TIME:g})")
     p.add_argument("-t", "--tests", type=parse_tests, default=None, metavar="T1,T2",
                    help="comma-separated tests (default: " + ",".join(DEFAULT_TESTS)
                         + ", skipping those the backend cannot run)")
@@ -69,9 +86,20 @@ def add_measurement_arguments(p: argparse.ArgumentParser) -> None:
                         "pinned host memory (mapped); see docs/cuda.md")
 
 
+def parse_fraction(text: str) -> float:
+    """'5%' -> 0.05; '0.05' -> 0.05 (a bare number above 1 is read as a percentage)."""
+    t = text.strip()
+    try:
+        value = float(t[:-1]) / 100 if t.endswith("%") else float(t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid percentage {text!r}: use e.g. 5% or 0.05") from None
+    return value / 100 if not t.endswith("%") and value > 1 else value
+
+
 def measurement_kwargs(args: argparse.Namespace) -> dict:
     """run_ceiling/run_suite keywords from the options of add_measurement_arguments."""
     return dict(kernels=args.kernels, iters=args.iters, warmup=args.warmup, repeats=args.repeats,
+                precision=args.precision, max_time=args.max_time,
                 backend=args.backend, tests=args.tests, weights=args.weights, seed=args.seed,
                 ane_realtime=args.ane_realtime, cuda_memory=args.cuda_memory)
 
@@ -84,22 +112,27 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print results as JSON")
     out.add_argument("--csv", action="store_true", help="print one CSV row per test and figure")
+    out.add_argument("--markdown", action="store_true",
+                     help="print the report as Markdown (tables and the machine fingerprint)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     p.add_argument("--list-backends", action="store_true",
                    help="list the backends, whether each can run here, and why not")
     p.add_argument("--version", action="version", version=f"anethru {__version__}")
 
 
-def render(results: list, args: argparse.Namespace) -> str:
+def render(results: list, args: argparse.Namespace,
+           interrupted: Optional[tuple[int, int]] = None) -> str:
     ok = [r for r in results if isinstance(r, CeilingResult)]
     failed = [r for r in results if isinstance(r, ConfigFailure)]
     if args.json:
-        doc = {"schema": SUITE_SCHEMA, "results": [r.to_dict() for r in ok],
-               "failures": [f.to_dict() for f in failed]}
-        return json.dumps(doc, indent=2) + "\n"
+        where = None if interrupted is None else {"channels": interrupted[0],
+                                                  "spatial": interrupted[1]}
+        return json.dumps(suite_document(ok, failed, where), indent=2, allow_nan=False) + "\n"
     if args.csv:
         return to_csv(ok)
-    return format_suite(ok) + "\n"
+    if args.markdown:
+        return format_suite_markdown(ok) + "\n" if ok else ""
+    return format_suite(ok) + "\n" if ok else ""
 
 
 def run(args: argparse.Namespace) -> int:
@@ -110,6 +143,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         results = run_suite(configs, progress=progress_printer(args.quiet), keep_going=True,
                             **measurement_kwargs(args))
+    except SuiteInterrupted as stop:
+        # Ctrl-C: what finished is still worth having; say what was cut short.
+        write_stdout(render(stop.results, args, stop.config))
+        where = f"{stop.config[0]}x{stop.config[1]}" if stop.config else "between configurations"
+        done = sum(isinstance(r, CeilingResult) for r in stop.results)
+        print(f"{PROG}: interrupted during {where}; printed the {done} configuration(s) that "
+              f"finished", file=sys.stderr, flush=True)
+        return EXIT_INTERRUPTED
     except AnethruError as exc:  # the machine or the backend, not the flags
         return error(str(exc))
     except (ValueError, TypeError, MemoryError) as exc:

@@ -1,0 +1,144 @@
+"""Confidence intervals: the median's (order statistics) and the two-sample shift (Mann-Whitney),
+checked against exact enumeration and by their coverage on samples with a known answer."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from anethru import stats
+from anethru.stats import Stats, median_ci_ranks, ratio_ci, shift_ci, u_critical
+
+
+def binomial_coverage(n: int, j: int) -> float:
+    # P(j <= B <= n - j), B ~ Binomial(n, 1/2), summed term by term from the definition.
+    return sum(math.comb(n, b) for b in range(j, n - j + 1)) / 2 ** n
+
+
+@pytest.mark.parametrize("n", range(2, 41))
+def test_median_interval_is_the_narrowest_that_reaches_the_level(n):
+    j, k, level = median_ci_ranks(n, 0.95)
+    assert k == n + 1 - j
+    assert level == pytest.approx(binomial_coverage(n, j))
+    if n >= 6:
+        assert level >= 0.95
+        # one rank further in would fall below 95%
+        assert j + 1 > n // 2 or binomial_coverage(n, j + 1) < 0.95
+    else:  # 5 repeats cannot reach 95%: [min .. max] with its own, lower level
+        assert (j, level) == (1, 1 - 2 / 2 ** n)
+
+
+def test_known_median_intervals():
+    assert median_ci_ranks(5) == (1, 5, 0.9375)
+    assert median_ci_ranks(6) == (1, 6, 0.96875)
+    assert median_ci_ranks(10) == (2, 9, 1 - 2 * 11 / 1024)
+    assert median_ci_ranks(1) is None
+    s = Stats.of([5.0, 1.0, 4.0, 2.0, 3.0, 9.0, 7.0, 8.0, 6.0, 10.0])
+    assert (s.ci_low, s.median, s.ci_high) == (2.0, 5.5, 9.0)   # 2nd and 9th of 10
+
+
+@pytest.mark.parametrize("dist,median", [
+    ("normal", 0.0), ("exponential", math.log(2)), ("lognormal", 1.0)])
+@pytest.mark.parametrize("n", [6, 15, 40])
+def test_median_interval_covers_a_known_median_as_often_as_it_says(dist, median, n):
+    rng = np.random.default_rng(1000 + n)
+    trials = 4000
+    draw = {"normal": lambda: rng.normal(0.0, 1.0, n),
+            "exponential": lambda: rng.exponential(1.0, n),
+            "lognormal": lambda: rng.lognormal(0.0, 1.0, n)}[dist]
+    hits = 0
+    for _ in range(trials):
+        s = Stats.of(draw())
+        hits += s.ci_low <= median <= s.ci_high
+    level = median_ci_ranks(n)[2]
+    sigma = math.sqrt(level * (1 - level) / trials)
+    # exact for continuous data: the observed rate is within 4 sigma of the stated level
+    assert abs(hits / trials - level) < 4 * sigma, (hits / trials, level)
+
+
+def test_ties_one_sample_and_non_finite_values():
+    s = Stats.of([3.0] * 7)                # every repeat tied
+    assert (s.median, s.ci_low, s.ci_high, s.stdev, s.cv) == (3.0, 3.0, 3.0, 0.0, 0.0)
+    assert s.relative_half_width == 0.0
+    one = Stats.of([2.5])
+    assert (one.ci_low, one.ci_high, one.ci_level, one.half_width) == (None, None, None, None)
+    two = Stats.of([1.0, 3.0])
+    assert (two.ci_low, two.ci_high, two.ci_level) == (1.0, 3.0, 0.5)
+    zero = Stats.of([0.0, 0.0, 0.0])
+    assert zero.cv is None and zero.relative_half_width is None
+    for bad in ([1.0, math.inf], [math.nan], [-math.inf, 2.0]):
+        with pytest.raises(ValueError, match="finite"):
+            Stats.of(bad)
+    negative = Stats.of([-3.0, -1.0, -2.0, -5.0, -4.0, -6.0])
+    assert negative.ci_high < 0 and negative.excludes_zero
+
+
+def test_a_ratio_with_a_zero_denominator_is_undefined_with_the_reason():
+    with pytest.raises(stats.UndefinedFigure,
+                       match=r"run_only is 0 in 2 of 4 repeats \(repeat 2, 4\)"):
+        stats.paired_ratio([1.0, 2.0, 3.0, 4.0], [1.0, 0.0, 2.0, 0.0], "run_only")
+    assert stats.paired_ratio([1.0, -2.0], [2.0, 4.0]) == [0.5, -0.5]
+
+
+# ---------------------------------------------------------------------- two samples
+
+def brute_force_u_counts(n: int, m: int) -> list[int]:
+    """U (pairs with b above a) of every way to split the ranks 1..n+m into a and b."""
+    counts = [0] * (n * m + 1)
+    for a in itertools.combinations(range(n + m), n):
+        b = [r for r in range(n + m) if r not in a]
+        counts[sum(1 for x in a for y in b if y > x)] += 1
+    return counts
+
+
+@pytest.mark.parametrize("n,m", [(1, 1), (2, 3), (3, 4), (4, 4), (5, 6), (6, 3)])
+def test_u_null_distribution_matches_enumeration(n, m):
+    assert stats._u_null_counts(n, m) == brute_force_u_counts(n, m)
+
+
+def test_u_critical_values():
+    assert u_critical(3, 3) is None        # 1/20 > 2.5%: no 95% interval from 3 and 3 blocks
+    assert u_critical(4, 4) == (0, 1 - 2 / 70)
+    counts = brute_force_u_counts(5, 6)
+    c, level = u_critical(5, 6)
+    total = math.comb(11, 5)
+    assert sum(counts[:c + 1]) / total <= 0.025 < sum(counts[:c + 2]) / total
+    assert level == pytest.approx(1 - 2 * sum(counts[:c + 1]) / total)
+    # the normal approximation (large samples) keeps its promised level
+    c, level = u_critical(80, 90)
+    assert level >= 0.95 and 0 < c < 80 * 90 / 2
+
+
+def test_an_exact_2x_scaling_gives_a_ratio_of_2():
+    a = [1.0, 1.3, 0.9, 1.1, 1.05, 0.97, 1.2]
+    s = ratio_ci(a, [2 * x for x in a])
+    assert s.estimate == pytest.approx(2.0, rel=1e-12)
+    assert s.ci_low < 2.0 < s.ci_high
+    with pytest.raises(stats.UndefinedFigure):
+        ratio_ci([1.0, 0.0], [1.0, 2.0])
+
+
+@pytest.mark.parametrize("n,m", [(8, 8), (5, 12), (60, 70)])
+def test_shift_interval_covers_a_known_ratio_as_often_as_it_says(n, m):
+    rng = np.random.default_rng(7 * n + m)
+    true_ratio, trials, hits = 1.3, 1500, 0
+    level = None
+    for _ in range(trials):
+        a = rng.lognormal(0.0, 0.3, n)
+        b = true_ratio * rng.lognormal(0.0, 0.3, m)
+        s = ratio_ci(a, b)
+        level = s.ci_level
+        hits += s.ci_low <= true_ratio <= s.ci_high
+    sigma = math.sqrt(level * (1 - level) / trials)
+    assert hits / trials > level - 4 * sigma, (hits / trials, level)
+    assert hits / trials < level + 4 * sigma + 0.01
+
+
+def test_shift_of_differences_keeps_its_sign():
+    a = [0.010, 0.012, 0.011, 0.009, 0.010, 0.013]
+    s = shift_ci(a, [x - 0.020 for x in a])
+    assert s.estimate == pytest.approx(-0.020)
+    assert s.ci_high < 0
