@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import threading
 from dataclasses import dataclass
 from typing import Callable, Iterable, Optional, Union
@@ -9,7 +10,8 @@ from typing import Callable, Iterable, Optional, Union
 from . import validate
 from ._lib import ffi, lib
 from .chain import Chain, Measurement
-from .errors import AnethruError, UnsupportedError
+from .errors import AnethruError, ChainCheckError, UnsupportedError
+from .eval_paths import EVAL_PATHS, check_ane_eval, measure_interleaved
 from .machine import fingerprint
 from .result import CeilingResult, Config
 from .testnames import DEFAULT_TESTS
@@ -36,7 +38,7 @@ def release_cached_chains() -> int:
 
 
 def _open_chain(channels: int, spatial: int, kernels: int, backend: str, weights: str,
-                seed: int, chained: bool, ane_realtime: bool) -> tuple[Chain, bool]:
+                seed: int, chained: bool, ane_eval: str) -> tuple[Chain, bool]:
     """A chain for this configuration, and whether the caller owns (must close) it."""
     from .backends import resolve
 
@@ -44,11 +46,11 @@ def _open_chain(channels: int, spatial: int, kernels: int, backend: str, weights
 
     def compile_chain() -> Chain:
         return Chain(channels, spatial, kernels=kernels, backend=name, weights=weights, seed=seed,
-                     chained=chained, ane_realtime=ane_realtime)
+                     chained=chained, ane_eval=ane_eval)
 
     if name not in REUSE_CHAINS:
         return compile_chain(), True
-    key = (channels, spatial, kernels, name, weights, seed, chained, ane_realtime)
+    key = (channels, spatial, kernels, name, weights, seed, chained, ane_eval)
     with _cache_lock:
         chain = _cache.get(key)
         if chain is None or chain.closed:
@@ -61,6 +63,7 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
                 warmup: int = 5, repeats: int = 5, backend: str = "auto",
                 tests: Optional[Iterable[str]] = None, weights: str = "identity",
                 seed: Optional[int] = None, ane_realtime: bool = False,
+                ane_eval: str = "standard",
                 progress: Optional[Callable[[str], None]] = None) -> CeilingResult:
     """Measure the multi-kernel throughput ceiling of one configuration.
 
@@ -74,6 +77,11 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
     Returns a :class:`CeilingResult`; ``str()`` of it is the report.  ``progress`` (if given)
     is called with a line as each phase starts (never from inside the timed loops).
 
+    ``ane_eval`` (the ANE): "standard", "realtime" or "direct" evaluates through that path;
+    "all" measures every path that works, interleaved round by round, side by side in one
+    result (``result.eval_paths``; ``result.tests`` holds the standard path's figures).
+    ``ane_realtime=True`` is the old spelling of ``ane_eval="realtime"``.
+
     Raises ValueError/TypeError for bad arguments (naming the value),
     BackendUnavailableError when the backend cannot run here (saying why), CompileError,
     EvalError or ChainCheckError when the hardware fails or computes a wrong answer.
@@ -86,9 +94,10 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
     weights = validate.check_weights(weights)
     wanted = validate.check_tests(tests)
     seed_value = None if seed is None else validate.positive_int("seed", seed, minimum=0)
+    ane_eval = check_ane_eval(ane_eval, ane_realtime)
     say = progress or (lambda line: None)
     say(f"{c}x{s}: compiling {k} kernels{' and the chained program' if 'chained' in wanted else ''}")
-    chain, owned = _open_chain(c, s, k, backend, weights, 0, "chained" in wanted, ane_realtime)
+    chain, owned = _open_chain(c, s, k, backend, weights, 0, "chained" in wanted, ane_eval)
     try:
         say(f"{c}x{s}: checking the chain on {chain.backend} ({weights} weights)")
         check = chain.check()
@@ -101,10 +110,24 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
                 unsupported[t] = why
             else:
                 raise UnsupportedError(f"{chain.backend} cannot run the {t} test: {why}")
-        say(f"{c}x{s}: timing {', '.join(runnable)} ({warmup} warm-up passes, {repeats} repeats "
-            f"in shuffled order)")
-        m: Measurement = chain.measure(runnable, iters=iters, warmup=warmup, repeats=repeats,
-                                       seed=seed_value)
+        eval_paths: dict = {}
+        if ane_eval == "all":
+            paths, unusable = _usable_paths(chain, say)
+            say(f"{c}x{s}: timing {', '.join(runnable)} through the {', '.join(paths)} eval "
+                f"path{'s' if len(paths) > 1 else ''}, interleaved ({warmup} warm-up passes, "
+                f"{repeats} rounds in shuffled order)")
+            base_seed = random.SystemRandom().randrange(2**31) if seed_value is None else seed_value
+            measured = measure_interleaved(chain, paths, runnable, iters=iters, warmup=warmup,
+                                           repeats=repeats, seed=base_seed)
+            m: Measurement = measured.measurements["standard"]
+            eval_paths = {"rounds": measured.rounds, "unsupported": unusable,
+                          "results": {p: {"schedule": list(x.schedule), "tests": x.results(k)}
+                                      for p, x in measured.measurements.items() if p != "standard"}}
+        else:
+            say(f"{c}x{s}: timing {', '.join(runnable)} ({warmup} warm-up passes, {repeats} "
+                f"repeats in shuffled order)")
+            m = chain.measure(runnable, iters=iters, warmup=warmup, repeats=repeats,
+                              seed=seed_value)
         config = Config(chain.backend, c, s, k, c * s * 2, iters is None, warmup, repeats,
                         weights, m.seed, m.schedule, chain.options)
         return CeilingResult.build(
@@ -112,10 +135,45 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
             simulated=chain.backend_info.simulated, compile_ms=chain.compile_ms, check=check,
             unsupported=unsupported, machine=fingerprint(),
             clock=ffi.string(lib.anethru_clock_name()).decode(),
-            anethru_version=_version())
+            anethru_version=_version(), warnings=_layout_warnings(chain),
+            program_forms=chain.forms(), eval_paths=eval_paths)
     finally:
         if owned:
             chain.close()
+
+
+def _usable_paths(chain: Chain, say: Callable[[str], None]) -> tuple[list[str], dict[str, str]]:
+    """The eval paths this chain can measure, each checked like the standard one (a path that
+    evaluates but computes a wrong answer is reported, never measured), and why the others
+    cannot."""
+    usable, unusable = [], {}
+    for path, why in chain.eval_path_support().items():
+        if why:
+            unusable[path] = why
+            continue
+        if path != "standard":
+            say(f"{chain.label}: checking the chain through the {path} eval path")
+            chain.set_eval_path(path)
+            try:
+                chain.check()
+            except ChainCheckError as exc:
+                unusable[path] = f"its output failed the chain check: {exc}"
+                continue
+            finally:
+                chain.set_eval_path("standard")
+        usable.append(path)
+    return [p for p in EVAL_PATHS if p in usable], unusable
+
+
+def _layout_warnings(chain: Chain) -> list[str]:
+    """Sizes the ANE was never seen to run: every configuration research ran had rows (the
+    spatial axis, 2 bytes a value) of a multiple of 64 bytes."""
+    row = chain.spatial * 2
+    if chain.backend != "ane" or row % 64 == 0:
+        return []
+    return [f"spatial {chain.spatial}: a row is {row} bytes, not a multiple of 64; no run on an "
+            f"ANE with such rows has been seen (the chain check above is what vouches for the "
+            f"layout)"]
 
 
 @dataclass(frozen=True)

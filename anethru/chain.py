@@ -13,12 +13,13 @@ import random
 import threading
 import time
 from dataclasses import dataclass
-from typing import Iterable, Optional, Union
+from typing import Iterable, Mapping, Optional, Union
 
 import numpy as np
 
 from . import tensors, validate
-from ._lib import ffi, lib, new_status, raise_for
+from ._lib import ffi, lib, new_status, raise_for, status_message
+from .eval_paths import EVAL_PATHS, PATH_IDS, check_ane_eval, paths_to_set_up
 from .backends import BackendInfo, resolve
 from .errors import AnethruError, ChainCheckError, UnsupportedError
 from .result import ChainCheck, TestResult
@@ -76,11 +77,18 @@ class Chain:
     Also compiles the whole chain as one unit when ``chained=True`` and the backend can (see
     :meth:`supports`).  Close it (or use ``with``) to free the native buffers; the object is
     safe to share between threads, one native call at a time.
+
+    ``ane_eval``: how the ANE evaluates ("standard", "realtime", "direct", or "all" to set up
+    every path and switch between them with :meth:`set_eval_path`); each non-standard path is
+    probed with one eval right after compile.  Asking for one path that failed its probe raises
+    UnsupportedError with the framework's message.  ``ane_realtime=True`` is the old spelling
+    of ``ane_eval="realtime"``.
     """
 
     def __init__(self, channels: int, spatial: int, *, kernels: int = 12, backend: str = "auto",
                  weights: Union[str, np.ndarray] = "identity", seed: int = 0,
-                 chained: bool = True, ane_realtime: bool = False) -> None:
+                 chained: bool = True, ane_realtime: bool = False,
+                 ane_eval: str = "standard") -> None:
         self._handle = None  # first, so __del__ of a half-built Chain has nothing to free
         self._lock = threading.Lock()
         self.channels, self.spatial, self.kernels = validate.check_sizes(channels, spatial, kernels)
@@ -92,12 +100,16 @@ class Chain:
             self.weights_kind = validate.check_weights(weights)
             self.weights = tensors.make_weights(self.weights_kind, self.channels, self.kernels,
                                                 self.seed)
+        self.ane_eval = check_ane_eval(ane_eval, ane_realtime)
         self.backend_info: BackendInfo = resolve(backend)
         self.backend = self.backend_info.name
-        self.options = ("ane_realtime",) if ane_realtime else ()
+        self.options = () if self.ane_eval == "standard" else (f"ane_eval={self.ane_eval}",)
+        self.eval_path = "standard"
         handle = ffi.new("anethru_chain **")
         st = new_status()
-        flags = lib.ANETHRU_OPT_ANE_REALTIME if ane_realtime else 0
+        flags = 0
+        for path in paths_to_set_up(self.ane_eval):
+            flags |= getattr(lib, f"ANETHRU_OPT_ANE_{path.upper()}")
         t0 = time.perf_counter()
         rc = lib.anethru_chain_open(self.backend.encode(), self.channels, self.spatial,
                                     self.kernels, ffi.from_buffer("uint16_t[]", self.weights),
@@ -105,6 +117,12 @@ class Chain:
         self.compile_ms = (time.perf_counter() - t0) * 1e3
         raise_for(rc, st, f"compiling {self.label} on {self.backend}")
         self._handle = handle[0]
+        if self.ane_eval in EVAL_PATHS and self.ane_eval != "standard":
+            try:
+                self.set_eval_path(self.ane_eval)
+            except BaseException:
+                self.close()
+                raise
 
     # ------------------------------------------------------------------ lifetime
     @property
@@ -150,6 +168,51 @@ class Chain:
         with self._lock:
             ok = lib.anethru_chain_supports(self._live(), TEST_IDS[test], why, len(why))
         return bool(ok), "" if ok else ffi.string(why).decode("utf-8", "replace")
+
+    # ------------------------------------------------------------------ eval paths and forms
+    def _switch_path(self, path: str):
+        if path not in EVAL_PATHS:
+            raise ValueError(f"eval path must be one of {', '.join(EVAL_PATHS)}; got {path!r}")
+        st = new_status()
+        with self._lock:
+            rc = lib.anethru_chain_set_eval_path(self._live(), PATH_IDS[path], st)
+        if rc not in (lib.ANETHRU_OK, lib.ANETHRU_E_UNSUPPORTED):
+            raise_for(rc, st, f"switching {self.label} on {self.backend} to the {path} eval path")
+        if rc == lib.ANETHRU_OK:
+            self.eval_path = path
+            return ""
+        return status_message(st)
+
+    def set_eval_path(self, path: str) -> None:
+        """Evaluate every kernel through ``path`` from now on (between measurements; the
+        chain must have been opened with that path, or "all").  UnsupportedError, with the
+        backend's reason (for the ANE the framework's message from the probe), if it cannot."""
+        why = self._switch_path(path)
+        if why:
+            raise UnsupportedError(f"{self.backend} cannot evaluate {self.label} through the "
+                                   f"{path} eval path: {why}")
+
+    def eval_path_support(self) -> dict[str, str]:
+        """Every eval path -> "" if this chain can use it, else why not.  Leaves the chain on
+        the path it was on."""
+        current = self.eval_path
+        out = {path: self._switch_path(path) for path in EVAL_PATHS}
+        self.set_eval_path(current)
+        return out
+
+    def forms(self) -> dict[str, dict]:
+        """The program forms the backend compiled, where it has forms (the ANE):
+        {"kernels": {"form": "ios16", "rejected": ["ios16: ..."]}, "chained": {...}}; {} else."""
+        out = {}
+        for key, chained in (("kernels", 0), ("chained", 1)):
+            form, rejected = ffi.new("char[]", 64), ffi.new("char[]", 4096)
+            with self._lock:
+                has = lib.anethru_chain_form(self._live(), chained, form, len(form), rejected,
+                                             len(rejected))
+            if has:
+                lines = ffi.string(rejected).decode("utf-8", "replace").splitlines()
+                out[key] = {"form": ffi.string(form).decode(), "rejected": [ln for ln in lines if ln]}
+        return out
 
     # ------------------------------------------------------------------ data through the chain
     def roundtrip(self, x: np.ndarray, test: str = "sequential") -> np.ndarray:
@@ -197,21 +260,26 @@ class Chain:
         return ChainCheck(self.weights_kind, tuple(checked), exact, worst, tolerance, True)
 
     # ------------------------------------------------------------------ timing
-    def measure(self, tests: Iterable[str] | str | None = None, *, iters: Optional[int] = None,
+    def measure(self, tests: Iterable[str] | str | None = None, *,
+                iters: Union[int, Mapping[str, int], None] = None,
                 warmup: int = 5, repeats: int = 5, seed: Optional[int] = None,
                 memcpy_iters: Optional[int] = None,
                 max_block_ms: float = AUTO_MAX_BLOCK_MS) -> Measurement:
         """Time ``tests``: ``warmup`` untimed passes each, then ``repeats`` blocks per test,
         interleaved in a seeded shuffled order (``seed=None`` draws one; it is recorded).
 
-        ``iters`` passes per block, exactly, when given.  ``iters=None`` (auto) runs the seed's
-        50 passes (500 for memcpy_only), fewer where the warm-up shows a block would last
-        longer than ``max_block_ms``, so slow backends finish in reasonable time.  One native
-        call; the GIL is released throughout.
+        ``iters`` passes per block, exactly, when given (a mapping gives each test its own
+        count, e.g. the ``iters`` of an earlier Measurement).  ``iters=None`` (auto) runs the
+        seed's 50 passes (500 for memcpy_only), fewer where the warm-up shows a block would
+        last longer than ``max_block_ms``, so slow backends finish in reasonable time.  One
+        native call; the GIL is released throughout.
         """
         names = validate.check_tests(tests)
-        auto = iters is None
-        iters = validate.positive_int("iters", SEED_ITERS if auto else iters)
+        exact = _exact_iters(iters, names) if isinstance(iters, Mapping) else None
+        if exact is not None:
+            iters = None
+        auto = iters is None and exact is None
+        iters = validate.positive_int("iters", SEED_ITERS if iters is None else iters)
         warmup = validate.positive_int("warmup", warmup, minimum=0)
         repeats = validate.positive_int("repeats", repeats)
         if memcpy_iters is None:
@@ -228,7 +296,7 @@ class Chain:
             seed = random.SystemRandom().randrange(2**31)
         seed = validate.positive_int("seed", seed, minimum=0)
         schedule = shuffled_schedule(names, repeats, seed)
-        per_test = {t: (memcpy_iters if t == "memcpy_only" else iters) for t in names}
+        per_test = exact or {t: (memcpy_iters if t == "memcpy_only" else iters) for t in names}
         iters_arr = ffi.new("int[]", [per_test.get(t, 1) for t in TEST_NAMES])
         sched_arr = ffi.new("int[]", [TEST_IDS[t] for t in schedule])
         block_ns = ffi.new("uint64_t[]", len(schedule))
@@ -246,3 +314,10 @@ class Chain:
         used = {t: int(iters_arr[TEST_IDS[t]]) for t in names}
         return Measurement(tuple(schedule), tuple(int(b) for b in block_ns), used, warmup,
                            repeats, seed)
+
+
+def _exact_iters(iters: Mapping[str, int], names: tuple[str, ...]) -> dict[str, int]:
+    missing = [t for t in names if t not in iters]
+    if missing:
+        raise ValueError(f"iters has no count for {', '.join(missing)}")
+    return {t: validate.positive_int(f"iters[{t!r}]", iters[t]) for t in names}

@@ -51,6 +51,7 @@ def format_result(r: "CeilingResult") -> str:
     opts = f", options: {', '.join(c.options)}" if c.options else ""
     lines.append(f" compile+load: {r.compile_ms:.1f} ms   tensor: {c.bytes_per_tensor} bytes fp16"
                  f"   weights: {c.weights}{opts}")
+    lines += _form_lines(r.program_forms)
     chk = r.check
     how = "output == input, bit for bit" if chk.exact else (
         f"max |err| {chk.max_abs_error:.3g} <= {chk.tolerance:.3g} x max |ref|")
@@ -68,6 +69,7 @@ def format_result(r: "CeilingResult") -> str:
                      f" {_ms(s.stdev):>9} {s.cv:>5.0%} {_ms(p.median):>9} {t.units_per_second:>9.0f}")
     for name, why in r.unsupported.items():
         lines.append(f" {name:<13} not run: {why}")
+    lines += _eval_path_lines(r)
     if r.derived:
         lines.append("")
         for d in r.derived.values():
@@ -82,6 +84,45 @@ def format_result(r: "CeilingResult") -> str:
         lines.append("")
         lines += [f" warning: {w}" for w in r.warnings]
     return "\n".join(lines)
+
+
+def _form_lines(forms: dict) -> list[str]:
+    """Which program form the backend compiled, and a note for every fallback."""
+    if not forms:
+        return []
+    lines = [" program form: " + ", ".join(f"{what} {f['form']}" for what, f in forms.items())]
+    for what, f in forms.items():
+        if f["rejected"]:
+            lines.append(f" note: {what} compiled as {f['form']} only after the framework "
+                         f"rejected {'; '.join(f['rejected'])}")
+    return lines
+
+
+def _eval_path_lines(r: "CeilingResult") -> list[str]:
+    """ane_eval="all": every path measured, side by side, with its ratio to the standard one."""
+    per_path = r.eval_path_tests()
+    if not r.eval_paths:
+        return []
+    paths = list(per_path)
+    lines = ["", f" eval paths side by side: median ms per kernel (per copy for memcpy_only), ratio "
+                 f"to standard; {len(r.eval_paths['rounds'])} rounds, paths interleaved in "
+                 f"shuffled order (the table above is the standard path)",
+             f" {'test':<13}" + "".join(f" {p:>20}" for p in paths)]
+    for name, base in r.tests.items():
+        cells = []
+        for p in paths:
+            t = per_path[p].get(name)
+            if t is None:
+                cells.append(f" {'-':>20}")
+                continue
+            med = t.per_unit_ms.median
+            ratio = f" ({med / base.per_unit_ms.median:.2f}x)" if p != "standard" and \
+                base.per_unit_ms.median > 0 else ""
+            cells.append(f" {_ms(med) + ratio:>20}")
+        lines.append(f" {name:<13}" + "".join(cells))
+    for path, why in r.eval_paths["unsupported"].items():
+        lines.append(f" {path:<13} not usable: {why}")
+    return lines
 
 
 def format_suite(results: Iterable["CeilingResult"]) -> str:

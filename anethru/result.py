@@ -175,6 +175,20 @@ class CeilingResult:
     anethru_version: str
     warnings: tuple[str, ...] = ()
     derived: dict[str, Derived] = field(default_factory=dict)
+    # The program forms the backend compiled, where it has forms (the ANE): {"kernels":
+    # {"form": "ios16", "rejected": ["ios16: <message>", ...]}, "chained": {...}}; {} otherwise.
+    program_forms: dict[str, Any] = field(default_factory=dict)
+    # ane_eval="all": the other eval paths measured beside `tests` (the standard path):
+    # {"rounds": [[path, ...] per round], "unsupported": {path: why},
+    #  "results": {path: {"schedule": [...], "tests": {name: TestResult}}}}; {} otherwise.
+    eval_paths: dict[str, Any] = field(default_factory=dict)
+
+    def eval_path_tests(self) -> dict[str, dict[str, TestResult]]:
+        """Per eval path measured, its per-test results: "standard" is ``tests``."""
+        out = {"standard": self.tests} if self.eval_paths else {}
+        for path, r in self.eval_paths.get("results", {}).items():
+            out[path] = r["tests"]
+        return out
 
     @classmethod
     def build(cls, *, config: Config, tests: dict[str, TestResult], **kw: Any) -> "CeilingResult":
@@ -211,6 +225,8 @@ class CeilingResult:
             "machine": dict(self.machine),
             "clock": self.clock,
             "anethru_version": self.anethru_version,
+            "program_forms": self.program_forms,
+            "eval_paths": _eval_paths_to_dict(self.eval_paths),
         }
 
     def to_json(self, indent: Optional[int] = 2) -> str:
@@ -233,6 +249,8 @@ class CeilingResult:
             machine=dict(d["machine"]),
             clock=d["clock"],
             anethru_version=d["anethru_version"],
+            program_forms=dict(d.get("program_forms", {})),
+            eval_paths=_eval_paths_from_dict(d.get("eval_paths", {})),
         )
 
     @classmethod
@@ -242,6 +260,24 @@ class CeilingResult:
     def __str__(self) -> str:
         return format_result(self)
 
+
+
+def _eval_paths_to_dict(e: dict[str, Any]) -> dict[str, Any]:
+    if not e:
+        return {}
+    return {"rounds": [list(r) for r in e["rounds"]], "unsupported": dict(e["unsupported"]),
+            "results": {p: {"schedule": list(r["schedule"]),
+                            "tests": {n: t.to_dict() for n, t in r["tests"].items()}}
+                        for p, r in e["results"].items()}}
+
+
+def _eval_paths_from_dict(d: dict[str, Any]) -> dict[str, Any]:
+    if not d:
+        return {}
+    return {"rounds": [list(r) for r in d["rounds"]], "unsupported": dict(d["unsupported"]),
+            "results": {p: {"schedule": list(r["schedule"]),
+                            "tests": {n: TestResult.from_dict(t) for n, t in r["tests"].items()}}
+                        for p, r in d["results"].items()}}
 
 
 def load_results(text: str) -> list[CeilingResult]:
