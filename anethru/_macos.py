@@ -69,6 +69,7 @@ def macos_details() -> dict[str, Any]:
         return {}
     info: dict[str, Any] = {}
     for key, cmd in (("chip", ("sysctl", "-n", "machdep.cpu.brand_string")),
+                     ("hw_model", ("sysctl", "-n", "hw.model")),
                      ("macos_version", ("sw_vers", "-productVersion")),
                      ("macos_build", ("sw_vers", "-buildVersion"))):
         value = _run(*cmd)

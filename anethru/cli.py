@@ -24,6 +24,8 @@ PROG = "anethru"
 # ``add_arguments(parser)`` and ``run(args) -> int``; ``DESCRIPTION`` (optional) is its --help text.
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("run", "measure the throughput ceiling (the default when no command is given)"),
+    "doctor": ("doctor", "a backend's bring-up step by step: what works, what fails and why"),
+    "ane-files": ("ane_files", "write the ANE programs anethru compiles (MIL and weights)"),
 }
 DEFAULT_COMMAND = "run"
 

@@ -168,20 +168,23 @@ static int step_class(int index, char *msg, size_t msglen)
     return ANETHRU_E_UNAVAILABLE;
 }
 
-static int step_selectors(char *msg, size_t msglen)
+static int step_selectors(int client, char *msg, size_t msglen)
 {
+    if (client && !ane_class(ANE_CLASS_CLIENT)) return need(NO, "_ANEClient", msg, msglen);
     char missing[ANETHRU_ERRLEN] = "";
-    ane_missing_selectors(missing, sizeof missing);
-    int absent = 0;
-    for (int i = 0; i < ANE_NMESSAGES; i++) absent += !ane_class(ane_message_signatures[i].class_id);
+    ane_missing_selectors(client, missing, sizeof missing);
+    int checked = 0;
+    for (int i = 0; i < ANE_NMESSAGES; i++) {
+        int id = ane_message_signatures[i].class_id;
+        checked += ane_class(id) && (id == ANE_CLASS_CLIENT) == (client != 0);
+    }
     if (missing[0]) {
         for (char *p = missing; *p; p++)
             if (*p == '\n') *p = ',';
         anethru_set_error(msg, msglen, "the framework does not respond to %s", missing);
         return ANETHRU_E_UNAVAILABLE;
     }
-    anethru_set_error(msg, msglen, "all %d messages anethru sends are answered%s",
-                      ANE_NMESSAGES - absent, absent ? " (those of missing classes not checked)" : "");
+    anethru_set_error(msg, msglen, "all %d messages answered", checked);
     return ANETHRU_OK;
 }
 
@@ -332,7 +335,7 @@ static int run_step(anethru_ane_bringup *b, int step, int arg, char *msg, size_t
         return rc;
     case ANETHRU_ANE_STEP_FRAMEWORK: return step_framework(msg, msglen);
     case ANETHRU_ANE_STEP_CLASS: return step_class(arg, msg, msglen);
-    case ANETHRU_ANE_STEP_SELECTORS: return step_selectors(msg, msglen);
+    case ANETHRU_ANE_STEP_SELECTORS: return step_selectors(arg, msg, msglen);
     case ANETHRU_ANE_STEP_TMPDIR: return step_tmpdir(msg, msglen);
     case ANETHRU_ANE_STEP_DESCRIPTOR: return step_descriptor(b, arg, msg, msglen);
     case ANETHRU_ANE_STEP_COMPILE: return step_compile(b, arg, msg, msglen);

@@ -170,13 +170,13 @@ Class ane_class(int class_id)
     return class_id >= 0 && class_id < ANE_NCLASSES ? classes[class_id] : Nil;
 }
 
-void ane_missing_selectors(char *buf, size_t buflen)
+void ane_missing_selectors(int client, char *buf, size_t buflen)
 {
     NSMutableArray *missing = [NSMutableArray array];
     for (int i = 0; i < ANE_NMESSAGES; i++) {
         const ane_message_signature *m = &ane_message_signatures[i];
         Class cls = ane_class(m->class_id);
-        if (!cls) continue;
+        if (!cls || (m->class_id == ANE_CLASS_CLIENT) != (client != 0)) continue;
         SEL sel = NSSelectorFromString(@(m->selector));
         BOOL ok = m->class_method ? [cls respondsToSelector:sel] : [cls instancesRespondToSelector:sel];
         if (!ok)

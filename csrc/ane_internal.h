@@ -37,8 +37,9 @@ int ane_framework_opened(void);
 /* A class of ane_classes.h, or Nil when the framework or the class is missing. */
 Class ane_class(int class_id);
 /* The messages of ane_msg.h the framework's classes do not answer to, one per line as
- * "-[Class selector]"; "" when all do.  Classes that are missing are not counted. */
-void ane_missing_selectors(char *buf, size_t buflen);
+ * "-[Class selector]"; "" when all do.  client: 0 for the four required classes (the standard
+ * path), 1 for _ANEClient (the realtime and direct paths).  Missing classes are not counted. */
+void ane_missing_selectors(int client, char *buf, size_t buflen);
 
 /* The backend's probe and describe (the simulated build says SIMULATED in both). */
 int ane_probe(char *err, size_t errlen);

@@ -152,7 +152,7 @@ int anethru_ane_class_required(int index);
 #define ANETHRU_ANE_STEP_PLATFORM 0       /* macOS on Apple Silicon, an arm64 process */
 #define ANETHRU_ANE_STEP_FRAMEWORK 1      /* dlopen of AppleNeuralEngine.framework */
 #define ANETHRU_ANE_STEP_CLASS 2          /* arg: class index */
-#define ANETHRU_ANE_STEP_SELECTORS 3      /* respondsToSelector: for every message the backend sends */
+#define ANETHRU_ANE_STEP_SELECTORS 3      /* respondsToSelector:; arg 0: required classes, 1: _ANEClient */
 #define ANETHRU_ANE_STEP_TMPDIR 4         /* a private directory in NSTemporaryDirectory() */
 #define ANETHRU_ANE_STEP_DESCRIPTOR 5     /* arg: 1-layer form index */
 #define ANETHRU_ANE_STEP_COMPILE 6        /* arg: 1-layer form index */

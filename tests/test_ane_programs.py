@@ -265,3 +265,38 @@ def test_files_are_laid_out_as_the_backend_writes_them(tmp_path):
 def test_bad_arguments_name_the_value(kwargs, error, match):
     with pytest.raises(error, match=match):
         anethru.ane_programs(**kwargs)
+
+
+# ---------------------------------------------------------------------------- anethru ane-files
+
+def test_ane_files_writes_every_form_as_the_backend_lays_it_out(tmp_path, capsys):
+    from anethru.cli import main
+
+    assert main(["ane-files", "-c", "64x32", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out.split()
+    for p in anethru.ane_programs(64, 32):
+        for rel, data in p.files().items():
+            path = tmp_path / p.form / rel
+            assert str(path) in printed
+            assert path.read_bytes() == (data.encode() if isinstance(data, str) else data)
+    assert len(printed) == 4
+
+    assert main(["ane-files", "-c", "36x7", "--layers", "3", "--form", "ios16-files",
+                 "--weights", "random", "--seed", "9", str(tmp_path / "one")]) == 0
+    p = program(36, 7, layers=3, form="ios16-files", weights="random", seed=9)
+    assert sorted(os.listdir(tmp_path / "one" / "weights")) == ["w0.bin", "w1.bin", "w2.bin"]
+    assert (tmp_path / "one" / "weights" / "w2.bin").read_bytes() == p.weights["@model_path/weights/w2.bin"]
+    assert (tmp_path / "one" / "model.mil").read_text(encoding="utf-8") == p.mil
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--form", "ios17"], "unknown form 'ios17' for 1 layer(s); choose from ios16, ios18"),
+    (["--layers", "0"], "layers must be >= 1; got 0"),
+])
+def test_ane_files_usage_errors(tmp_path, capsys, args, words):
+    from anethru.cli import main
+
+    assert main(["ane-files", "-c", "64x32", *args, str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1
+    assert os.listdir(tmp_path) == []

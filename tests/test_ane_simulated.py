@@ -1,86 +1,32 @@
 """The real csrc/ane_runtime.m, built with ARC against a simulated AppleNeuralEngine.framework
 (tests/objc/fake_ane.m), driven through the real Python API in subprocesses.
 
-The build (tests/objc/sim_build.py) happens once per session.  Each test runs a short script
-with ANETHRU_NATIVE_MODULE=_anethru_sim_native, its own NSTemporaryDirectory ($TEMP), and knobs
-for the fake; the script reports values and the fake's counters back as JSON.  On Linux x86_64
-a missing toolchain fails these tests (run tests/objc/install_deps.sh); elsewhere they skip.
+How the build and the scripts run: tests/sim_ane.py.  Program forms and their fallbacks, eval
+paths and the doctor have their own modules (test_ane_forms.py, test_ane_eval_paths.py,
+test_doctor_ane.py).
 """
 
-import json
 import os
 import re
 import subprocess
-import sys
-import textwrap
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-OBJC = os.path.join(HERE, "objc")
-sys.path.insert(0, OBJC)
-import sim_build  # noqa: E402
-import sim_probe  # noqa: E402  (only its constants are used here)
-import toolchain  # noqa: E402
+import sim_ane
+from sim_ane import ROOT, assert_clean, sim_build
 
 EVALS_PER_PASS = {"sequential": 12, "run_only": 12, "memcpy_only": 0, "serial_queue": 12,
                   "chained": 1}
-CLEAN = {"live_objects": 0, "live_surfaces": 0, "loaded_now": 0, "freed_while_loaded": 0,
-         "overlapping_evals": 0}
 
 
 @pytest.fixture(scope="session")
 def sim(tmp_path_factory):
-    reason = toolchain.missing()
-    if not toolchain.linux_x86_64():
-        pytest.skip("the simulated ANE runs on Linux x86_64 only (its objc_msgSend is x86_64 assembly)")
-    if reason:
-        pytest.fail(reason)
-    out = str(tmp_path_factory.mktemp("anesim"))
-    proc = subprocess.run([sys.executable, os.path.join(OBJC, "sim_build.py"), out],
-                          capture_output=True, text=True, cwd=ROOT, check=False)
-    assert proc.returncode == 0, f"simulated build failed:\n{proc.stdout}{proc.stderr}"
-    return out
+    return sim_ane.build(tmp_path_factory)
 
 
 @pytest.fixture
 def run(sim, tmp_path):
-    """run(code, **env) -> the values the script reported; the script must exit 0."""
-    nstmp = tmp_path / "nstmp"
-    nstmp.mkdir(mode=0o700)
-
-    def _run(code, expect_ok=True, **env):
-        e = {k: v for k, v in os.environ.items()
-             if not k.startswith("FAKE_ANE_") and k != "ANETHRU_SIM_ANE_FRAMEWORK"}
-        e.update(PYTHONPATH=os.pathsep.join([ROOT, sim, OBJC]),
-                 ANETHRU_NATIVE_MODULE=sim_build.MODULE, SIM_BUILD_DIR=sim,
-                 TEMP=str(nstmp), TMPDIR=str(nstmp),
-                 NSZombieEnabled="YES", CRASH_ON_ZOMBIE="YES")  # an over-release crashes
-        e.update({k: str(v) for k, v in env.items()})
-        script = ("import anethru\nfrom sim_probe import counters, kernel_dirs, report, "
-                  "temporary_directory\n" + textwrap.dedent(code))
-        proc = subprocess.run([sys.executable, "-c", script], env=e, capture_output=True,
-                              text=True, timeout=600, cwd=str(tmp_path), check=False)
-        if expect_ok:
-            assert proc.returncode == 0, f"script failed:\n{proc.stdout}\n{proc.stderr}"
-        values = {}
-        for line in proc.stdout.splitlines():
-            if line.startswith(sim_probe.MARK):
-                values.update(json.loads(line[len(sim_probe.MARK):]))
-        assert values or not expect_ok, f"the script reported nothing:\n{proc.stderr}"
-        values["_stderr"] = proc.stderr
-        values["_rc"] = proc.returncode
-        return values
-
-    _run.nstmp = str(nstmp)
-    _run.framework = lambda variant: sim_build.framework_path(sim, variant)
-    return _run
-
-
-def assert_clean(counters):
-    left = {k: counters[k] for k in CLEAN}
-    assert left == CLEAN, f"leaked: {counters}"
+    return sim_ane.runner(sim, tmp_path)
 
 
 # ---------------------------------------------------------------------------- the program

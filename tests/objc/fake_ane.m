@@ -25,7 +25,9 @@
  *   FAKE_ANE_REJECT      comma-separated program features whose compile fails as the real
  *                        compiler's "MIL compat" did: ios16 | ios18 (the dialect), files (a
  *                        weight file per layer), onefile (several layers' blobs in one file)
- *   FAKE_ANE_CORRUPT     set: every eval flips the lowest bit of its first output value
+ *   FAKE_ANE_CORRUPT     eval | rt_eval | direct_eval | all: evals through that path add one
+ *                        to the bit pattern of their first output value (never undone by
+ *                        the next kernel)
  *   FAKE_ANE_MAX_COMPILES / FAKE_ANE_MAX_LOADED  the runtime's own limits (119 / 128)
  *   FAKE_ANE_HEX         what hexStringIdentifier returns instead of the program's hash
  * Building with -D_ANERequest=... or -D_ANEClient=... renames a class: "class missing";
@@ -121,8 +123,8 @@ static NSString *bare_type(const char *t)
 static NSString *compare_type(const char *what, int index, const char *have, const char *want)
 {
     if (have && [bare_type(have) isEqualToString:bare_type(want)]) return nil;
-    return [NSString stringWithFormat:@"%s %d is %s, csrc/ane_msg.h says %s", what, index,
-                                      have ? have : "(none)", want];
+    return [NSString stringWithFormat:@"%s %d is %@, csrc/ane_msg.h says %@", what, index,
+                                      have ? bare_type(have) : @"(none)", bare_type(want)];
 }
 
 /* The first method of ane_msg.h whose signature here differs, or nil. */
@@ -139,7 +141,7 @@ static NSString *signature_problem(void)
         Method m = sig->class_method ? class_getClassMethod(cls, sel) : class_getInstanceMethod(cls, sel);
         NSString *where = [NSString stringWithFormat:@"%c[%s %s]", sig->class_method ? '+' : '-',
                                                      class_names[sig->class_id], sig->selector];
-        if (!m) return [where stringByAppendingString:@" is not implemented"];
+        if (!m) continue; /* a variant without the method: "selector missing" */
         char *ret = method_copyReturnType(m);
         NSString *problem = compare_type("the return type", 0, ret, sig->returns);
         free(ret);
@@ -286,7 +288,7 @@ static void require_signatures(void)
     BOOL compiled, loaded;
     int inflight;
 }
-- (BOOL)runRequest:(id)request error:(NSError **)error;
+- (BOOL)runRequest:(id)request path:(const char *)path error:(NSError **)error;
 @end
 
 static const uint8_t *lookup_weights(void *ctx, const char *path, size_t *len)
@@ -444,11 +446,11 @@ static NSString *form_rejection(const char *mil, NSDictionary *weights, int laye
     REQUIRE(opts, NSDictionary, "evaluateWithQoS:options:");
     __sync_fetch_and_add(&fake_ane_eval_calls, 1);
     if (injected_failure("eval", error)) return NO;
-    return [self runRequest:request error:error];
+    return [self runRequest:request path:"eval" error:error];
 }
 /* What the hardware would do: read the input surface, write the output surface.  The CPU
  * must not be holding a lock on either (the IOSurface fake refuses mismatched locks). */
-- (BOOL)runRequest:(id)request error:(NSError **)error
+- (BOOL)runRequest:(id)request path:(const char *)path error:(NSError **)error
 {
     REQUIRE(request, _ANERequest, "request:");
     if (!loaded) {
@@ -481,7 +483,9 @@ static NSString *form_rejection(const char *mil, NSDictionary *weights, int laye
     }
     if (__sync_add_and_fetch(&inflight, 1) > 1) __sync_fetch_and_add(&fake_ane_overlapping_evals, 1);
     int rc = fake_program_run(&program, IOSurfaceGetBaseAddress(in), IOSurfaceGetBaseAddress(out));
-    if (getenv("FAKE_ANE_CORRUPT")) ((uint16_t *)IOSurfaceGetBaseAddress(out))[0] ^= 1;
+    const char *corrupt = getenv("FAKE_ANE_CORRUPT");
+    if (corrupt && (strcmp(corrupt, "all") == 0 || strcmp(corrupt, path) == 0))
+        ((uint16_t *)IOSurfaceGetBaseAddress(out))[0] += 1;
     __sync_fetch_and_sub(&inflight, 1);
     IOSurfaceUnlock(out, 0, NULL);
     IOSurfaceUnlock(in, kIOSurfaceLockReadOnly, NULL);
@@ -527,7 +531,7 @@ static NSString *form_rejection(const char *mil, NSDictionary *weights, int laye
     REQUIRE(opts, NSDictionary, "evaluateRealTimeWithModel:options:");
     __sync_fetch_and_add(&fake_ane_rt_eval_calls, 1);
     if (injected_failure("rt_eval", error)) return NO;
-    return [(_ANEInMemoryModel *)model runRequest:request error:error];
+    return [(_ANEInMemoryModel *)model runRequest:request path:"rt_eval" error:error];
 }
 /* The direct path's client: its own instance, not the shared connection. */
 - (instancetype)initWithRestrictedAccessAllowed:(BOOL)allowed
@@ -547,7 +551,7 @@ static NSString *form_rejection(const char *mil, NSDictionary *weights, int laye
     require_qos(qos, "doEvaluateDirectWithModel:...qos:");
     __sync_fetch_and_add(&fake_ane_direct_eval_calls, 1);
     if (injected_failure("direct_eval", error)) return NO;
-    return [(_ANEInMemoryModel *)model runRequest:request error:error];
+    return [(_ANEInMemoryModel *)model runRequest:request path:"direct_eval" error:error];
 }
 @end
 

@@ -38,6 +38,7 @@ FRAMEWORK_VARIANTS = {
     "no_client": ["-D_ANEClient=FakeHidden_ANEClient"],
     # a class that lacks one method the backend sends
     "no_direct": ["-DdoEvaluateDirectWithModel=doEvaluateDirectWithModelRenamed"],
+    "no_unload": ["-DunloadWithQoS=unloadWithQoSRenamed"],
     # a method whose signature differs from csrc/ane_msg.h's declaration
     "mistyped": ["-DFAKE_ANE_QOS_T=long"],
 }
