@@ -100,26 +100,33 @@ def _form_lines(forms: dict) -> list[str]:
 
 def _eval_path_lines(r: "CeilingResult") -> list[str]:
     """ane_eval="all": every path measured, side by side, with its ratio to the standard one."""
-    per_path = r.eval_path_tests()
     if not r.eval_paths:
         return []
+    per_path, derived = r.eval_path_tests(), r.eval_path_derived()
     paths = list(per_path)
-    lines = ["", f" eval paths side by side: median ms per kernel (per copy for memcpy_only), ratio "
-                 f"to standard; {len(r.eval_paths['rounds'])} rounds, paths interleaved in "
-                 f"shuffled order (the table above is the standard path)",
-             f" {'test':<13}" + "".join(f" {p:>20}" for p in paths)]
-    for name, base in r.tests.items():
+    lines = ["", f" eval paths side by side ({len(r.eval_paths['rounds'])} rounds, the paths in "
+                 f"shuffled order each round; the table above is the standard path):",
+             " per test: median ms per kernel (per copy for memcpy_only) and its ratio to standard;"
+             " then the derived figures' medians",
+             f" {'':<22}" + "".join(f" {p:>18}" for p in paths)]
+
+    def row(label: str, values: list, ratios: bool = True) -> str:
+        base = values[0]
         cells = []
-        for p in paths:
-            t = per_path[p].get(name)
-            if t is None:
-                cells.append(f" {'-':>20}")
+        for p, v in zip(paths, values):
+            if v is None:
+                cells.append(f" {'-':>18}")
                 continue
-            med = t.per_unit_ms.median
-            ratio = f" ({med / base.per_unit_ms.median:.2f}x)" if p != "standard" and \
-                base.per_unit_ms.median > 0 else ""
-            cells.append(f" {_ms(med) + ratio:>20}")
-        lines.append(f" {name:<13}" + "".join(cells))
+            ratio = f" ({v / base:.2f}x)" if ratios and p != "standard" and base and base > 0 else ""
+            cells.append(f" {_ms(v) + ratio:>18}")
+        return f" {label:<22}" + "".join(cells)
+
+    for name in r.tests:
+        lines.append(row(name, [per_path[p][name].per_unit_ms.median if name in per_path[p] else None
+                                for p in paths]))
+    for name in r.derived:
+        lines.append(row(name, [derived[p][name].stats.median if name in derived[p] else None
+                                for p in paths], ratios=False))
     for path, why in r.eval_paths["unsupported"].items():
         lines.append(f" {path:<13} not usable: {why}")
     return lines

@@ -190,6 +190,11 @@ class CeilingResult:
             out[path] = r["tests"]
         return out
 
+    def eval_path_derived(self) -> dict[str, dict[str, Derived]]:
+        """Per eval path measured, its derived figures (computed from its raw blocks)."""
+        return {p: (self.derived if p == "standard" else derive(t, self.config.kernels))
+                for p, t in self.eval_path_tests().items()}
+
     @classmethod
     def build(cls, *, config: Config, tests: dict[str, TestResult], **kw: Any) -> "CeilingResult":
         ordered = {n: tests[n] for n in TEST_NAMES if n in tests}

@@ -307,7 +307,13 @@ int ane_kernel_setup_path(ANEThruKernel *k, int path, char *err, size_t errlen)
     }
     char why[ANETHRU_ERRLEN] = "";
     int rc = ANETHRU_OK;
-    k->client[path] = path_client(path, why, sizeof why);
+    @try { /* an exception here says the path is unusable, not that the compile failed */
+        k->client[path] = path_client(path, why, sizeof why);
+    } @catch (id ex) {
+        k->client[path] = nil;
+        ane_copy_exception(why, sizeof why, path == ANETHRU_EVAL_REALTIME ? "_ANEClient sharedConnection"
+                                                                          : "_ANEClient initWithRestrictedAccessAllowed:", ex);
+    }
     if (!k->client[path]) rc = ANETHRU_E_UNSUPPORTED;
     if (rc == ANETHRU_OK) { /* the probe: one eval through the path, right after compile */
         int saved = k->path;

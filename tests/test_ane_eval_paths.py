@@ -68,6 +68,18 @@ def test_a_direct_path_that_fails_its_probe_is_unsupported_never_a_fallback(run,
     assert r["dirs"] == {}
 
 
+def test_an_exception_setting_up_a_path_makes_it_unsupported_not_the_compile_fail(run):
+    r = run("""
+        with anethru.Chain(64, 32, kernels=2, backend="ane", chained=False, ane_eval="all") as c:
+            report(support=c.eval_path_support(), check=c.check().passed)
+        report(after=counters())
+    """, FAKE_ANE_FAIL_AT="shared_connection", FAKE_ANE_FAIL_HOW="raise")
+    assert r["support"]["realtime"] == ("_ANEClient sharedConnection: Objective-C exception "
+                                        "FakeANEInjectedException: injected exception in shared_connection")
+    assert r["support"]["standard"] == r["support"]["direct"] == "" and r["check"] is True
+    assert_clean(r["after"])
+
+
 def test_all_paths_measured_interleaved_side_by_side(run):
     r = run("""
         res = anethru.run_ceiling(64, 32, backend="ane", iters=2, warmup=1, repeats=3,
@@ -190,3 +202,29 @@ def test_cli_eval_options(capsys):
     (res,) = json.loads(out.getvalue())["results"]
     assert res["config"]["options"] == ["ane_eval=all"]
     assert set(res["eval_paths"]["unsupported"]) == {"realtime", "direct"}
+
+
+def test_side_by_side_table_and_json_from_the_raw_blocks(no_leaks):
+    """A realtime path's blocks put beside a real standard run: the table's figures and ratios
+    are the medians of the raw blocks, and they survive JSON."""
+    import dataclasses
+
+    res = anethru.run_ceiling(16, 8, backend="cpu", kernels=3, iters=2, warmup=0, repeats=3,
+                              tests=["sequential", "run_only"], ane_eval="all", seed=5)
+    # 3 blocks of 2 passes of 3 kernels: per kernel = block_ns / 6 / 1e6 ms; medians 0.5 and 0.3 ms
+    fast = {"sequential": anethru.TestResult("sequential", "kernel", 3, 2, (2_700_000, 3_000_000, 3_300_000)),
+            "run_only": anethru.TestResult("run_only", "kernel", 3, 2, (1_800_000, 1_500_000, 1_200_000))}
+    eval_paths = dict(res.eval_paths, results={"realtime": {"schedule": ["sequential", "run_only"] * 3,
+                                                            "tests": fast}})
+    res = dataclasses.replace(res, eval_paths=eval_paths)
+    std = {n: res.tests[n].per_unit_ms.median for n in ("sequential", "run_only")}
+    text = str(res)
+    row = next(ln for ln in text.splitlines() if ln.startswith(" sequential") and "x)" in ln)
+    assert row.split()[1:] == [f"{std['sequential']:.4f}", "0.5000", f"({0.5 / std['sequential']:.2f}x)"]
+    row = next(ln for ln in text.splitlines() if ln.startswith(" round_trip_overhead") and "ms" not in ln)
+    # (sequential - run_only) per pass / 2 boundaries, block by block (paired in repeat order):
+    # (1.35-0.90, 1.50-0.75, 1.65-0.60) / 2 = 0.225, 0.375, 0.525 ms: median 0.375
+    assert row.split()[-1] == "0.3750"
+    again = anethru.CeilingResult.from_json(res.to_json())
+    assert again.eval_paths["results"]["realtime"]["tests"]["run_only"].block_ns == (1_800_000, 1_500_000, 1_200_000)
+    assert again.to_dict() == res.to_dict()

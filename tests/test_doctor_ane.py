@@ -88,7 +88,10 @@ FAILURES = [
     ("platform", dict(ANETHRU_SIM_HOST="Linux x86_64 0"), "the ANE needs macOS; this is Linux", ()),
     ("framework", dict(ANETHRU_SIM_ANE_FRAMEWORK="/nonexistent/AppleNeuralEngine"),
      "AppleNeuralEngine.framework could not be loaded (/nonexistent/AppleNeuralEngine", ()),
-    ("class _ANERequest", dict(variant="no_request"), 'NSClassFromString(@"_ANERequest") returned nil', ()),
+    *[(f"class {name}", dict(variant=variant), f'NSClassFromString(@"{name}") returned nil', ())
+      for name, variant in (("_ANEInMemoryModelDescriptor", "no_descriptor"),
+                            ("_ANEInMemoryModel", "no_model"), ("_ANERequest", "no_request"),
+                            ("_ANEIOSurfaceObject", "no_surface_object"))],
     ("class _ANEClient", dict(variant="no_client"), "(only the realtime and direct eval paths need it)", ()),
     ("selectors", dict(variant="no_unload"),
      "does not respond to -[_ANEInMemoryModel unloadWithQoS:error:]", ()),
@@ -96,20 +99,23 @@ FAILURES = [
      "does not respond to -[_ANEClient doEvaluateDirectWithModel:options:request:qos:error:]",
      ("direct eval",)),
     ("temp directory", dict(prepare=SYMLINK, cleanup="os.unlink(link)"), "it is a symbolic link", ()),
-    ("descriptor ios16", dict(FAKE_ANE_FAIL_AT="descriptor", FAKE_ANE_FAIL_TIMES=1),
-     "modelWithMILText:weights:optionsPlist: returned nil", ()),
-    ("compile ios16", dict(FAKE_ANE_FAIL_AT="compile", FAKE_ANE_FAIL_TIMES=1),
-     "compileWithQoS:options:error: returned NO", ()),
-    ("load ios16", dict(FAKE_ANE_FAIL_AT="load", FAKE_ANE_FAIL_TIMES=2),
-     "loadWithQoS:options:error: returned NO twice, 100 ms apart", ()),
+    # each form's steps: the n-th call of that stage fails (a load is tried twice)
+    *[(f"{stage} {form}", dict(FAKE_ANE_FAIL_AT=stage, FAKE_ANE_FAIL_AFTER=i,
+                               FAKE_ANE_FAIL_TIMES=tries), words, ())
+      for i, form in enumerate(("ios16", "ios18"))
+      for stage, tries, words in (("descriptor", 1, "modelWithMILText:weights:optionsPlist: returned nil"),
+                                  ("compile", 1, "compileWithQoS:options:error: returned NO"),
+                                  ("load", 2, "loadWithQoS:options:error: returned NO twice, 100 ms apart"))],
     ("IOSurfaces", dict(LINUX_FAKE_IOSURFACE_FAIL=1), "IOSurfaceCreate(4096 bytes) failed", ()),
     ("request", dict(FAKE_ANE_FAIL_AT="request"), "_ANERequest requestWithInputs:... returned nil", ()),
     ("eval", dict(FAKE_ANE_FAIL_AT="eval", FAKE_ANE_FAIL_TIMES=1), "ANE eval failed: ", ()),
     ("identity", dict(FAKE_ANE_CORRUPT="eval"),
      "the output differs from the input in 1 of 2048 values; first at [c=0, s=0]", ()),
-    ("chained 12 layers ios16-files", dict(FAKE_ANE_FAIL_AT="compile", FAKE_ANE_FAIL_AFTER=2,
-                                           FAKE_ANE_FAIL_TIMES=1),
-     "compile: compileWithQoS:options:error: returned NO", ()),
+    # the two 1-layer forms compile first, then the chained forms in order
+    *[(f"chained 12 layers {form}", dict(FAKE_ANE_FAIL_AT="compile", FAKE_ANE_FAIL_AFTER=2 + i,
+                                         FAKE_ANE_FAIL_TIMES=1),
+       "compile: compileWithQoS:options:error: returned NO", ())
+      for i, form in enumerate(("ios16-files", "ios16-onefile", "ios18-files", "ios18-onefile"))],
     ("realtime eval", dict(FAKE_ANE_FAIL_AT="rt_eval"), "ANE realtime eval failed: ", ()),
     ("direct eval", dict(FAKE_ANE_FAIL_AT="direct_client"),
      "[[_ANEClient alloc] initWithRestrictedAccessAllowed:YES] returned nil", ()),
@@ -171,6 +177,11 @@ def test_no_compiles_left_is_reported(run):
     assert all(steps[n][0] == "skipped" for n in ("IOSurfaces", "eval", "realtime eval"))
     assert_clean(r["after"])
     assert r["dirs"] == {}
+
+
+def test_every_step_has_its_failure_driven():
+    assert {f[0] for f in FAILURES} == {s.name for s in ane_steps.steps()} - {"compiles left"}
+    # (compiles left: test_no_compiles_left_is_reported)
 
 
 def test_the_dependencies_are_the_ones_a_bring_up_has():

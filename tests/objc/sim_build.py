@@ -34,7 +34,10 @@ MODULE = "_anethru_sim_native"
 SIM_MAX_LOADED = 30
 FRAMEWORK_VARIANTS = {
     "full": [],
+    "no_descriptor": ["-D_ANEInMemoryModelDescriptor=FakeHidden_ANEInMemoryModelDescriptor"],
+    "no_model": ["-D_ANEInMemoryModel=FakeHidden_ANEInMemoryModel"],
     "no_request": ["-D_ANERequest=FakeHidden_ANERequest"],
+    "no_surface_object": ["-D_ANEIOSurfaceObject=FakeHidden_ANEIOSurfaceObject"],
     "no_client": ["-D_ANEClient=FakeHidden_ANEClient"],
     # a class that lacks one method the backend sends
     "no_direct": ["-DdoEvaluateDirectWithModel=doEvaluateDirectWithModelRenamed"],
