@@ -14,9 +14,14 @@ Per platform:
   ANE's program forms are plain C and built everywhere.
 
 Other helpers (tests/objc's simulated-ANE build) reuse ``CDEF``, ``C_SOURCES`` and
-``HEADERS`` so that every build of the native core has the same interface.
+``HEADERS`` so that every build of the native core has the same interface; tests/macos compiles
+and links ``darwin_config()`` for macOS against Apple's headers on any host.
+
+The extension is stamped with the version and digests of its interface and sources
+(``anethru_build_stamp()``, see ``anethru/_stamp.py``); importing anethru refuses a stale build.
 """
 
+import importlib.util
 import os
 import platform
 import re
@@ -81,28 +86,50 @@ def _read_cdef(header):
 CDEF = _read_cdef("csrc/anethru.h")
 
 
+def _load_stamp_module():
+    # By path: the package itself cannot be imported before its extension exists.
+    spec = importlib.util.spec_from_file_location("_anethru_stamp", os.path.join("anethru", "_stamp.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+STAMP = _load_stamp_module().make(".")
+# Declared apart from CDEF: only anethru._native carries the stamp.
+STAMP_CDEF = "const char *anethru_build_stamp(void);"
+STAMP_SOURCE = f'\nconst char *anethru_build_stamp(void) {{ return "{STAMP}"; }}\n'
+
+
 def _existing(paths):
     return [p for p in paths if os.path.exists(p)]
+
+
+def darwin_config():
+    """The macOS build's set_source arguments (besides the module name and its C source).
+    tests/test_macos_apple_headers.py compiles exactly these against Apple's headers."""
+    return dict(
+        sources=C_SOURCES + ANE_C_SOURCES + OBJC_SOURCES,
+        include_dirs=[CSRC],
+        depends=_existing(HEADERS),
+        define_macros=[("ANETHRU_WITH_ANE", "1")],
+        extra_compile_args=C_FLAGS + ["-fobjc-arc", "-fobjc-arc-exceptions", "-fblocks"],
+        extra_link_args=["-framework", "Foundation", "-framework", "IOSurface"],
+    )
+
+
+DARWIN_MODULE_SOURCE = '#include "anethru.h"'
 
 
 def make_ffibuilder():
     ffi = FFI()
     ffi.cdef(CDEF)
+    ffi.cdef(STAMP_CDEF)
     if sys.platform == "darwin":
-        ffi.set_source(
-            "anethru._native",
-            '#include "anethru.h"',
-            sources=C_SOURCES + ANE_C_SOURCES + OBJC_SOURCES,
-            include_dirs=[CSRC],
-            depends=_existing(HEADERS),
-            define_macros=[("ANETHRU_WITH_ANE", "1")],
-            extra_compile_args=C_FLAGS + ["-fobjc-arc", "-fobjc-arc-exceptions", "-fblocks"],
-            extra_link_args=["-framework", "Foundation", "-framework", "IOSurface"],
-        )
+        ffi.set_source("anethru._native", DARWIN_MODULE_SOURCE + STAMP_SOURCE, **darwin_config())
     else:
         ffi.set_source(
             "anethru._native",
-            '#include "anethru.h"\n#include "throughput.m"\n',
+            '#include "anethru.h"\n#include "throughput.m"\n' + STAMP_SOURCE,
             sources=C_SOURCES + ANE_ABSENT_SOURCES,
             include_dirs=[CSRC],
             depends=_existing(HEADERS + ["csrc/throughput.m"]),

@@ -11,17 +11,20 @@ import importlib
 import os
 from typing import Any
 
+from . import __version__, _native_check
 from .errors import error_for
 from .testnames import TEST_NAMES
 
 _module_name = os.environ.get("ANETHRU_NATIVE_MODULE") or "anethru._native"
+_package_dir = os.path.dirname(os.path.abspath(__file__))
 try:
     _native = importlib.import_module(_module_name)
-except ImportError as exc:  # pragma: no cover - only a broken install gets here
-    raise ImportError(
-        f"anethru's native core ({_module_name}) is not built: {exc}. "
-        "Install the package with `pip install .` (or `pip install -e .`) from the source tree."
-    ) from exc
+except ImportError as exc:
+    _native_check.fail(_native_check.missing_message(_package_dir, _module_name, exc))
+if _module_name == "anethru._native":  # other modules (test builds) carry no stamp
+    _stale = _native_check.stale_message(_native, __version__, _package_dir)
+    if _stale:
+        _native_check.fail(_stale)
 
 ffi: Any = _native.ffi
 lib: Any = _native.lib

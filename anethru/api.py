@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from .eval_paths import EVAL_PATHS, check_ane_eval, measure_interleaved
 from .machine import fingerprint
 from .result import CeilingResult, Config
 from .testnames import DEFAULT_TESTS
+from .worker import isolatable
 
 # The seed's configurations (channels x spatial) and chain length.
 SEED_CONFIGS = ((64, 32), (256, 64), (768, 256))
@@ -25,6 +27,18 @@ SEED_KERNELS = 12
 REUSE_CHAINS = frozenset({"ane"})
 _cache: dict[tuple, Chain] = {}
 _cache_lock = threading.Lock()
+
+
+def _forget_cache_after_fork() -> None:
+    # A forked child inherits the cache's chains disowned (see chain.py) and perhaps the lock
+    # held by a thread that does not exist in it: start both afresh.
+    global _cache_lock
+    _cache_lock = threading.Lock()
+    _cache.clear()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forget_cache_after_fork)
 
 
 def release_cached_chains() -> int:
@@ -58,6 +72,7 @@ def _open_chain(channels: int, spatial: int, kernels: int, backend: str, weights
     return chain, False
 
 
+@isolatable  # adds isolate=False, timeout=None: measure in a fresh worker process
 def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
                 iters: Optional[int] = None,
                 warmup: int = 5, repeats: int = 5, backend: str = "auto",
@@ -82,19 +97,24 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
     result (``result.eval_paths``; ``result.tests`` holds the standard path's figures).
     ``ane_realtime=True`` is the old spelling of ``ane_eval="realtime"``.
 
+    ``isolate=True`` measures in a fresh worker process (see :mod:`anethru.worker`): no
+    compile is spent in this process, a crash or hang there raises ``WorkerError`` here, and
+    ``timeout`` (seconds) bounds the call.  The result is the same, with ``"isolated"`` in
+    ``result.config.options``.
+
     Raises ValueError/TypeError for bad arguments (naming the value),
     BackendUnavailableError when the backend cannot run here (saying why), CompileError,
     EvalError or ChainCheckError when the hardware fails or computes a wrong answer.
     """
     c, s, k = validate.check_sizes(channels, spatial, kernels)
     if iters is not None:
-        validate.positive_int("iters", iters)
+        iters = validate.positive_int("iters", iters)
     warmup = validate.positive_int("warmup", warmup, minimum=0)
     repeats = validate.positive_int("repeats", repeats)
     weights = validate.check_weights(weights)
     wanted = validate.check_tests(tests)
     seed_value = None if seed is None else validate.positive_int("seed", seed, minimum=0)
-    ane_eval = check_ane_eval(ane_eval, ane_realtime)
+    ane_eval = check_ane_eval(ane_eval, validate.flag("ane_realtime", ane_realtime))
     say = progress or (lambda line: None)
     say(f"{c}x{s}: compiling {k} kernels{' and the chained program' if 'chained' in wanted else ''}")
     chain, owned = _open_chain(c, s, k, backend, weights, 0, "chained" in wanted, ane_eval)
@@ -196,6 +216,7 @@ class ConfigFailure:
         return f"{self.label}: {type(self.error).__name__}: {self.error}"
 
 
+@isolatable  # isolate=True runs the whole suite in one fresh worker process
 def run_suite(configs: Iterable[tuple[int, int]] = SEED_CONFIGS, *,
               progress: Optional[Callable[[str], None]] = None, keep_going: bool = False,
               **kwargs) -> list[Union[CeilingResult, ConfigFailure]]:
@@ -204,8 +225,10 @@ def run_suite(configs: Iterable[tuple[int, int]] = SEED_CONFIGS, *,
     ``progress`` (if given) is called with a line before each configuration and phase.  With
     ``keep_going=True`` a configuration that fails at run time (say, a channel count a chip
     cannot compile) becomes a :class:`ConfigFailure` in the list and the rest still run; bad
-    arguments raise either way.
+    arguments raise either way.  ``isolate=True`` runs the whole suite in one fresh worker
+    process (``timeout`` bounds it all), as :func:`run_ceiling` does one configuration.
     """
+    keep_going = validate.flag("keep_going", keep_going)
     configs = [(c, s) for c, s in configs]  # unpacked here so a malformed entry fails early
     if not configs:
         raise ValueError("configs is empty")

@@ -9,9 +9,11 @@ Each ``measure`` is one native call: warm-up, then every timed block, in a shuff
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Optional, Union
 
@@ -32,6 +34,25 @@ SEED_ITERS = 50
 # Auto iters: the longest a timed block should last (a 768x256 pass on the CPU backend takes
 # ~45 ms; the seed's 50 passes x 5 repeats x 5 tests would take a minute per configuration).
 AUTO_MAX_BLOCK_MS = 200.0
+
+# Every open chain, so that a forked child can disown the ones it inherited (see _after_fork).
+_open_chains: "weakref.WeakSet[Chain]" = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    """A child of fork() gets copies of the parent's chains but not their owners: a thread that
+    was inside ``measure`` (holding the chain's lock, and native locks mid-pass) does not exist
+    in the child, and a device context (CUDA, the ANE) does not cross a fork.  So every
+    inherited chain is disowned: a fresh lock, its native handle dropped without freeing what
+    belongs to the parent, and any use raises an error saying so instead of waiting forever."""
+    pid = os.getppid()
+    for chain in list(_open_chains):
+        chain._disown(pid)
+    _open_chains.clear()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @dataclass(frozen=True)
@@ -76,7 +97,8 @@ class Chain:
 
     Also compiles the whole chain as one unit when ``chained=True`` and the backend can (see
     :meth:`supports`).  Close it (or use ``with``) to free the native buffers; the object is
-    safe to share between threads, one native call at a time.
+    safe to share between threads, one native call at a time.  It does not cross a fork(): in
+    the child it raises AnethruError (open a new chain there).
 
     ``ane_eval``: how the ANE evaluates ("standard", "realtime", "direct", or "all" to set up
     every path and switch between them with :meth:`set_eval_path`); each non-standard path is
@@ -91,8 +113,11 @@ class Chain:
                  ane_eval: str = "standard") -> None:
         self._handle = None  # first, so __del__ of a half-built Chain has nothing to free
         self._lock = threading.Lock()
+        self._inherited_from: Optional[int] = None  # the parent's pid, in a forked child
         self.channels, self.spatial, self.kernels = validate.check_sizes(channels, spatial, kernels)
         self.seed = validate.positive_int("seed", seed, minimum=0)
+        chained = validate.flag("chained", chained)
+        ane_realtime = validate.flag("ane_realtime", ane_realtime)
         if isinstance(weights, np.ndarray):
             self.weights_kind = "custom"
             self.weights = validate.check_weight_array(weights, self.channels, self.kernels)
@@ -117,6 +142,7 @@ class Chain:
         self.compile_ms = (time.perf_counter() - t0) * 1e3
         raise_for(rc, st, f"compiling {self.label} on {self.backend}")
         self._handle = handle[0]
+        _open_chains.add(self)
         if self.ane_eval in EVAL_PATHS and self.ane_eval != "standard":
             try:
                 self.set_eval_path(self.ane_eval)
@@ -138,6 +164,14 @@ class Chain:
             if self._handle is not None:
                 lib.anethru_chain_close(self._handle)
                 self._handle = None
+        _open_chains.discard(self)
+
+    def _disown(self, parent_pid: int) -> None:
+        # In a forked child only (see _after_fork_in_child): the native chain is the parent's.
+        self._lock = threading.Lock()
+        if self._handle is not None:
+            self._handle = None
+            self._inherited_from = parent_pid
 
     def __enter__(self) -> "Chain":
         return self
@@ -152,10 +186,16 @@ class Chain:
             pass
 
     def __repr__(self) -> str:
-        state = "closed" if self.closed else "open"
+        state = ("inherited through fork, unusable" if self._inherited_from is not None
+                 else "closed" if self.closed else "open")
         return f"<anethru.Chain {self.label} x{self.kernels} on {self.backend} ({state})>"
 
     def _live(self):
+        if self._inherited_from is not None:
+            raise AnethruError(
+                f"{self!r} was opened in process {self._inherited_from} and this process "
+                f"inherited it through fork(): a chain cannot be used across a fork (a run in "
+                f"progress and the device's state stay with the parent); open a new Chain here")
         if self._handle is None:
             raise AnethruError(f"{self!r} is closed")
         return self._handle
@@ -235,7 +275,8 @@ class Chain:
     def check(self, seed: Optional[int] = None) -> ChainCheck:
         """Run a random input through the chain (sequential, and chained where supported) and
         compare with the expected output; raise ChainCheckError on any mismatch."""
-        x = tensors.make_input(self.channels, self.spatial, self.seed if seed is None else seed)
+        seed = self.seed if seed is None else validate.positive_int("seed", seed, minimum=0)
+        x = tensors.make_input(self.channels, self.spatial, seed)
         exact = self.weights_kind == "identity"
         expected = x if exact else tensors.reference_chain(self.weights, x)
         tolerance = 0.0 if exact else tensors.check_tolerance(self.kernels)
@@ -285,9 +326,9 @@ class Chain:
         if memcpy_iters is None:
             memcpy_iters = min(iters * MEMCPY_ITERS_FACTOR, validate.INT32_MAX)
         memcpy_iters = validate.positive_int("memcpy_iters", memcpy_iters)
-        if isinstance(max_block_ms, bool) or not isinstance(max_block_ms, (int, float)) \
-                or not max_block_ms > 0:
-            raise ValueError(f"max_block_ms must be a positive number; got {max_block_ms!r}")
+        budget_ns = validate.block_budget_ns(max_block_ms)  # checked even when iters is exact
+        if not auto:
+            budget_ns = 0  # exact iters: no cap
         for t in names:
             ok, why = self.supports(t)
             if not ok:
@@ -300,7 +341,6 @@ class Chain:
         iters_arr = ffi.new("int[]", [per_test.get(t, 1) for t in TEST_NAMES])
         sched_arr = ffi.new("int[]", [TEST_IDS[t] for t in schedule])
         block_ns = ffi.new("uint64_t[]", len(schedule))
-        budget_ns = int(max_block_ms * 1e6) if auto else 0
         st = new_status()
         with self._lock:
             rc = lib.anethru_chain_measure(self._live(), sched_arr, len(schedule), iters_arr,

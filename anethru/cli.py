@@ -18,6 +18,8 @@ import sys
 import textwrap
 from typing import Callable, NoReturn, Optional, Sequence
 
+from ._native_check import NativeCoreError
+
 PROG = "anethru"
 
 # Command name -> (module under anethru.commands, one-line summary).  A command module defines
@@ -144,6 +146,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return module.run(args)
     except UsageError as exc:
         return usage_error(str(exc), command)
+    except NativeCoreError as exc:  # no build, a stale one, or the clone's root hiding it
+        return error(str(exc))
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr, flush=True)
         return EXIT_INTERRUPTED

@@ -39,6 +39,19 @@ class InternalError(AnethruError):
     """Unexpected native failure (for example an exception caught inside a backend)."""
 
 
+class WorkerError(AnethruError):
+    """An isolated measurement's worker process died or broke off before returning a result;
+    the message says how (exit status or signal) and ends with its last lines on stderr."""
+
+
+class WorkerTimeoutError(WorkerError, TimeoutError):
+    """The worker did not return within its timeout; it was killed."""
+
+
+class WorkerUnavailableError(WorkerError):
+    """No worker process can be started here (a frozen application, no interpreter to run)."""
+
+
 # Native codes (csrc/anethru.h) -> exception classes.  ANETHRU_E_ARG becomes ValueError because
 # Python validates arguments first; reaching it means a value slipped past that validation.
 _BY_CODE = {

@@ -27,11 +27,11 @@ ROUND_WARMUP = 1
 
 def check_ane_eval(ane_eval: object, ane_realtime: object = False) -> str:
     """The eval choice, with ``ane_realtime=True`` read as its old alias for "realtime"."""
+    from .validate import flag
+
     if ane_eval not in EVAL_CHOICES:
         raise ValueError(f"ane_eval must be one of {', '.join(EVAL_CHOICES)}; got {ane_eval!r}")
-    if not isinstance(ane_realtime, bool):
-        raise TypeError(f"ane_realtime must be True or False; got {ane_realtime!r}")
-    if ane_realtime:
+    if flag("ane_realtime", ane_realtime):
         if ane_eval not in ("standard", "realtime"):
             raise ValueError(f"ane_realtime=True means ane_eval='realtime'; it contradicts "
                              f"ane_eval={ane_eval!r}")

@@ -32,7 +32,9 @@ import pytest
 
 import anethru
 
-from _native_clock import NATIVE_CLOCK, RATIOS
+from anethru.native_clock import NATIVE_CLOCK
+
+from _ratios import RATIOS
 
 CONFIG = (768, 256)
 KERNELS = 12

@@ -19,7 +19,9 @@ import pytest
 
 import anethru
 
-from _native_clock import NATIVE_CLOCK, RATIOS
+from anethru.native_clock import NATIVE_CLOCK
+
+from _ratios import RATIOS
 
 ROUNDS = int(os.environ.get("ANETHRU_BENCH_ROUNDS", "7"))
 C, S = 768, 256

@@ -15,6 +15,7 @@
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define HAVE_AVX2_KERNEL 1
+#include <cpuid.h>
 #include <immintrin.h>
 #else
 #define HAVE_AVX2_KERNEL 0
@@ -77,9 +78,12 @@ int cpu_conv_pick(void)
     const char *force = getenv("ANETHRU_CPU_KERNEL");
     if (force && strcmp(force, "portable") == 0) return CPU_CONV_PORTABLE;
 #if HAVE_AVX2_KERNEL
+    /* F16C is read from CPUID (leaf 1, ECX bit 29): older clangs (clang 14, for one) reject
+     * __builtin_cpu_supports("f16c"), and a Mac may have such a clang. */
+    unsigned int eax, ebx, ecx, edx;
+    int f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C);
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-        __builtin_cpu_supports("f16c"))
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c)
         return CPU_CONV_AVX2;
 #endif
     return CPU_CONV_PORTABLE;
@@ -134,16 +138,6 @@ void cpu_conv_plan_free(cpu_conv_plan *p)
     p->x = NULL;
 }
 
-/* One output element past the vector kernel's columns: the same sum in the same order. */
-static float column_sum(const cpu_conv_plan *p, const float *w, int o, int j)
-{
-    int C = p->channels, S = p->spatial;
-    const float *wp = w + (size_t)(o / CPU_CONV_PANEL) * C * CPU_CONV_PANEL + o % CPU_CONV_PANEL;
-    float acc = 0.0f;
-    for (int i = 0; i < C; i++) acc = fmaf(wp[(size_t)i * CPU_CONV_PANEL], p->x[(size_t)i * S + j], acc);
-    return acc;
-}
-
 /* ------------------------------------------------------------------ portable kernel */
 
 static void run_portable(cpu_conv_plan *p, const float *w, const uint16_t *src, uint16_t *dst)
@@ -170,6 +164,19 @@ static void run_portable(cpu_conv_plan *p, const float *w, const uint16_t *src, 
 
 #if HAVE_AVX2_KERNEL
 #define AVX2_TARGET __attribute__((target("avx2,fma,f16c")))
+/* An integer constant expression: clang (every Mac's compiler) requires one for the F16C
+ * conversion's rounding argument; a const int variable is not one. */
+#define AVX2_ROUND_NEAREST_EVEN (_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+
+/* One output element past the vector kernel's columns: the same sum in the same order. */
+static float column_sum(const cpu_conv_plan *p, const float *w, int o, int j)
+{
+    int C = p->channels, S = p->spatial;
+    const float *wp = w + (size_t)(o / CPU_CONV_PANEL) * C * CPU_CONV_PANEL + o % CPU_CONV_PANEL;
+    float acc = 0.0f;
+    for (int i = 0; i < C; i++) acc = fmaf(wp[(size_t)i * CPU_CONV_PANEL], p->x[(size_t)i * S + j], acc);
+    return acc;
+}
 
 /* 6 output rows x 16 columns of accumulators: 12 of the 16 ymm registers. */
 AVX2_TARGET static void panel_block(const float *wp, const float *x, int C, int S, int rows,
@@ -190,10 +197,11 @@ AVX2_TARGET static void panel_block(const float *wp, const float *x, int C, int 
     }
     const __m256 acc[CPU_CONV_PANEL][2] = {{c00, c01}, {c10, c11}, {c20, c21},
                                            {c30, c31}, {c40, c41}, {c50, c51}};
-    const int round = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
     for (int r = 0; r < rows; r++) {
-        _mm_storeu_si128((__m128i *)(dst + (size_t)r * S), _mm256_cvtps_ph(acc[r][0], round));
-        _mm_storeu_si128((__m128i *)(dst + (size_t)r * S + 8), _mm256_cvtps_ph(acc[r][1], round));
+        _mm_storeu_si128((__m128i *)(dst + (size_t)r * S),
+                         _mm256_cvtps_ph(acc[r][0], AVX2_ROUND_NEAREST_EVEN));
+        _mm_storeu_si128((__m128i *)(dst + (size_t)r * S + 8),
+                         _mm256_cvtps_ph(acc[r][1], AVX2_ROUND_NEAREST_EVEN));
     }
 }
 

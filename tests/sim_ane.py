@@ -4,8 +4,8 @@ modules use it, and a runner for scripts against it.
 
 Each script runs in a subprocess with ANETHRU_NATIVE_MODULE=_anethru_sim_native, its own
 NSTemporaryDirectory ($TEMP) and knobs for the fake, and reports values and the fake's counters
-back as JSON (tests/objc/sim_probe.py).  On Linux x86_64 a missing toolchain fails these tests
-(run tests/objc/install_deps.sh); elsewhere they skip.
+back as JSON (tests/objc/sim_probe.py).  Without clang and GNUstep these tests skip, saying how
+to get them (under CI=true they fail); off Linux x86_64 they skip.
 """
 
 import json
@@ -33,9 +33,7 @@ def build(tmp_path_factory) -> str:
     """The build directory, built on first use in this process."""
     if not toolchain.linux_x86_64():
         pytest.skip("the simulated ANE runs on Linux x86_64 only (its objc_msgSend is x86_64 assembly)")
-    reason = toolchain.missing()
-    if reason:
-        pytest.fail(reason)
+    toolchain.require()  # a skip saying how to get clang and GNUstep (a failure under CI=true)
     if "dir" not in _built:
         out = str(tmp_path_factory.mktemp("anesim"))
         proc = subprocess.run([sys.executable, os.path.join(OBJC, "sim_build.py"), out],

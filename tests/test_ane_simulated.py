@@ -1,9 +1,10 @@
 """The real csrc/ane_runtime.m, built with ARC against a simulated AppleNeuralEngine.framework
 (tests/objc/fake_ane.m), driven through the real Python API in subprocesses.
 
-How the build and the scripts run: tests/sim_ane.py.  Program forms and their fallbacks, eval
-paths and the doctor have their own modules (test_ane_forms.py, test_ane_eval_paths.py,
-test_doctor_ane.py).
+How the build and the scripts run: tests/sim_ane.py (without clang and GNUstep these tests
+skip, saying how to get them; under CI=true they fail; off Linux x86_64 they skip).  Program
+forms and their fallbacks, eval paths and the doctor have their own modules (test_ane_forms.py,
+test_ane_eval_paths.py, test_doctor_ane.py).
 """
 
 import os
@@ -103,6 +104,23 @@ def test_run_ceiling_end_to_end(run):
     # Identical kernels share one owner-only directory; the chained program has its own.
     assert len(r["dirs"]) == 2 and set(r["dirs"].values()) == {"0o700"}
     assert r["dirs_after"] == {}
+
+
+def test_isolated_run_spends_no_compile_in_the_caller(run):
+    """isolate=True: the 13 compiles happen in the worker, none in the calling process, and no
+    kernel directory is left behind when the worker has ended."""
+    r = run("""
+        res = anethru.run_ceiling(64, 32, backend="ane", iters=3, warmup=1, repeats=2,
+                                  isolate=True)
+        report(backend=res.config.backend, options=list(res.config.options),
+               simulated=res.simulated, tests=sorted(res.tests), here=counters(),
+               dirs=kernel_dirs())
+    """)
+    assert r["backend"] == "ane" and r["options"] == ["isolated"] and r["simulated"]
+    assert r["tests"] == sorted(["sequential", "run_only", "memcpy_only", "serial_queue",
+                                 "chained"])
+    assert r["here"]["compile_calls"] == 0 and r["here"]["load_calls"] == 0
+    assert r["dirs"] == {}
 
 
 @pytest.mark.parametrize("channels,spatial", [(36, 7), (64, 32)])

@@ -1,7 +1,8 @@
 """Compilers and flags for checking and running the macOS Objective-C sources on Linux.
 
 clang + GNUstep Base (gcc's libobjc underneath) + the declarations-only shim in ``shim/``.
-Install the packages with ``tests/objc/install_deps.sh``.
+Install the packages with ``tests/objc/install_deps.sh``.  Without them the tests that need them
+skip, saying how to get them; under ``CI=true`` they fail instead (see ``require``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from functools import lru_cache
+from typing import NoReturn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -40,8 +42,32 @@ def missing() -> str:
         needs.append("BlocksRuntime headers")
     if not needs:
         return ""
-    return (f"missing {', '.join(needs)}: run tests/objc/install_deps.sh "
-            f"(apt-get install {APT_PACKAGES})")
+    return (f"the Objective-C checks need clang and GNUstep; missing {', '.join(needs)}: on "
+            f"Debian or Ubuntu run `sudo bash tests/objc/install_deps.sh` (apt-get install "
+            f"{APT_PACKAGES}), elsewhere install clang, GNUstep Base and BlocksRuntime with the "
+            f"system's package manager")
+
+
+def in_ci() -> bool:
+    """CI=true (what CI services and .ci/run set): a check that cannot run is a failure there."""
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip the calling test, saying why and how to get the toolchain; under CI=true, fail it:
+    CI must not pass with the Objective-C checks silently skipped."""
+    import pytest
+
+    if in_ci():
+        pytest.fail(f"CI=true and {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def require() -> None:
+    """The toolchain, or a skip (a failure under CI=true) saying how to get it."""
+    reason = missing()
+    if reason:
+        unavailable(reason)
 
 
 @lru_cache(maxsize=None)
