@@ -8,6 +8,9 @@
  * it: unload, surfaces released, temp directories removed.  Which steps depend on which is the
  * caller's business (anethru/bringup/ane.py); a step whose prerequisite is missing says so.
  */
+#import <Foundation/Foundation.h>
+#import <IOSurface/IOSurface.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>

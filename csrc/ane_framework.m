@@ -5,6 +5,9 @@
  * identity come from the environment, and probe and describe say SIMULATED, so the simulated
  * build's numbers can never pass as ANE figures.
  */
+#import <Foundation/Foundation.h>
+#import <IOSurface/IOSurface.h>
+
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>

@@ -6,6 +6,9 @@
  * a request naming them, and evals.  Every private call goes through the typed wrappers of
  * ane_msg.h.
  */
+#import <Foundation/Foundation.h>
+#import <IOSurface/IOSurface.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>

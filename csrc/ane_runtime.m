@@ -12,6 +12,9 @@
  * usable only if that probe succeeded (set_eval_path says why not, with the framework's
  * message).  Nothing falls back silently from one path to another.
  */
+#import <Foundation/Foundation.h>
+#import <IOSurface/IOSurface.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +56,14 @@ static void remember(int channels, int spatial, int chained, int start, const ch
     m->start = start;
     free(m->rejected);
     m->rejected = rejected && *rejected ? strdup(rejected) : NULL;
+}
+
+/* "form: message" lines as one line, "; " between them (for messages and notes). */
+static NSString *one_line(const char *lines)
+{
+    NSString *s = @(lines ? lines : "");
+    while ([s hasSuffix:@"\n"]) s = [s substringToIndex:[s length] - 1];
+    return [s stringByReplacingOccurrencesOfString:@"\n" withString:@"; "];
 }
 
 /* ------------------------------------------------------------------ compile */
@@ -142,8 +153,7 @@ static int compile_forms(const anethru_kernel_spec *spec, ANEThruKernel **out, c
     }
     /* Every form rejected: remembered too, so the process does not spend compiles again. */
     remember(spec->channels, spec->spatial, chained, n, [rejected UTF8String]);
-    NSString *list = [[rejected stringByTrimmingCharactersInSet:[NSCharacterSet newlineCharacterSet]]
-        stringByReplacingOccurrencesOfString:@"\n" withString:@"; "];
+    NSString *list = one_line([rejected UTF8String]);
     ane_copy_text(err, errlen, [NSString stringWithFormat:@"ANE compile of %s failed in every "
                                                           @"program form%@: %@", what,
                                                           start == n ? @" (rejected earlier in "
@@ -235,9 +245,7 @@ static int ane_notes(char *buf, size_t buflen)
                                           : @"no form compiled";
             [notes appendFormat:@"%dx%d %@: %@ after the framework rejected %@\n", m->channels,
                                 m->spatial, m->chained ? @"chained program" : @"kernels", used,
-                                [[@(m->rejected) stringByTrimmingCharactersInSet:[NSCharacterSet
-                                                                                  newlineCharacterSet]]
-                                    stringByReplacingOccurrencesOfString:@"\n" withString:@"; "]];
+                                one_line(m->rejected)];
         }
         ane_process_unlock();
         ane_copy_text(buf, buflen, notes);

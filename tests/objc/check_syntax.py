@@ -91,7 +91,7 @@ PLANTS = [
     Plant("object_to_dlopen", F, "dlopen(path, RTLD_NOW)", 'dlopen(@"AppleNeuralEngine", RTLD_NOW)'),
     Plant("sysctl_length_by_value", F, "sysctlbyname(name, buf, &len, NULL, 0)",
           "sysctlbyname(name, buf, len, NULL, 0)"),
-    Plant("missing_import", M, "#import <IOSurface/IOSurface.h>\n", "\n", K),
+    Plant("misspelt_import", M, "#import <IOSurface/IOSurface.h>\n", "#import <IOSurface/IOSurfaceAPI.h>\n", K),
     Plant("unused_variable", F, "    size_t len = buflen;", "    size_t len = buflen, spare = 0;"),
     # throughput.m in its macOS configuration (GCD, mach_time)
     Plant("gcd_bridge_missing", T, "#define GCD_KEEP(obj) ((__bridge_retained void *)(obj))",
