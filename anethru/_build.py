@@ -47,6 +47,8 @@ HEADERS = [
     "csrc/cuda_driver.h",
     "csrc/cuda_kernels.h",
     "csrc/cuda_kernels_ptx.h",
+    "csrc/cuda_tuner.h",
+    "csrc/cuda_variants.h",
 ]
 # Plain C sources compiled on every platform.
 C_SOURCES = [
@@ -57,6 +59,9 @@ C_SOURCES = [
     "csrc/port_lock.c",
     "csrc/cuda_backend.c",
     "csrc/cuda_driver.c",
+    "csrc/cuda_tuner.c",
+    "csrc/cuda_variants.c",
+    "csrc/virtual_backend.c",
     # The ANE's program forms (MIL text, weight files) and class names: plain C, built
     # everywhere so that anethru.ane_programs() shows what the backend compiles on any OS.
     "csrc/ane_forms.c",

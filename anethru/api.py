@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Optional, Union
 
 from . import validate
-from ._lib import ffi, lib
 from .chain import Chain, Measurement
 from .errors import AnethruError, ChainCheckError, UnsupportedError
 from .eval_paths import EVAL_PATHS, check_ane_eval, measure_interleaved
@@ -52,7 +51,8 @@ def release_cached_chains() -> int:
 
 
 def _open_chain(channels: int, spatial: int, kernels: int, backend: str, weights: str,
-                seed: int, chained: bool, ane_eval: str) -> tuple[Chain, bool]:
+                seed: int, chained: bool, ane_eval: str,
+                cuda_memory: str = "device") -> tuple[Chain, bool]:
     """A chain for this configuration, and whether the caller owns (must close) it."""
     from .backends import resolve
 
@@ -60,7 +60,7 @@ def _open_chain(channels: int, spatial: int, kernels: int, backend: str, weights
 
     def compile_chain() -> Chain:
         return Chain(channels, spatial, kernels=kernels, backend=name, weights=weights, seed=seed,
-                     chained=chained, ane_eval=ane_eval)
+                     chained=chained, ane_eval=ane_eval, cuda_memory=cuda_memory)
 
     if name not in REUSE_CHAINS:
         return compile_chain(), True
@@ -78,7 +78,7 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
                 warmup: int = 5, repeats: int = 5, backend: str = "auto",
                 tests: Optional[Iterable[str]] = None, weights: str = "identity",
                 seed: Optional[int] = None, ane_realtime: bool = False,
-                ane_eval: str = "standard",
+                ane_eval: str = "standard", cuda_memory: str = "device",
                 progress: Optional[Callable[[str], None]] = None) -> CeilingResult:
     """Measure the multi-kernel throughput ceiling of one configuration.
 
@@ -89,6 +89,8 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
     of ``iters`` passes after ``warmup`` passes, interleaving the tests in a shuffled order
     drawn from ``seed``.  ``iters=None`` is the seed's 50 passes per block (500 for
     memcpy_only), fewer where a block would exceed 200 ms (see :meth:`Chain.measure`).
+    ``cuda_memory`` ("device" or "mapped", cuda only) says where the kernels' inputs and outputs
+    live (docs/cuda.md); on cuda the config's options name it and the kernel variant that ran.
     Returns a :class:`CeilingResult`; ``str()`` of it is the report.  ``progress`` (if given)
     is called with a line as each phase starts (never from inside the timed loops).
 
@@ -117,7 +119,8 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
     ane_eval = check_ane_eval(ane_eval, validate.flag("ane_realtime", ane_realtime))
     say = progress or (lambda line: None)
     say(f"{c}x{s}: compiling {k} kernels{' and the chained program' if 'chained' in wanted else ''}")
-    chain, owned = _open_chain(c, s, k, backend, weights, 0, "chained" in wanted, ane_eval)
+    chain, owned = _open_chain(c, s, k, backend, weights, 0, "chained" in wanted, ane_eval,
+                               cuda_memory)
     try:
         say(f"{c}x{s}: checking the chain on {chain.backend} ({weights} weights)")
         check = chain.check()
@@ -154,7 +157,7 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
             config=config, tests=m.results(k), device=chain.backend_info.device,
             simulated=chain.backend_info.simulated, compile_ms=chain.compile_ms, check=check,
             unsupported=unsupported, machine=fingerprint(),
-            clock=ffi.string(lib.anethru_clock_name()).decode(),
+            clock=chain.clock_name,
             anethru_version=_version(), warnings=_layout_warnings(chain),
             program_forms=chain.forms(), eval_paths=eval_paths)
     finally:

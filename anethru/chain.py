@@ -105,12 +105,17 @@ class Chain:
     probed with one eval right after compile.  Asking for one path that failed its probe raises
     UnsupportedError with the framework's message.  ``ane_realtime=True`` is the old spelling
     of ``ane_eval="realtime"``.
+
+    ``cuda_memory`` (cuda backend only): "device" keeps each kernel's input and output in GPU
+    memory, reached through pinned staging copies; "mapped" puts them in mapped pinned host
+    memory that the kernels read and write directly (docs/cuda.md).  On cuda, ``cuda_kernel``
+    names the conv kernel variant the chain runs and ``cuda_tuning`` how it was chosen.
     """
 
     def __init__(self, channels: int, spatial: int, *, kernels: int = 12, backend: str = "auto",
                  weights: Union[str, np.ndarray] = "identity", seed: int = 0,
                  chained: bool = True, ane_realtime: bool = False,
-                 ane_eval: str = "standard") -> None:
+                 ane_eval: str = "standard", cuda_memory: str = "device") -> None:
         self._handle = None  # first, so __del__ of a half-built Chain has nothing to free
         self._lock = threading.Lock()
         self._inherited_from: Optional[int] = None  # the parent's pid, in a forked child
@@ -128,13 +133,18 @@ class Chain:
         self.ane_eval = check_ane_eval(ane_eval, ane_realtime)
         self.backend_info: BackendInfo = resolve(backend)
         self.backend = self.backend_info.name
-        self.options = () if self.ane_eval == "standard" else (f"ane_eval={self.ane_eval}",)
+        self.cuda_memory = validate.check_cuda_memory(cuda_memory, self.backend)
+        self.options: tuple[str, ...] = \
+            () if self.ane_eval == "standard" else (f"ane_eval={self.ane_eval}",)
         self.eval_path = "standard"
         handle = ffi.new("anethru_chain **")
         st = new_status()
         flags = 0
         for path in paths_to_set_up(self.ane_eval):
             flags |= getattr(lib, f"ANETHRU_OPT_ANE_{path.upper()}")
+        if self.cuda_memory == "mapped":
+            flags |= lib.ANETHRU_OPT_CUDA_MAPPED
+        choices_before = lib.anethru_cuda_choices_made()
         t0 = time.perf_counter()
         rc = lib.anethru_chain_open(self.backend.encode(), self.channels, self.spatial,
                                     self.kernels, ffi.from_buffer("uint16_t[]", self.weights),
@@ -143,12 +153,37 @@ class Chain:
         raise_for(rc, st, f"compiling {self.label} on {self.backend}")
         self._handle = handle[0]
         _open_chains.add(self)
+        self.cuda_kernel: Optional[str] = None
+        self.cuda_tuning: dict = {}
+        if self.backend == "cuda":
+            self._record_cuda_choice(choices_before)
         if self.ane_eval in EVAL_PATHS and self.ane_eval != "standard":
             try:
                 self.set_eval_path(self.ane_eval)
             except BaseException:
                 self.close()
                 raise
+
+    def _record_cuda_choice(self, choices_before: int) -> None:
+        """Which conv variant the cuda kernels run, and how it was chosen (into options)."""
+        rec = ffi.new("anethru_cuda_choice *")
+        if lib.anethru_cuda_kernel_choice(self.channels, self.spatial,
+                                          int(self.cuda_memory == "mapped"), rec) != lib.ANETHRU_OK:
+            return  # pragma: no cover - a compiled cuda chain always leaves its choice
+        self.cuda_kernel = ffi.string(rec.kernel).decode()
+        if rec.forced:
+            how = "forced"
+        elif rec.serial <= choices_before:
+            how = "cached"  # tuned for an earlier chain of this shape in this process
+        elif rec.tuning_ms == 0:
+            how = "only"
+        else:
+            how = "tuned"
+        spent = rec.tuning_ms if how == "tuned" else 0.0
+        self.cuda_tuning = {"kernel": self.cuda_kernel, "how": how, "tuning_ms": spent,
+                            "detail": ffi.string(rec.detail).decode("utf-8", "replace")}
+        self.options += (f"cuda_memory={self.cuda_memory}", f"cuda_kernel={self.cuda_kernel}",
+                         f"cuda_kernel_chosen={how}", f"cuda_tuning_ms={spent:.2f}")
 
     # ------------------------------------------------------------------ lifetime
     @property
@@ -199,6 +234,12 @@ class Chain:
         if self._handle is None:
             raise AnethruError(f"{self!r} is closed")
         return self._handle
+
+    @property
+    def clock_name(self) -> str:
+        """The clock this chain's blocks are timed with (the virtual backend has its own)."""
+        with self._lock:
+            return ffi.string(lib.anethru_chain_clock_name(self._live())).decode()
 
     # ------------------------------------------------------------------ capabilities
     def supports(self, test: str) -> tuple[bool, str]:

@@ -147,6 +147,19 @@ def check_weight_array(weights: np.ndarray, channels: int, kernels: int) -> np.n
     return fp16
 
 
+CUDA_MEMORY_MODES = ("device", "mapped")
+
+
+def check_cuda_memory(mode: object, backend: str) -> str:
+    """``cuda_memory``: "device" (default) or "mapped"; "mapped" only means something on cuda."""
+    if not isinstance(mode, str) or mode not in CUDA_MEMORY_MODES:
+        raise ValueError(f"cuda_memory must be one of {', '.join(CUDA_MEMORY_MODES)}; got {mode!r}")
+    if mode != "device" and backend != "cuda":
+        raise ValueError(f"cuda_memory={mode!r} needs the cuda backend; this chain runs on "
+                         f"{backend!r}")
+    return mode
+
+
 def check_weights(weights: object) -> str:
     """A weights kind by name; arrays are for Chain alone (run_ceiling and run_suite reuse and
     report chains by configuration, which an array of one shape cannot follow)."""

@@ -34,10 +34,11 @@
 #define ANETHRU_TEST_NULL_EVAL 5     /* N submissions of no work: the dispatch floor */
 #define ANETHRU_NTESTS 6
 
-/* Compile options (bits): the ANE's non-standard eval paths to set up, each probed with one
- * eval right after compile (a failed probe makes that path unsupported, with the reason). */
-#define ANETHRU_OPT_ANE_REALTIME 1   /* _ANEClient evaluateRealTimeWithModel:options:request:error: */
-#define ANETHRU_OPT_ANE_DIRECT 2     /* _ANEClient doEvaluateDirectWithModel:options:request:qos:error: */
+/* Compile options (bits).  The ANE's non-standard eval paths to set up are each probed with
+ * one eval right after compile (a failed probe makes that path unsupported, with the reason). */
+#define ANETHRU_OPT_ANE_REALTIME 1   /* ANE: _ANEClient evaluateRealTimeWithModel:options:request:error: */
+#define ANETHRU_OPT_CUDA_MAPPED 2    /* CUDA: inputs/outputs in mapped pinned host memory */
+#define ANETHRU_OPT_ANE_DIRECT 4     /* ANE: _ANEClient doEvaluateDirectWithModel:options:request:qos:error: */
 
 /* Eval paths (anethru_chain_set_eval_path). */
 #define ANETHRU_EVAL_STANDARD 0      /* the backend's ordinary eval */
@@ -57,6 +58,8 @@ typedef struct anethru_chain anethru_chain;
 
 int anethru_backend_count(void);
 const char *anethru_backend_name(int index);
+/* 1 if the backend at `index` is for tests only (never picked by "auto"; see backend.h). */
+int anethru_backend_test_only(int index);
 /* ANETHRU_OK if the backend is usable; else the code, with the reason in st->message. */
 int anethru_backend_probe(const char *name, anethru_status *st);
 int anethru_backend_describe(const char *name, char *buf, size_t buflen);
@@ -68,6 +71,11 @@ int anethru_chain_open(const char *backend, int channels, int spatial, int kerne
                        const uint16_t *weights, unsigned options, int with_chained,
                        anethru_chain **out, anethru_status *st);
 void anethru_chain_close(anethru_chain *chain);
+/* The chain's number, unique in this process (backends see it as anethru_kernel_spec.chain_id). */
+uint64_t anethru_chain_id(anethru_chain *chain);
+/* The clock this chain's timed blocks are read with (a backend's own clock, or
+ * anethru_clock_name()). */
+const char *anethru_chain_clock_name(anethru_chain *chain);
 /* 1 if `test` can run on this chain; else 0, with the reason in `why`. */
 int anethru_chain_supports(anethru_chain *chain, int test, char *why, size_t whylen);
 
@@ -115,6 +123,62 @@ void anethru_cpu_inject_fault(int kind, int kernel, long after);
 int anethru_cpu_live_buffers(void);
 /* Which CPU kernel the build and this processor selected ("avx2-fma-f16c" or "portable"). */
 const char *anethru_cpu_kernel_variant(void);
+
+/* CUDA backend: the conv kernel variant chosen last in this process for channels x spatial
+ * (mapped: 1 for ANETHRU_OPT_CUDA_MAPPED chains), how, and what tuning found. */
+typedef struct {
+    char kernel[48];      /* the variant's name (what ANETHRU_CUDA_KERNEL takes) */
+    int forced;           /* 1: named by ANETHRU_CUDA_KERNEL, nothing timed */
+    int serial;           /* 1, 2, ...: when this choice was made among the process's choices */
+    double tuning_ms;     /* wall time spent timing the candidates (0 when nothing was timed) */
+    char detail[1024];    /* per candidate: "name 3.21 us" or "name: skipped, why"; "; "-joined */
+} anethru_cuda_choice;
+/* ANETHRU_OK and the record, or ANETHRU_E_ARG if no kernel of that shape was compiled. */
+int anethru_cuda_kernel_choice(int channels, int spatial, int mapped, anethru_cuda_choice *out);
+/* How many choices this process has made so far (compare before and after a compile to tell
+ * a fresh choice from a cached one). */
+int anethru_cuda_choices_made(void);
+/* The virtual backend (tests only, csrc/virtual_backend.c): the cpu backend's numerics with a
+ * virtual clock that each operation advances by a fixed cost in ns, and a trace of every
+ * operation. */
+typedef struct {
+    uint64_t eval;       /* one eval of a one-kernel program */
+    uint64_t lock;       /* one lock of a buffer */
+    uint64_t unlock;     /* one unlock */
+    uint64_t copy_byte;  /* each byte the harness copies between two kernels' buffers */
+    uint64_t handoff;    /* extra, per eval made on a thread other than the clock's reader */
+    uint64_t chained;    /* one eval of the chained program */
+    uint64_t null_eval;  /* one submission of no work */
+} anethru_virtual_costs;
+
+#define ANETHRU_TRACE_CLOCK 0      /* the harness read the clock */
+#define ANETHRU_TRACE_EVAL 1
+#define ANETHRU_TRACE_EVAL_NULL 2
+#define ANETHRU_TRACE_LOCK 3
+#define ANETHRU_TRACE_UNLOCK 4
+#define ANETHRU_TRACE_COPY 5
+
+typedef struct {
+    int op;             /* ANETHRU_TRACE_* */
+    int kernel;         /* position in the chain; -1: the chained program (or none: a clock read) */
+    int port;           /* lock, unlock: 0 input, 1 output; copy: the destination's; else -1 */
+    int flags;          /* lock, unlock: 0 read-write, 1 read-only; else -1 */
+    int src_kernel;     /* copy: the kernel read from; else -1 */
+    int src_port;       /* copy: the port read from (-1: not a locked buffer); else -1 */
+    uint64_t bytes;     /* copy: bytes copied; else 0 */
+    uint64_t thread;    /* native id of the calling thread (Python's threading.get_native_id()) */
+    uint64_t clock_ns;  /* the chain's virtual clock after the operation */
+} anethru_trace_entry;
+
+/* Costs (NULL: the defaults) and trace capacity (entries; 0: no trace) for the virtual chains
+ * opened from now on; a chain keeps what was set when it was opened. */
+void anethru_virtual_set_costs(const anethru_virtual_costs *costs, long trace_capacity);
+/* Copy entries [start, start + cap) of the trace of chain `chain_id` into out; returns how
+ * many entries the trace holds (-1: no virtual chain has this id).  *dropped (may be NULL)
+ * gets how many operations found the trace full. */
+long anethru_virtual_trace(uint64_t chain_id, long start, anethru_trace_entry *out, long cap,
+                           long *dropped);
+void anethru_virtual_trace_clear(uint64_t chain_id);
 
 /* ANE program forms (csrc/ane_forms.c: plain C, in every build): exactly the MIL text and
  * weight files the ANE backend hands the framework, in the order it tries them. */

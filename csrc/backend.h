@@ -34,6 +34,10 @@ typedef struct {
     int layers;               /* 1 = one kernel; > 1 = one chained program of `layers` convs */
     const uint16_t *weights;  /* layers * C * C fp16 bit patterns, [layer][out][in] */
     unsigned options;         /* ANETHRU_OPT_* bits */
+    /* The chain the kernel belongs to: one non-zero number, unique in the process, for every
+     * kernel (and the chained program) that one anethru_chain compiles; 0 = no chain.  A backend
+     * may share per-chain state among kernels with the same chain_id (the virtual clock). */
+    uint64_t chain_id;
 } anethru_kernel_spec;
 
 typedef struct anethru_backend {
@@ -61,6 +65,21 @@ typedef struct anethru_backend {
     /* Optional: what the backend learned in this process that a user should know ("" when
      * nothing), e.g. a program form it had to fall back from. */
     int (*notes)(char *buf, size_t buflen);
+
+    /* Optional members for the test suite's backend (csrc/virtual_backend.c); every real
+     * backend leaves them 0/NULL. */
+    /* Non-zero: a backend for tests only.  backend="auto" never picks it, and anethru.backends()
+     * and --list-backends list it only when asked (include_test=True, ANETHRU_TEST_BACKENDS=1). */
+    int test_only;
+    /* The backend's own clock in ns, read through any kernel of a chain.  When set, the harness
+     * reads it instead of anethru_clock_ns() around every timed block and around the warm-up
+     * that calibrates auto iters; clock_name is what results report as their clock. */
+    uint64_t (*clock_ns)(void *kernel);
+    const char *clock_name;
+    /* When set, the harness copies a tensor from one kernel's locked output to the next
+     * kernel's locked input (the sequential and memcpy_only tests) with this instead of memcpy,
+     * so the backend can cost and record the copy. */
+    void (*copy)(void *dst_kernel, void *dst, void *src_kernel, const void *src, size_t bytes);
 } anethru_backend;
 
 /* The registry (backends.c). */

@@ -1,5 +1,6 @@
 /* backends.c -- the registry: which backends this build contains, in order of preference for
- * backend="auto" (the first one whose probe succeeds wins; "cpu" always does). */
+ * backend="auto" (the first one whose probe succeeds wins; "cpu" always does).  Test-only
+ * backends come last and "auto" skips them. */
 #include <string.h>
 #include <stdio.h>
 
@@ -7,6 +8,7 @@
 
 extern const anethru_backend anethru_cpu_backend;
 extern const anethru_backend anethru_cuda_backend;
+extern const anethru_backend anethru_virtual_backend;
 /* ane_runtime.m on macOS; ane_absent.c (which says why) everywhere else. */
 extern const anethru_backend anethru_ane_backend;
 
@@ -14,6 +16,7 @@ static const anethru_backend *const registry[] = {
     &anethru_ane_backend,
     &anethru_cuda_backend,
     &anethru_cpu_backend,
+    &anethru_virtual_backend, /* test_only */
 };
 
 int anethru_backend_count(void) { return (int)(sizeof registry / sizeof registry[0]); }

@@ -27,18 +27,22 @@ typedef struct CUgraphExec_st *CUgraphExec;
 #define CUDA_ERROR_NOT_INITIALIZED 3
 #define CUDA_ERROR_NO_DEVICE 100
 #define CUDA_ERROR_INVALID_IMAGE 200
+#define CUDA_ERROR_NO_BINARY_FOR_GPU 209
 #define CUDA_ERROR_INVALID_CONTEXT 201
 #define CUDA_ERROR_INVALID_PTX 218
 #define CUDA_ERROR_UNSUPPORTED_PTX_VERSION 222
 #define CUDA_ERROR_INVALID_HANDLE 400
 #define CUDA_ERROR_NOT_FOUND 500
+#define CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES 701
 #define CUDA_ERROR_LAUNCH_FAILED 719
 #define CUDA_ERROR_NOT_SUPPORTED 801
 
+#define CU_DEVICE_ATTRIBUTE_CAN_MAP_HOST_MEMORY 19
 #define CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR 75
 #define CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR 76
 #define CU_STREAM_NON_BLOCKING 1
 #define CU_STREAM_CAPTURE_MODE_THREAD_LOCAL 1
+#define CU_MEMHOSTALLOC_DEVICEMAP 2
 
 /* One typedef per entry point, named after the symbol dlsym looks up. */
 typedef CUresult (*PFN_cuInit)(unsigned int flags);
@@ -63,6 +67,9 @@ typedef CUresult (*PFN_cuMemAlloc_v2)(CUdeviceptr *ptr, size_t bytes);
 typedef CUresult (*PFN_cuMemFree_v2)(CUdeviceptr ptr);
 typedef CUresult (*PFN_cuMemAllocHost_v2)(void **ptr, size_t bytes);
 typedef CUresult (*PFN_cuMemFreeHost)(void *ptr);
+typedef CUresult (*PFN_cuMemHostAlloc)(void **ptr, size_t bytes, unsigned int flags);
+typedef CUresult (*PFN_cuMemHostGetDevicePointer_v2)(CUdeviceptr *dptr, void *ptr,
+                                                     unsigned int flags);
 typedef CUresult (*PFN_cuMemcpyHtoDAsync_v2)(CUdeviceptr dst, const void *src, size_t bytes,
                                              CUstream stream);
 typedef CUresult (*PFN_cuMemcpyDtoHAsync_v2)(void *dst, CUdeviceptr src, size_t bytes,

@@ -52,6 +52,8 @@ static const struct {
     REQUIRED(cuMemFree_v2),
     REQUIRED(cuMemAllocHost_v2),
     REQUIRED(cuMemFreeHost),
+    REQUIRED(cuMemHostAlloc),
+    REQUIRED(cuMemHostGetDevicePointer_v2),
     REQUIRED(cuMemcpyHtoDAsync_v2),
     REQUIRED(cuMemcpyDtoHAsync_v2),
     REQUIRED(cuLaunchKernel),
@@ -106,6 +108,44 @@ static int resolve_symbols(void *lib, const char *path)
     return ANETHRU_OK;
 }
 
+/* The variants other than the FMA kernel: each one that cannot be loaded is left out with its
+ * reason (the tuner and ANETHRU_CUDA_KERNEL report it), and the backend still works. */
+static void load_optional_variants(CUmodule base, const char *gpu)
+{
+    cuda_driver_api *cu = &g_drv.api;
+    CUmodule sm80 = NULL;
+    char sm80_missing[sizeof g_drv.unloaded[0]] = "";
+    if (g_drv.cc < ANETHRU_CUDA_ASYNC_SM) {
+        snprintf(sm80_missing, sizeof sm80_missing,
+                 "needs compute capability %d.%d+ (cp.async), and %.100s is %d.%d",
+                 ANETHRU_CUDA_ASYNC_SM / 10, ANETHRU_CUDA_ASYNC_SM % 10, gpu, g_drv.cc / 10,
+                 g_drv.cc % 10);
+    } else {
+        CUresult r = cu->cuModuleLoadData(&sm80, anethru_cuda_ptx_sm80);
+        if (r != CUDA_SUCCESS) {
+            cuda_fail(&g_drv, 0, r, "loading the sm_80 PTX module", sm80_missing,
+                      sizeof sm80_missing);
+            sm80 = NULL;
+        }
+    }
+    for (int i = 0; i < cuda_nvariants; i++) {
+        const cuda_variant *v = &cuda_variants[i];
+        if (i == cuda_fma_variant) continue;
+        if (v->module == CUDA_MODULE_SM80 && !sm80) {
+            snprintf(g_drv.unloaded[i], sizeof g_drv.unloaded[i], "%s", sm80_missing);
+            continue;
+        }
+        CUresult r = cu->cuModuleGetFunction(&g_drv.conv[i], v->module == CUDA_MODULE_SM80 ? sm80 : base,
+                                             v->entry);
+        if (r != CUDA_SUCCESS) {
+            char what[96];
+            snprintf(what, sizeof what, "cuModuleGetFunction(%s)", v->entry);
+            cuda_fail(&g_drv, 0, r, what, g_drv.unloaded[i], sizeof g_drv.unloaded[i]);
+            g_drv.conv[i] = NULL;
+        }
+    }
+}
+
 /* Everything after cuInit: pick device 0, retain its primary context, load the kernels. */
 static int open_device(const char *path)
 {
@@ -144,19 +184,24 @@ static int open_device(const char *path)
          "cuDeviceGetAttribute(compute capability)");
     STEP(cu->cuDevicePrimaryCtxRetain(&g_drv.ctx, dev), "cuDevicePrimaryCtxRetain(%s)", name);
     STEP(cu->cuCtxSetCurrent(g_drv.ctx), "cuCtxSetCurrent(primary context of %s)", name);
+    STEP(cu->cuDeviceGetAttribute(&g_drv.can_map_host, CU_DEVICE_ATTRIBUTE_CAN_MAP_HOST_MEMORY,
+                                  dev),
+         "cuDeviceGetAttribute(can map host memory)");
+    g_drv.cc = major * 10 + minor;
     /* The driver JIT-compiles the PTX here; a GPU older than sm_75 or a driver older than
      * PTX ISA 7.0 (CUDA 11.0) fails now rather than at the first eval. */
     STEP(cu->cuModuleLoadData(&mod, anethru_cuda_ptx),
          "loading anethru's PTX (sm_75+, PTX ISA 7.0) on %s (compute capability %d.%d, driver "
          "%d.%d)", name, major, minor, version / 1000, version % 1000 / 10);
-    STEP(cu->cuModuleGetFunction(&g_drv.conv_mma, mod, ANETHRU_CUDA_MMA_KERNEL),
-         "cuModuleGetFunction(" ANETHRU_CUDA_MMA_KERNEL ")");
-    STEP(cu->cuModuleGetFunction(&g_drv.conv_fma, mod, ANETHRU_CUDA_FMA_KERNEL),
-         "cuModuleGetFunction(" ANETHRU_CUDA_FMA_KERNEL ")");
+    /* The FMA kernel fits every shape and the empty one is null_eval: both are needed. */
+    STEP(cu->cuModuleGetFunction(&g_drv.conv[cuda_fma_variant], mod,
+                                 cuda_variants[cuda_fma_variant].entry),
+         "cuModuleGetFunction(%s)", cuda_variants[cuda_fma_variant].entry);
     STEP(cu->cuModuleGetFunction(&g_drv.null, mod, ANETHRU_CUDA_NULL_KERNEL),
          "cuModuleGetFunction(" ANETHRU_CUDA_NULL_KERNEL ")");
 #undef STEP
-    /* The module and context stay loaded for the life of the process, like libcuda itself. */
+    load_optional_variants(mod, name);
+    /* The modules and context stay loaded for the life of the process, like libcuda itself. */
     snprintf(g_drv.description, sizeof g_drv.description,
              "%s%s, compute capability %d.%d, CUDA driver %d.%d (%s)",
              g_drv.simulated ? "SIMULATED (fake CUDA driver, no GPU): " : "", name, major, minor,

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "cuda_api.h"
+#include "cuda_variants.h"
 
 typedef struct {
     PFN_cuInit cuInit;
@@ -32,6 +33,8 @@ typedef struct {
     PFN_cuMemFree_v2 cuMemFree_v2;
     PFN_cuMemAllocHost_v2 cuMemAllocHost_v2;
     PFN_cuMemFreeHost cuMemFreeHost;
+    PFN_cuMemHostAlloc cuMemHostAlloc;
+    PFN_cuMemHostGetDevicePointer_v2 cuMemHostGetDevicePointer_v2;
     PFN_cuMemcpyHtoDAsync_v2 cuMemcpyHtoDAsync_v2;
     PFN_cuMemcpyDtoHAsync_v2 cuMemcpyDtoHAsync_v2;
     PFN_cuLaunchKernel cuLaunchKernel;
@@ -47,7 +50,11 @@ typedef struct {
 typedef struct {
     cuda_driver_api api;
     CUcontext ctx;                        /* device 0's primary context, retained for good */
-    CUfunction conv_mma, conv_fma, null;  /* from cuda_kernels.cu */
+    CUfunction conv[CUDA_NVARIANTS];      /* per cuda_variants[] entry; NULL: not loaded ... */
+    char unloaded[CUDA_NVARIANTS][200];   /* ... and why */
+    CUfunction null;                      /* the empty kernel */
+    int cc;                               /* compute capability x 10 (90 for 9.0) */
+    int can_map_host;                     /* CU_DEVICE_ATTRIBUTE_CAN_MAP_HOST_MEMORY */
     int simulated;                        /* the library is tests/cuda_fake, not NVIDIA's */
     const char *no_graphs;                /* NULL, or why CUDA graphs are unavailable */
     char description[256];

@@ -33,6 +33,7 @@
 /* ------------------------------------------------------------------ status and counters */
 
 static int live_chains, live_kernels;
+static uint64_t last_chain_id;
 
 int anethru_live_chains(void) { return __atomic_load_n(&live_chains, __ATOMIC_SEQ_CST); }
 int anethru_live_kernels(void) { return __atomic_load_n(&live_kernels, __ATOMIC_SEQ_CST); }
@@ -78,6 +79,12 @@ const char *anethru_clock_name(void)
 
 /* ------------------------------------------------------------------ backends */
 
+int anethru_backend_test_only(int index)
+{
+    const anethru_backend *b = anethru_backend_at(index);
+    return b && b->test_only ? 1 : 0;
+}
+
 int anethru_backend_probe(const char *name, anethru_status *st)
 {
     status_reset(st);
@@ -101,6 +108,7 @@ int anethru_backend_describe(const char *name, char *buf, size_t buflen)
 
 struct anethru_chain {
     const anethru_backend *backend;
+    uint64_t id;     /* unique in the process; the backends' anethru_kernel_spec.chain_id */
     int channels, spatial, kernels;
     size_t tensor_bytes;
     void **kernel;   /* kernels one-layer kernels */
@@ -108,6 +116,13 @@ struct anethru_chain {
     char chained_reason[ANETHRU_ERRLEN];
     int eval_path;   /* ANETHRU_EVAL_*: how every kernel evaluates now */
 };
+
+/* The clock of a chain's timed blocks: the monotonic clock, or the backend's own (the test
+ * backend's virtual clock, see backend.h). */
+static uint64_t chain_clock(const anethru_chain *c)
+{
+    return c->backend->clock_ns ? c->backend->clock_ns(c->kernel[0]) : anethru_clock_ns();
+}
 
 static void chain_free(anethru_chain *c)
 {
@@ -128,7 +143,7 @@ static void chain_free(anethru_chain *c)
 static int compile_one(anethru_chain *c, const uint16_t *weights, int layers, unsigned options,
                        void **out, anethru_status *st)
 {
-    anethru_kernel_spec spec = {c->channels, c->spatial, layers, weights, options};
+    anethru_kernel_spec spec = {c->channels, c->spatial, layers, weights, options, c->id};
     st->message[0] = '\0';
     int rc = c->backend->compile(&spec, out, st->message, sizeof st->message);
     if (rc == ANETHRU_OK) __atomic_fetch_add(&live_kernels, 1, __ATOMIC_SEQ_CST);
@@ -169,6 +184,7 @@ int anethru_chain_open(const char *backend, int channels, int spatial, int kerne
         return status_fail(st, ANETHRU_E_NOMEM, -1, -1);
     }
     c->backend = anethru_backend_find(backend);
+    c->id = __atomic_add_fetch(&last_chain_id, 1, __ATOMIC_SEQ_CST);
     c->channels = channels;
     c->spatial = spatial;
     c->kernels = kernels;
@@ -208,6 +224,15 @@ void anethru_chain_close(anethru_chain *chain)
     if (!chain) return;
     chain_free(chain);
     __atomic_fetch_sub(&live_chains, 1, __ATOMIC_SEQ_CST);
+}
+
+uint64_t anethru_chain_id(anethru_chain *chain) { return chain ? chain->id : 0; }
+
+const char *anethru_chain_clock_name(anethru_chain *chain)
+{
+    if (chain && chain->backend->clock_ns && chain->backend->clock_name)
+        return chain->backend->clock_name;
+    return anethru_clock_name();
 }
 
 int anethru_chain_supports(anethru_chain *c, int test, char *why, size_t whylen)
@@ -300,7 +325,8 @@ static int copy_to_next(anethru_chain *c, int i, char *msg, int *kernel)
         b->unlock(c->kernel[i], ANETHRU_PORT_OUTPUT, ANETHRU_LOCK_READONLY, NULL, 0);
         return *kernel = i + 1, rc;
     }
-    memcpy(dst, src, c->tensor_bytes);
+    if (b->copy) b->copy(c->kernel[i + 1], dst, c->kernel[i], src, c->tensor_bytes);
+    else memcpy(dst, src, c->tensor_bytes);
     rc = b->unlock(c->kernel[i + 1], ANETHRU_PORT_INPUT, ANETHRU_LOCK_READWRITE, msg,
                    ANETHRU_ERRLEN);
     int rc2 = b->unlock(c->kernel[i], ANETHRU_PORT_OUTPUT, ANETHRU_LOCK_READONLY,
@@ -626,11 +652,12 @@ static int warm_up(runner *r, int t, int warmup, int *iters, uint64_t max_block_
     int kernel = -1, rc = ANETHRU_OK;
     /* Calibrating needs at least one pass to time. */
     int passes = max_block_ns && warmup == 0 ? 1 : warmup;
-    uint64_t t0 = anethru_clock_ns();
+    if (passes == 0) return ANETHRU_OK;
+    uint64_t t0 = chain_clock(r->chain);
     for (int p = 0; p < passes && rc == ANETHRU_OK; p++) rc = run_pass(r, t, st->message, &kernel);
-    uint64_t spent = anethru_clock_ns() - t0;
+    uint64_t spent = chain_clock(r->chain) - t0;
     if (rc) return status_fail(st, rc, t, kernel);
-    if (max_block_ns && passes > 0) {
+    if (max_block_ns) {
         uint64_t per_pass = spent / (uint64_t)passes;
         uint64_t fit = per_pass ? max_block_ns / per_pass : (uint64_t)iters[t];
         if (fit < (uint64_t)iters[t]) iters[t] = fit > 0 ? (int)fit : 1;
@@ -666,12 +693,12 @@ int anethru_chain_measure(anethru_chain *c, const int *schedule, int nblocks, in
     for (int b = 0; b < nblocks && rc == ANETHRU_OK; b++) {
         int t = schedule[b];
         int n = iters[t];
-        uint64_t t0 = anethru_clock_ns();
+        uint64_t t0 = chain_clock(c);
         for (int p = 0; p < n; p++) {
             rc = run_pass(&r, t, st->message, &kernel);
             if (rc) break;
         }
-        uint64_t t1 = anethru_clock_ns();
+        uint64_t t1 = chain_clock(c);
         if (rc) {
             status_fail(st, rc, t, kernel);
             st->block = b;

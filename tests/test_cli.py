@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import sysconfig
 
 import pytest
 
@@ -86,9 +88,34 @@ def test_list_backends():
     assert any(ln.startswith("cpu: CPU") for ln in lines)
 
 
+def test_list_backends_shows_the_test_backends_only_when_asked():
+    env = {k: v for k, v in os.environ.items() if k != "ANETHRU_TEST_BACKENDS"}
+    hidden = subprocess.run([sys.executable, "-m", "anethru", "--list-backends"], env=env,
+                            capture_output=True, text=True, timeout=120)
+    shown = subprocess.run([sys.executable, "-m", "anethru", "--list-backends"],
+                           env={**env, "ANETHRU_TEST_BACKENDS": "1"}, capture_output=True,
+                           text=True, timeout=120)
+    assert hidden.returncode == shown.returncode == 0
+    assert "virtual" not in hidden.stdout
+    assert shown.stdout.startswith(hidden.stdout)
+    assert shown.stdout[len(hidden.stdout):].startswith("virtual: SIMULATED virtual clock")
+
+
 def test_console_script_and_help():
-    p = subprocess.run(["anethru", "--help"], capture_output=True, text=True, timeout=60)
-    assert p.returncode == 0
+    # The installed `anethru` script is the CLI's main, and it runs.  It is looked up where this
+    # interpreter installs scripts (a venv's bin need not be on PATH).
+    from importlib.metadata import entry_points
+
+    eps = entry_points()
+    scripts = eps.select(group="console_scripts") if hasattr(eps, "select") else eps["console_scripts"]
+    (ep,) = [e for e in scripts if e.name == "anethru"]
+    assert ep.value == "anethru.cli:main"
+    found = [os.path.join(d, "anethru") for d in (sysconfig.get_path("scripts"), os.path.dirname(sys.executable))]
+    found = [f for f in found if os.access(f, os.X_OK)]
+    if not found:
+        pytest.skip(f"no anethru script next to {sys.executable} or in {sysconfig.get_path('scripts')}")
+    p = subprocess.run([found[0], "--help"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
     for flag in ("--backend", "--config", "--kernels", "--iters", "--warmup", "--repeats",
                  "--tests", "--weights", "--json", "--csv"):
         assert flag in p.stdout

@@ -139,15 +139,21 @@ def test_cuda_doctor_passes_on_a_working_driver(fake_cuda):
     assert list(steps) == CUDA_STEPS and {s for s, _ in steps.values()} == {"ok"}
     assert steps["one launch"][1] == steps["graph launch"][1] == \
         "identity weights: output == input, bit for bit"
+    assert "conv variant " in steps["compile"][1]
+
+
+# A forced conv variant: nothing is launched to tune at compile, so the k-th kernel run is the
+# k-th of the steps (the sequential pass of "one launch" runs 2, the graph's pass the next 2).
+FORCED = dict(ANETHRU_CUDA_KERNEL="mma_32x32_k64_g1")
 
 
 @pytest.mark.parametrize("env,step,words,skipped", [
     (dict(FAKE_CUDA_INIT_ERROR=3), "driver and device", "cuInit", CUDA_STEPS[1:]),
     (dict(FAKE_CUDA_MODULE_ERROR=222), "driver and device", "PTX", CUDA_STEPS[1:]),
-    (dict(FAKE_CUDA_FAIL_LAUNCH=1), "one launch", "cuLaunchKernel", ["random weights vs numpy"]),
-    # the graph is captured when the chained program is compiled
-    (dict(FAKE_CUDA_FAIL_CAPTURE=1), "compile", "compiling 64x32 on cuda (chained): cuLaunchKernel",
-     CUDA_STEPS[3:]),
+    (dict(FAKE_CUDA_FAIL_LAUNCH=1, **FORCED), "one launch", "cuLaunchKernel", ["random weights vs numpy"]),
+    (dict(FAKE_CUDA_FAIL_LAUNCH=3, **FORCED), "graph launch", "cuGraphLaunch", []),
+    # launches recorded into the graph fail: the compile (which tunes and captures) says so
+    (dict(FAKE_CUDA_FAIL_CAPTURE=1), "compile", "cuLaunchKernel", CUDA_STEPS[3:]),
 ])
 def test_cuda_step_failures_carry_the_drivers_message(fake_cuda, env, step, words, skipped):
     steps = cuda_doctor(fake_cuda, **env)

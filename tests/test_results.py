@@ -7,8 +7,10 @@ import json
 import pytest
 
 import anethru
-from anethru.chain import shuffled_schedule
 from anethru.report import to_csv
+from anethru.result import TestResult
+from anethru.testnames import DEFAULT_TESTS
+from virtual_clock import virtual_costs
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +26,7 @@ def test_result_records_every_test_and_the_metadata(result):
     assert list(result.tests) == ["sequential", "run_only", "memcpy_only", "serial_queue", "chained"]
     assert result.tests["memcpy_only"].iters == 30 and result.tests["run_only"].iters == 3
     assert result.tests["memcpy_only"].unit == "copy" and result.tests["memcpy_only"].units_per_pass == 11
-    assert all(len(t.block_ns) == 4 and min(t.block_ns) > 0 for t in result.tests.values())
+    assert all(len(t.block_ns) == 4 for t in result.tests.values())  # values: see the next test
     assert result.check.tests == ("sequential", "chained") and not result.check.exact
     assert result.check.max_abs_error <= result.check.tolerance
     assert not result.simulated
@@ -34,12 +36,34 @@ def test_result_records_every_test_and_the_metadata(result):
     assert result.clock.startswith("clock_gettime") or result.clock == "mach_absolute_time"
 
 
-def test_schedule_is_the_seeded_shuffle(result):
-    c = result.config
-    assert c.schedule == tuple(shuffled_schedule(result.tests, 4, 7))
-    for r in range(4):  # every repeat runs each test once
-        assert sorted(c.schedule[r * 5:(r + 1) * 5]) == sorted(result.tests)
-    assert len({c.schedule[r * 5:(r + 1) * 5] for r in range(4)}) > 1  # and not in a fixed order
+def test_result_records_what_each_block_measured(no_leaks):
+    # On the virtual backend each block's total is known exactly: the result keeps, per test
+    # and in repeat order, the passes each block ran times what one pass costs.
+    kernels, repeats = 4, 3
+    with virtual_costs() as costs:
+        r = anethru.run_ceiling(8, 4, kernels=kernels, backend="virtual", iters=3, warmup=1,
+                                repeats=repeats, seed=7)
+    assert r.clock.startswith("virtual") and r.simulated
+    for name, t in r.tests.items():
+        assert t.block_ns == (t.iters * costs.pass_ns(name, kernels, 64),) * repeats, name
+
+
+def test_schedule_is_the_seeded_shuffle(no_leaks):
+    kernels, repeats, n = 4, 20, len(DEFAULT_TESTS)
+    with virtual_costs() as costs, anethru.Chain(8, 4, kernels=kernels, backend="virtual") as chain:
+        m = chain.measure(DEFAULT_TESTS, iters=2, warmup=0, repeats=repeats, seed=7)
+        again = chain.measure(DEFAULT_TESTS, iters=2, warmup=0, repeats=repeats, seed=7)
+        other = chain.measure(DEFAULT_TESTS, iters=2, warmup=0, repeats=repeats, seed=8)
+    # The recorded schedule is the order the blocks ran: each test's block has its own total.
+    total = {t: m.iters[t] * costs.pass_ns(t, kernels, 64) for t in DEFAULT_TESTS}
+    assert len(set(total.values())) == n
+    assert list(m.block_ns) == [total[t] for t in m.schedule]
+    # Seeded: the same seed gives the same order, another seed another.
+    assert again.schedule == m.schedule and other.schedule != m.schedule
+    # Each repeat runs every test once, in its own order: no test is always first or last.
+    rounds = [m.schedule[r * n:(r + 1) * n] for r in range(repeats)]
+    assert all(sorted(r) == sorted(DEFAULT_TESTS) for r in rounds)
+    assert {r[0] for r in rounds} == set(DEFAULT_TESTS) == {r[-1] for r in rounds}
 
 
 def test_json_round_trip_is_lossless(result):
@@ -72,7 +96,12 @@ def test_csv_has_a_row_per_test_and_figure(result):
 
 
 def test_per_kernel_ms_is_the_median(result):
-    assert result.per_kernel_ms("run_only") == result.tests["run_only"].per_unit_ms.median
+    import dataclasses
+
+    # Per pass 2, 9, 3, 4, 30 ms over 12 kernels: median 4 ms (mean 9.6, min 2, first 2).
+    blocks = tuple(ms * 10 * 1_000_000 for ms in (2, 9, 3, 4, 30))
+    r = dataclasses.replace(result, tests={"run_only": TestResult("run_only", "kernel", 12, 10, blocks)})
+    assert r.per_kernel_ms("run_only") == pytest.approx(4 / 12, rel=1e-12)
 
 
 def test_report_names_the_machine_and_what_throttles_it(result):

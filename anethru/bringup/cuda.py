@@ -49,8 +49,11 @@ def _device(ctx: Context) -> str:
 def _compile(ctx: Context) -> str:
     ctx.chain = Chain(CHANNELS, SPATIAL, kernels=2, backend="cuda")
     why = ctx.chain.supports("chained")[1]
+    tuning = ctx.chain.cuda_tuning
+    variant = f"; conv variant {tuning['kernel']} ({tuning['how']})" if tuning else ""
     return f"2 kernels of {CHANNELS}x{SPATIAL} in {ctx.chain.compile_ms:.1f} ms" + \
-        (f"; no chained program: {why}" if why else " and the chained program (a CUDA graph)")
+        (f"; no chained program: {why}" if why else " and the chained program (a CUDA graph)") + \
+        variant
 
 
 def _identity(ctx: Context, test: str) -> str:

@@ -68,6 +68,9 @@ def add_measurement_arguments(p: argparse.ArgumentParser) -> None:
                         "realtime eval), direct (_ANEClient's direct eval), or all: every path "
                         "that works, interleaved, side by side in one report")
     p.add_argument("--ane-realtime", action="store_true", help="the same as --ane-eval realtime")
+    p.add_argument("--cuda-memory", choices=("device", "mapped"), default="device",
+                   help="cuda only: kernel inputs/outputs in GPU memory (device) or in mapped "
+                        "pinned host memory (mapped); see docs/cuda.md")
 
 
 def measurement_kwargs(args: argparse.Namespace) -> dict:
@@ -77,7 +80,8 @@ def measurement_kwargs(args: argparse.Namespace) -> dict:
                          f"--ane-eval {args.ane_eval}")
     return dict(kernels=args.kernels, iters=args.iters, warmup=args.warmup, repeats=args.repeats,
                 backend=args.backend, tests=args.tests, weights=args.weights, seed=args.seed,
-                ane_eval="realtime" if args.ane_realtime else args.ane_eval or "standard")
+                ane_eval="realtime" if args.ane_realtime else args.ane_eval or "standard",
+                cuda_memory=args.cuda_memory)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -1,7 +1,8 @@
-// mma.h (test-only stand-in) -- nvcuda::wmma for 16x16x16 tiles.  Each thread's fragment holds
-// the whole tile (the real one spreads it over the warp); since every lane computes the same
-// values this gives the warp-collective results, and it checks the API's rules (32-byte aligned
-// pointers, ldm a multiple of 16 bytes).  mma_sync adds products in k order in fp32.
+// mma.h (test-only stand-in) -- nvcuda::wmma for 16x16x16 tiles.  Lane 0 of each warp holds
+// the whole tile in its fragment (the real one spreads it over the warp) and does the warp's
+// loads, products and stores; the other lanes only check the API's rules (32-byte aligned
+// pointers, ldm a multiple of 16 bytes) on the same arguments, so the warp-collective results
+// land once.  mma_sync adds products in k order in fp32.
 #ifndef EMU_MMA_H
 #define EMU_MMA_H
 
@@ -29,6 +30,8 @@ inline void check_rules(const void *p, unsigned ldm, unsigned elem)
     if (ldm * elem % 16) emu_fail("WMMA ldm not a multiple of 16 bytes");
 }
 
+inline bool warp_leader() { return threadIdx.x % 32 == 0; }
+
 template <class Use, class T, class L>
 void fill_fragment(fragment<Use, 16, 16, 16, T, L> &f, T v)
 {
@@ -40,6 +43,7 @@ void load_matrix_sync(fragment<Use, 16, 16, 16, __half, row_major> &f, const __h
                       unsigned ldm)
 {
     check_rules(p, ldm, sizeof(__half));
+    if (!warp_leader()) return;
     for (int r = 0; r < 16; r++)
         for (int c = 0; c < 16; c++) f.x[r * 16 + c] = p[r * ldm + c];
 }
@@ -49,6 +53,7 @@ inline void mma_sync(fragment<accumulator, 16, 16, 16, float> &d,
                      const fragment<matrix_b, 16, 16, 16, __half, row_major> &b,
                      const fragment<accumulator, 16, 16, 16, float> &c)
 {
+    if (!warp_leader()) return;
     float out[256];
     for (int m = 0; m < 16; m++)
         for (int n = 0; n < 16; n++) {
@@ -65,6 +70,7 @@ inline void store_matrix_sync(float *p, const fragment<accumulator, 16, 16, 16, 
 {
     check_rules(p, ldm, sizeof(float));
     if (layout != mem_row_major) emu_fail("stand-in stores row-major only");
+    if (!warp_leader()) return;
     for (int r = 0; r < 16; r++)
         for (int c = 0; c < 16; c++) p[r * ldm + c] = f.x[r * 16 + c];
 }

@@ -4,8 +4,13 @@
  *
  * It implements, on the CPU, just the driver-API subset in csrc/cuda_api.h: "device" memory is
  * malloc'd blocks (bounds-checked on every copy and launch), streams run work at once, a launch
- * of anethru's conv kernels computes the conv after checking the launch geometry against
- * cuda_kernels.h, stream capture records launches into a graph that cuGraphLaunch replays.
+ * of any of anethru's conv kernel variants computes the conv (with the real kernels' arithmetic:
+ * every product, so 0 * inf is NaN) after checking the launch geometry against cuda_kernels.h,
+ * stream capture records launches into a graph that cuGraphLaunch replays.  Host memory
+ * allocated with CU_MEMHOSTALLOC_DEVICEMAP is mapped: kernels may read and write it through the
+ * pointer cuMemHostGetDevicePointer returns (the same address, as under unified addressing);
+ * other host memory is refused to kernels.  PTX modules are accepted when they declare a
+ * .version and a .target the fake GPU can run (sm_90 unless told otherwise).
  * Like the real driver, it refuses work on a thread without a current context.
  *
  * Knobs (environment, read at cuInit):
@@ -18,8 +23,18 @@
  *                              asynchronous faults are
  *   FAKE_CUDA_FAIL_CAPTURE=1   launches recorded by stream capture fail (as an invalid launch
  *                              would), so building a chained kernel's graph fails
- *   FAKE_CUDA_FAIL_ALLOC=k     the k-th allocation (cuMemAlloc or cuMemAllocHost) runs out of
- *                              memory
+ *   FAKE_CUDA_FAIL_ALLOC=k     the k-th allocation (cuMemAlloc, cuMemAllocHost or
+ *                              cuMemHostAlloc) runs out of memory
+ *   FAKE_CUDA_COMPUTE_CAPABILITY=n   the GPU's compute capability x 10 (default 90)
+ *   FAKE_CUDA_REJECT_TARGET=sm_XY    cuModuleLoadData of PTX for that target fails
+ *                                    (CUDA_ERROR_INVALID_PTX), as a driver's JIT may
+ *   FAKE_CUDA_MISSING_FUNCTION=e     cuModuleGetFunction does not find entry point e
+ *   FAKE_CUDA_FAIL_KERNEL=e          every launch of entry point e fails with
+ *                                    CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES (as a block too large
+ *                                    for the GPU would)
+ *   FAKE_CUDA_FAST_KERNEL=e          every other conv kernel spins FAKE_CUDA_SLOW_US
+ *                                    (default 200) more per run, so e is the fastest
+ *   FAKE_CUDA_NO_MAP_HOST=1          the GPU cannot map host memory
  * Dropping a symbol cannot be an environment knob (dlsym sees what the library exports), so
  * build.py links variants with a version script that hides the named symbol.
  */
@@ -28,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cuda_api.h"
 #include "cuda_kernels.h"
@@ -40,11 +56,11 @@ EXPORT const int anethru_fake_cuda_driver = 1;
 
 /* ------------------------------------------------------------------ bookkeeping */
 
-typedef struct block {
-    struct block *next;
+typedef struct {
     unsigned char *base;
     size_t size;
-    int pinned; /* cuMemAllocHost rather than cuMemAlloc */
+    int pinned; /* host memory (cuMemAllocHost, cuMemHostAlloc) rather than cuMemAlloc */
+    int mapped; /* host memory that kernels may address (CU_MEMHOSTALLOC_DEVICEMAP) */
 } block;
 
 typedef struct {
@@ -66,31 +82,44 @@ struct CUstream_st {
     CUgraph capture; /* non-NULL while capturing */
     CUresult pending; /* an asynchronous fault for the next synchronize */
 };
-struct CUfunc_st {
-    const char *name;
-};
 struct CUmod_st {
     int loaded;
+    const char *image;
 };
 struct CUctx_st {
     int refs;
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static block *blocks;
+static block *blocks; /* sorted by base address, so lookups are a binary search */
+static size_t nblocks, capblocks;
 static int live_objects; /* memory blocks, streams, graphs and executable graphs */
-static long kernel_runs, fail_at, fail_at_sync, allocs, fail_alloc, fail_capture;
-static int initialised, device_count = 1;
+static long kernel_runs, fail_at, fail_at_sync, allocs, fail_alloc, fail_capture, slow_us;
+static int initialised, device_count = 1, compute_capability = 90, can_map_host = 1;
 static CUresult init_error, module_error;
+static const char *reject_target, *missing_function, *fail_kernel, *fast_kernel;
 static struct CUctx_st primary;
-static struct CUmod_st module;
-/* The conv kernels first, then kernels that do nothing (benchmarks/cuda_floor's included). */
-static struct CUfunc_st functions[] = {{ANETHRU_CUDA_MMA_KERNEL},
-                                       {ANETHRU_CUDA_FMA_KERNEL},
-                                       {ANETHRU_CUDA_NULL_KERNEL},
-                                       {"floor_null"}};
+#define MAX_MODULES 4
+static struct CUmod_st modules[MAX_MODULES];
+
+/* Every kernel the fake can run: anethru's conv variants (geometry from cuda_kernels.h), then
+ * kernels that do nothing (benchmarks/cuda_floor's included). */
+enum { KIND_MMA, KIND_FMA, KIND_EMPTY };
+struct CUfunc_st {
+    const char *name;
+    int kind, tm, tn, bk, groups;
+};
+#define FAKE_MMA(name, tm, tn, bk, g) {ANETHRU_CUDA_ENTRY_PREFIX #name, KIND_MMA, tm, tn, bk, g},
+#define FAKE_ASYNC(name, tm, tn, bk, g, st) FAKE_MMA(name, tm, tn, bk, g)
+static struct CUfunc_st functions[] = {
+    ANETHRU_CUDA_MMA_VARIANTS(FAKE_MMA) ANETHRU_CUDA_ASYNC_VARIANTS(FAKE_ASYNC)
+    {ANETHRU_CUDA_ENTRY_PREFIX ANETHRU_CUDA_FMA_NAME, KIND_FMA, ANETHRU_CUDA_FMA_TILE,
+     ANETHRU_CUDA_FMA_TILE, 0, 0},
+    {ANETHRU_CUDA_NULL_KERNEL, KIND_EMPTY, 0, 0, 0, 0},
+    {"floor_null", KIND_EMPTY, 0, 0, 0, 0},
+};
 #define N_FUNCTIONS (sizeof functions / sizeof functions[0])
-#define IS_EMPTY_KERNEL(fn) ((fn) >= &functions[2])
+#define IS_EMPTY_KERNEL(fn) ((fn)->kind == KIND_EMPTY)
 static __thread CUcontext current;
 
 /* Test hooks (read with ctypes from the same loaded library). */
@@ -102,6 +131,9 @@ EXPORT int fake_cuda_live_objects(void)
     return n;
 }
 EXPORT long fake_cuda_kernel_runs(void) { return __atomic_load_n(&kernel_runs, __ATOMIC_SEQ_CST); }
+static long copies;
+/* Host<->device copies made so far (mapped memory must need none). */
+EXPORT long fake_cuda_copies(void) { return __atomic_load_n(&copies, __ATOMIC_SEQ_CST); }
 
 static long env_long(const char *name, long fallback)
 {
@@ -119,14 +151,35 @@ static long env_long(const char *name, long fallback)
         if (current != &primary) return CUDA_ERROR_INVALID_CONTEXT; \
     } while (0)
 
+/* Index of the last block whose base is <= p, or -1.  Caller holds mu. */
+static long block_at_or_below(const void *p)
+{
+    long lo = 0, hi = (long)nblocks - 1, found = -1;
+    while (lo <= hi) {
+        long mid = (lo + hi) / 2;
+        if ((const void *)blocks[mid].base <= p) found = mid, lo = mid + 1;
+        else hi = mid - 1;
+    }
+    return found;
+}
+
 /* The block holding [p, p + n), or NULL.  Caller holds mu. */
 static block *find_block(const void *p, size_t n, int pinned)
 {
+    long i = block_at_or_below(p);
+    if (i < 0) return NULL;
+    block *b = &blocks[i];
     const unsigned char *q = p;
-    for (block *b = blocks; b; b = b->next)
-        if (b->pinned == pinned && q >= b->base && n <= b->size && q - b->base <= (ptrdiff_t)(b->size - n))
-            return b;
+    if (b->pinned == pinned && n <= b->size && (size_t)(q - b->base) <= b->size - n) return b;
     return NULL;
+}
+
+/* What a kernel may address: device memory, or mapped host memory.  Caller holds mu. */
+static int kernel_can_reach(CUdeviceptr p, size_t n)
+{
+    block *b = find_block((void *)(uintptr_t)p, n, 0);
+    if (!b) b = find_block((void *)(uintptr_t)p, n, 1);
+    return b && (!b->pinned || b->mapped);
 }
 
 /* ------------------------------------------------------------------ errors, init, device */
@@ -147,6 +200,8 @@ static const struct {
      "the provided PTX was compiled with an unsupported toolchain."},
     {CUDA_ERROR_INVALID_HANDLE, "CUDA_ERROR_INVALID_HANDLE", "invalid resource handle"},
     {CUDA_ERROR_NOT_FOUND, "CUDA_ERROR_NOT_FOUND", "named symbol not found"},
+    {CUDA_ERROR_NO_BINARY_FOR_GPU, "CUDA_ERROR_NO_BINARY_FOR_GPU", "no kernel image is available for execution on the device"},
+    {CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES, "CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES", "too many resources requested for launch"},
     {CUDA_ERROR_LAUNCH_FAILED, "CUDA_ERROR_LAUNCH_FAILED", "unspecified launch failure"},
     {CUDA_ERROR_NOT_SUPPORTED, "CUDA_ERROR_NOT_SUPPORTED", "operation not supported"},
 };
@@ -178,6 +233,13 @@ EXPORT CUresult cuInit(unsigned int flags)
     fail_at_sync = env_long("FAKE_CUDA_FAIL_AT_SYNC", 0);
     fail_alloc = env_long("FAKE_CUDA_FAIL_ALLOC", 0);
     fail_capture = env_long("FAKE_CUDA_FAIL_CAPTURE", 0);
+    compute_capability = (int)env_long("FAKE_CUDA_COMPUTE_CAPABILITY", 90);
+    can_map_host = !env_long("FAKE_CUDA_NO_MAP_HOST", 0);
+    slow_us = env_long("FAKE_CUDA_SLOW_US", 200);
+    reject_target = getenv("FAKE_CUDA_REJECT_TARGET");
+    missing_function = getenv("FAKE_CUDA_MISSING_FUNCTION");
+    fail_kernel = getenv("FAKE_CUDA_FAIL_KERNEL");
+    fast_kernel = getenv("FAKE_CUDA_FAST_KERNEL");
     initialised = 1;
     return CUDA_SUCCESS;
 }
@@ -215,8 +277,9 @@ EXPORT CUresult cuDeviceGetAttribute(int *value, unsigned int attrib, CUdevice d
 {
     NEED_INIT();
     if (dev != 0) return CUDA_ERROR_INVALID_VALUE;
-    if (attrib == CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR) *value = 9;
-    else if (attrib == CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR) *value = 0;
+    if (attrib == CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR) *value = compute_capability / 10;
+    else if (attrib == CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR) *value = compute_capability % 10;
+    else if (attrib == CU_DEVICE_ATTRIBUTE_CAN_MAP_HOST_MEMORY) *value = can_map_host;
     else return CUDA_ERROR_INVALID_VALUE;
     return CUDA_SUCCESS;
 }
@@ -255,36 +318,50 @@ EXPORT CUresult cuCtxSetCurrent(CUcontext ctx)
 
 /* ------------------------------------------------------------------ modules */
 
-/* Accepts PTX text that declares the entry point it is later asked for. */
-static const char *loaded_image;
-
+/* Accepts PTX text with a .version and a .target this GPU runs; finds only the entry points
+ * the text declares. */
 EXPORT CUresult cuModuleLoadData(CUmodule *mod, const void *image)
 {
     NEED_CTX();
     if (module_error) return module_error;
-    const char *text = image;
-    if (!text || !strstr(text, ".version ") || !strstr(text, ".target ")) return CUDA_ERROR_INVALID_PTX;
-    loaded_image = text;
-    module.loaded = 1;
-    *mod = &module;
-    return CUDA_SUCCESS;
+    const char *text = image, *target = text ? strstr(text, "\n.target sm_") : NULL;
+    if (!text || !strstr(text, ".version ") || !target) return CUDA_ERROR_INVALID_PTX;
+    int sm = atoi(target + strlen("\n.target sm_"));
+    char name[32];
+    snprintf(name, sizeof name, "sm_%d", sm);
+    if (sm > compute_capability || (reject_target && strcmp(reject_target, name) == 0))
+        return CUDA_ERROR_INVALID_PTX;
+    for (int i = 0; i < MAX_MODULES; i++)
+        if (!modules[i].loaded) {
+            modules[i].loaded = 1;
+            modules[i].image = text;
+            *mod = &modules[i];
+            return CUDA_SUCCESS;
+        }
+    return CUDA_ERROR_OUT_OF_MEMORY;
+}
+
+static int is_module(CUmodule mod)
+{
+    return mod >= &modules[0] && mod < &modules[MAX_MODULES] && mod->loaded;
 }
 
 EXPORT CUresult cuModuleUnload(CUmodule mod)
 {
     NEED_INIT();
-    if (mod != &module || !module.loaded) return CUDA_ERROR_INVALID_HANDLE;
-    module.loaded = 0;
+    if (!is_module(mod)) return CUDA_ERROR_INVALID_HANDLE;
+    mod->loaded = 0;
     return CUDA_SUCCESS;
 }
 
 EXPORT CUresult cuModuleGetFunction(CUfunction *fn, CUmodule mod, const char *name)
 {
     NEED_CTX();
-    if (mod != &module || !module.loaded) return CUDA_ERROR_INVALID_HANDLE;
+    if (!is_module(mod)) return CUDA_ERROR_INVALID_HANDLE;
     char entry[128];
     snprintf(entry, sizeof entry, ".entry %s(", name);
-    if (!strstr(loaded_image, entry)) return CUDA_ERROR_NOT_FOUND;
+    if (!strstr(mod->image, entry)) return CUDA_ERROR_NOT_FOUND;
+    if (missing_function && strcmp(missing_function, name) == 0) return CUDA_ERROR_NOT_FOUND;
     for (size_t i = 0; i < N_FUNCTIONS; i++)
         if (strcmp(functions[i].name, name) == 0) return *fn = &functions[i], CUDA_SUCCESS;
     return CUDA_ERROR_NOT_FOUND; /* in the PTX, but the fake cannot run it */
@@ -292,23 +369,29 @@ EXPORT CUresult cuModuleGetFunction(CUfunction *fn, CUmodule mod, const char *na
 
 /* ------------------------------------------------------------------ memory */
 
-static CUresult alloc_block(void **p, size_t bytes, int pinned)
+static CUresult alloc_block(void **p, size_t bytes, int pinned, int mapped)
 {
     if (!p || bytes == 0) return CUDA_ERROR_INVALID_VALUE;
     if (__atomic_add_fetch(&allocs, 1, __ATOMIC_SEQ_CST) == fail_alloc) return CUDA_ERROR_OUT_OF_MEMORY;
-    block *b = malloc(sizeof *b);
-    unsigned char *base = b ? malloc(bytes) : NULL;
-    if (!base) {
-        free(b);
-        return CUDA_ERROR_OUT_OF_MEMORY;
-    }
+    unsigned char *base = malloc(bytes);
+    if (!base) return CUDA_ERROR_OUT_OF_MEMORY;
     memset(base, 0xA5, bytes); /* garbage, as fresh device memory is */
-    b->base = base;
-    b->size = bytes;
-    b->pinned = pinned;
     pthread_mutex_lock(&mu);
-    b->next = blocks;
-    blocks = b;
+    if (nblocks == capblocks) {
+        size_t cap = capblocks ? 2 * capblocks : 64;
+        block *grown = realloc(blocks, cap * sizeof *grown);
+        if (!grown) {
+            pthread_mutex_unlock(&mu);
+            free(base);
+            return CUDA_ERROR_OUT_OF_MEMORY;
+        }
+        blocks = grown;
+        capblocks = cap;
+    }
+    size_t at = (size_t)(block_at_or_below(base) + 1);
+    memmove(&blocks[at + 1], &blocks[at], (nblocks - at) * sizeof *blocks);
+    blocks[at] = (block){base, bytes, pinned, mapped};
+    nblocks++;
     live_objects++;
     pthread_mutex_unlock(&mu);
     *p = base;
@@ -318,26 +401,24 @@ static CUresult alloc_block(void **p, size_t bytes, int pinned)
 static CUresult free_block(void *p, int pinned)
 {
     pthread_mutex_lock(&mu);
-    for (block **pp = &blocks; *pp; pp = &(*pp)->next) {
-        block *b = *pp;
-        if (b->base == p && b->pinned == pinned) {
-            *pp = b->next;
-            live_objects--;
-            pthread_mutex_unlock(&mu);
-            free(b->base);
-            free(b);
-            return CUDA_SUCCESS;
-        }
+    long i = block_at_or_below(p);
+    if (i < 0 || blocks[i].base != p || blocks[i].pinned != pinned) {
+        pthread_mutex_unlock(&mu);
+        return CUDA_ERROR_INVALID_VALUE;
     }
+    memmove(&blocks[i], &blocks[i + 1], (nblocks - (size_t)i - 1) * sizeof *blocks);
+    nblocks--;
+    live_objects--;
     pthread_mutex_unlock(&mu);
-    return CUDA_ERROR_INVALID_VALUE;
+    free(p);
+    return CUDA_SUCCESS;
 }
 
 EXPORT CUresult cuMemAlloc_v2(CUdeviceptr *ptr, size_t bytes)
 {
     NEED_CTX();
     void *p = NULL;
-    CUresult r = alloc_block(&p, bytes, 0);
+    CUresult r = alloc_block(&p, bytes, 0, 0);
     if (r == CUDA_SUCCESS) *ptr = (CUdeviceptr)(uintptr_t)p;
     return r;
 }
@@ -351,7 +432,29 @@ EXPORT CUresult cuMemFree_v2(CUdeviceptr ptr)
 EXPORT CUresult cuMemAllocHost_v2(void **ptr, size_t bytes)
 {
     NEED_CTX();
-    return alloc_block(ptr, bytes, 1);
+    return alloc_block(ptr, bytes, 1, 0);
+}
+
+EXPORT CUresult cuMemHostAlloc(void **ptr, size_t bytes, unsigned int flags)
+{
+    NEED_CTX();
+    if (flags & ~0x7u) return CUDA_ERROR_INVALID_VALUE; /* PORTABLE | DEVICEMAP | WRITECOMBINED */
+    if ((flags & CU_MEMHOSTALLOC_DEVICEMAP) && !can_map_host) return CUDA_ERROR_NOT_SUPPORTED;
+    return alloc_block(ptr, bytes, 1, (flags & CU_MEMHOSTALLOC_DEVICEMAP) != 0);
+}
+
+/* Unified addressing: a mapped host buffer has the same address on the device. */
+EXPORT CUresult cuMemHostGetDevicePointer_v2(CUdeviceptr *dptr, void *p, unsigned int flags)
+{
+    NEED_CTX();
+    if (!dptr || flags) return CUDA_ERROR_INVALID_VALUE;
+    pthread_mutex_lock(&mu);
+    block *b = find_block(p, 1, 1);
+    int ok = b && b->mapped;
+    pthread_mutex_unlock(&mu);
+    if (!ok) return CUDA_ERROR_INVALID_VALUE;
+    *dptr = (CUdeviceptr)(uintptr_t)p;
+    return CUDA_SUCCESS;
 }
 
 EXPORT CUresult cuMemFreeHost(void *ptr)
@@ -377,6 +480,7 @@ EXPORT CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr dst, const void *src, size_t by
     block *b = find_block((void *)(uintptr_t)dst, bytes, 0);
     pthread_mutex_unlock(&mu);
     if (!b || !src) return CUDA_ERROR_INVALID_VALUE;
+    __atomic_add_fetch(&copies, 1, __ATOMIC_SEQ_CST);
     memcpy((void *)(uintptr_t)dst, src, bytes);
     return CUDA_SUCCESS;
 }
@@ -390,6 +494,7 @@ EXPORT CUresult cuMemcpyDtoHAsync_v2(void *dst, CUdeviceptr src, size_t bytes, C
     block *b = find_block((void *)(uintptr_t)src, bytes, 0);
     pthread_mutex_unlock(&mu);
     if (!b || !dst) return CUDA_ERROR_INVALID_VALUE;
+    __atomic_add_fetch(&copies, 1, __ATOMIC_SEQ_CST);
     memcpy(dst, (void *)(uintptr_t)src, bytes);
     return CUDA_SUCCESS;
 }
@@ -427,18 +532,19 @@ EXPORT CUresult cuStreamSynchronize(CUstream s)
 
 /* ------------------------------------------------------------------ kernels */
 
-/* Checks a launch exactly as the real kernels need it, so wrong geometry in the backend fails. */
+/* Checks a launch exactly as the real kernels need it, so wrong geometry in the backend fails.
+ * The geometry rules are restated here from cuda_kernels.h, not shared with the backend. */
 static CUresult check_launch(const launch_rec *l)
 {
-    if (IS_EMPTY_KERNEL(l->fn)) return CUDA_SUCCESS; /* any geometry runs */
+    const struct CUfunc_st *f = l->fn;
+    if (IS_EMPTY_KERNEL(f)) return CUDA_SUCCESS; /* any geometry runs */
     int c = l->c, s = l->s;
     if (c < 1 || s < 1 || l->grid[2] != 1 || l->block[2] != 1) return CUDA_ERROR_INVALID_VALUE;
-    if (l->fn == &functions[0]) {
-        if (c % ANETHRU_CUDA_MMA_BK || c % ANETHRU_CUDA_MMA_TILE || s % ANETHRU_CUDA_MMA_TILE ||
-            l->block[0] != ANETHRU_CUDA_MMA_THREADS ||
-            l->block[1] != (unsigned)ANETHRU_CUDA_MMA_GROUPS(c) ||
-            l->grid[0] != (unsigned)(s / ANETHRU_CUDA_MMA_TILE) ||
-            l->grid[1] != (unsigned)(c / ANETHRU_CUDA_MMA_TILE))
+    if (f->kind == KIND_MMA) {
+        unsigned warps = (unsigned)(f->tm / 16) * (unsigned)(f->tn / 16);
+        if (c % f->tm || s % f->tn || c % (f->bk * f->groups) || l->block[0] != 32 * warps ||
+            l->block[1] != (unsigned)f->groups || l->grid[0] != (unsigned)(s / f->tn) ||
+            l->grid[1] != (unsigned)(c / f->tm))
             return CUDA_ERROR_INVALID_VALUE;
     } else if (l->block[0] != ANETHRU_CUDA_FMA_THREADS_X ||
                l->block[1] != ANETHRU_CUDA_FMA_THREADS_Y ||
@@ -446,15 +552,19 @@ static CUresult check_launch(const launch_rec *l)
                l->grid[1] != (unsigned)((c + ANETHRU_CUDA_FMA_TILE - 1) / ANETHRU_CUDA_FMA_TILE)) {
         return CUDA_ERROR_INVALID_VALUE;
     }
+    if (l->grid[1] > 65535) return CUDA_ERROR_INVALID_VALUE; /* CUDA's grid y limit */
     size_t cc = (size_t)c * c * 2, cs = (size_t)c * s * 2;
     pthread_mutex_lock(&mu);
-    int ok = find_block((void *)(uintptr_t)l->w, cc, 0) && find_block((void *)(uintptr_t)l->x, cs, 0) &&
-             find_block((void *)(uintptr_t)l->y, cs, 0);
+    /* Weights live in device memory; input and output may be mapped host memory too. */
+    int ok = find_block((void *)(uintptr_t)l->w, cc, 0) && kernel_can_reach(l->x, cs) &&
+             kernel_can_reach(l->y, cs);
     pthread_mutex_unlock(&mu);
     return ok ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
 }
 
-/* Y = W X in fp32, rounded once to fp16: what both real kernels compute. */
+/* Y = W X in fp32, rounded once to fp16: what every real kernel computes.  Every product is
+ * added, zeros included, as the kernels do (0 * inf is NaN there, so it is here); the sum runs
+ * over input channels in order. */
 static void run_conv(const launch_rec *l)
 {
     const uint16_t *w = (const uint16_t *)(uintptr_t)l->w, *x = (const uint16_t *)(uintptr_t)l->x;
@@ -465,13 +575,22 @@ static void run_conv(const launch_rec *l)
         memset(acc, 0, (size_t)l->s * sizeof *acc);
         for (int i = 0; i < l->c; i++) {
             float wv = fake_half_to_float(w[(size_t)o * l->c + i]);
-            if (wv == 0.f) continue;
             const uint16_t *xr = x + (size_t)i * l->s;
             for (int s = 0; s < l->s; s++) acc[s] += wv * fake_half_to_float(xr[s]);
         }
         for (int s = 0; s < l->s; s++) y[(size_t)o * l->s + s] = fake_float_to_half(acc[s]);
     }
     free(acc);
+}
+
+/* FAKE_CUDA_FAST_KERNEL: make every other conv kernel slower by spinning. */
+static void spin_unless_fast(const struct CUfunc_st *f)
+{
+    if (!fast_kernel || f->kind == KIND_EMPTY || strcmp(f->name, fast_kernel) == 0) return;
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do clock_gettime(CLOCK_MONOTONIC, &t);
+    while ((t.tv_sec - t0.tv_sec) * 1000000L + (t.tv_nsec - t0.tv_nsec) / 1000 < slow_us);
 }
 
 /* Runs one kernel now; the injected fault is returned or parked on the stream. */
@@ -483,7 +602,10 @@ static CUresult run_kernel(const launch_rec *l, CUstream s)
         s->pending = CUDA_ERROR_LAUNCH_FAILED;
         return CUDA_SUCCESS;
     }
-    if (!IS_EMPTY_KERNEL(l->fn)) run_conv(l);
+    if (!IS_EMPTY_KERNEL(l->fn)) {
+        spin_unless_fast(l->fn);
+        run_conv(l);
+    }
     return CUDA_SUCCESS;
 }
 
@@ -496,6 +618,7 @@ EXPORT CUresult cuLaunchKernel(CUfunction fn, unsigned int gx, unsigned int gy, 
     if (fn < &functions[0] || fn >= &functions[N_FUNCTIONS] || extra || shared_bytes || !gx || !gy || !gz ||
         !bx || !by || !bz)
         return CUDA_ERROR_INVALID_VALUE;
+    if (fail_kernel && strcmp(fn->name, fail_kernel) == 0) return CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES;
     launch_rec l = {fn, {gx, gy, gz}, {bx, by, bz}, 0, 0, 0, 0, 0};
     if (!IS_EMPTY_KERNEL(fn)) {
         if (!params) return CUDA_ERROR_INVALID_VALUE;

@@ -1,6 +1,7 @@
 /* vtable_check.c -- drives anethru_cuda_backend's vtable directly (no harness, no Python), so
  * tests/test_cuda.py can check the contract calls one by one against the fake driver.
- * Built by the test with csrc/cuda_backend.c and csrc/cuda_driver.c; prints key=value lines.
+ * Built by the test with csrc/cuda_backend.c and its helpers; prints key=value lines.
+ * VTABLE_MAPPED=1 in the environment compiles every kernel with ANETHRU_OPT_CUDA_MAPPED.
  *
  *   vtable_check probe
  *   vtable_check run C S LAYERS IN OUT      one kernel of LAYERS convs: IN holds the weights then
@@ -9,6 +10,8 @@
  *   vtable_check locks                      lock discipline, one line per call
  *   vtable_check thread                     compile here, eval and eval_null on another thread
  *   vtable_check evals C S LAYERS COUNT     COUNT evals, stops at the first failure
+ *   vtable_check compile C S LAYERS         compile only (weights all zero), then the tuner's
+ *                                            record for C x S
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -62,7 +65,8 @@ static char err[ANETHRU_ERRLEN];
 
 static void *compile(int c, int s, int layers, const uint16_t *w, int *rc)
 {
-    anethru_kernel_spec spec = {c, s, layers, w, 0};
+    const char *mapped = getenv("VTABLE_MAPPED");
+    anethru_kernel_spec spec = {c, s, layers, w, mapped && *mapped == '1' ? ANETHRU_OPT_CUDA_MAPPED : 0};
     void *k = NULL;
     *rc = B->compile(&spec, &k, err, sizeof err);
     return k;
@@ -231,6 +235,34 @@ static int cmd_evals(int c, int s, int layers, int count)
     return 0;
 }
 
+static void print_choice(int c, int s)
+{
+    const char *mapped = getenv("VTABLE_MAPPED");
+    anethru_cuda_choice rec;
+    int rc = anethru_cuda_kernel_choice(c, s, mapped && *mapped == '1', &rec);
+    printf("choice_rc=%d\n", rc);
+    if (rc == ANETHRU_OK)
+        printf("kernel=%s\nforced=%d\nserial=%d\ntuning_ms=%.3f\ndetail=%s\n", rec.kernel,
+               rec.forced, rec.serial, rec.tuning_ms, rec.detail);
+}
+
+static int cmd_compile(int c, int s, int layers)
+{
+    /* Shapes past a limit would need huge weights; those compiles fail before reading them. */
+    size_t n = (size_t)layers * (size_t)c * (size_t)c;
+    uint16_t *w = calloc(n < ((size_t)1 << 26) ? n : 1, 2);
+    int rc;
+    void *k = compile(c, s, layers, w, &rc);
+    printf("compile=%d\nerror=%s\n", rc, rc ? err : "");
+    if (k) {
+        print_choice(c, s);
+        B->release(k);
+    }
+    print_live();
+    free(w);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -244,6 +276,8 @@ int main(int argc, char **argv)
         return cmd_seq(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), argv[5], argv[6]);
     if (!strcmp(cmd, "evals") && argc == 6)
         return cmd_evals(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
+    if (!strcmp(cmd, "compile") && argc == 5)
+        return cmd_compile(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
     fprintf(stderr, "usage: see vtable_check.c\n");
     return 2;
 }
