@@ -27,6 +27,9 @@ PROG = "anethru"
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("run", "measure the throughput ceiling (the default when no command is given)"),
     "compare": ("compare", "compare result files: medians, intervals, ratios and verdicts"),
+    "sweep": ("sweep", "how the round trip grows with size: a grid, a latency + bandwidth fit, "
+                       "the crossover"),
+    "plot": ("plot", "draw result or sweep files into a PNG, SVG or PDF"),
 }
 DEFAULT_COMMAND = "run"
 
