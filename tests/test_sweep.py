@@ -21,6 +21,8 @@ import anethru
 from anethru import grid, schema, sweep
 from anethru.sweep import plan_batches
 
+import cuda_helpers
+from cuda_fixtures import build_dir, fake  # noqa: F401 (fixtures)
 from virtual_clock import Costs, virtual_costs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -318,10 +320,6 @@ def test_import_and_a_sweep_never_load_matplotlib():
 
 
 # ---------------------------------------------------------------------- cuda, without a GPU
-
-cuda_helpers = pytest.importorskip("cuda_helpers")
-from cuda_fixtures import build_dir, fake  # noqa: E402,F401 (fixtures)
-
 
 @pytest.mark.skipif(cuda_helpers.CC is None, reason="no C compiler to build the fake driver")
 def test_a_cuda_sweep_runs_through_the_fake_driver(fake, tmp_path):
