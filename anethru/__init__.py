@@ -4,8 +4,8 @@ how much of the time is the round trip, and what would chaining save?
     >>> import anethru
     >>> print(anethru.run_ceiling(768, 256))          # doctest: +SKIP
 
-See ``run_ceiling``, ``run_suite``, ``Chain``, ``backends``, ``load_results``, ``compare``,
-``doctor`` and ``ane_programs``.
+See ``run_ceiling``, ``run_suite``, ``run_sweep``, ``Chain``, ``backends``, ``load_results``,
+``compare``, ``doctor`` and ``ane_programs``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ _EXPORTS = {
     "run_ceiling": "api", "run_suite": "api", "ConfigFailure": "api",
     "release_cached_chains": "api", "SEED_CONFIGS": "api", "SEED_KERNELS": "api",
     "run_in_worker": "worker",
+    "run_sweep": "sweep", "SweepInterrupted": "sweep",
+    "SweepResult": "sweep_result", "SweepFailure": "sweep_result", "load_sweep": "sweep_result",
     "backends": "backends", "best_backend": "backends", "BackendInfo": "backends",
     "Chain": "chain", "Measurement": "chain",
     "AnethruError": "errors", "BackendUnavailableError": "errors", "ChainCheckError": "errors",
@@ -54,6 +56,8 @@ if TYPE_CHECKING:  # what static checkers and IDEs see; at run time __getattr__ 
                          WorkerTimeoutError, WorkerUnavailableError)
     from .result import CeilingResult, ChainCheck, Config, Derived, TestResult, load_results
     from .stats import Stats
+    from .sweep import SweepInterrupted, run_sweep
+    from .sweep_result import SweepFailure, SweepResult, load_sweep
     from .testnames import DEFAULT_TESTS, TEST_NAMES
     from .worker import run_in_worker
 

@@ -29,6 +29,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("compare", "compare result files: medians, intervals, ratios and verdicts"),
     "doctor": ("doctor", "a backend's bring-up step by step: what works, what fails and why"),
     "ane-files": ("ane_files", "write the ANE programs anethru compiles (MIL and weights)"),
+    "sweep": ("sweep", "how the round trip grows with size: a grid, a latency + bandwidth fit, "
+                       "the crossover"),
+    "plot": ("plot", "draw result or sweep files into a PNG, SVG or PDF"),
 }
 DEFAULT_COMMAND = "run"
 

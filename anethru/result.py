@@ -353,6 +353,13 @@ class CeilingResult:
         """The report as Markdown (tables and the machine fingerprint), ready to paste."""
         return format_markdown(self)
 
+    def plot(self, path: Union[str, os.PathLike], title: Optional[str] = None) -> None:
+        """Draw each test's per-kernel time with its interval, and the derived figures (needs
+        matplotlib: pip install 'anethru[plot]'); the suffix (.png, .svg, .pdf) picks the format."""
+        from .plot import plot_documents
+
+        plot_documents([self.to_dict()], path, names=None if title is None else [title])
+
     def __str__(self) -> str:
         return format_result(self)
 
@@ -405,9 +412,11 @@ def _eval_paths_from_dict(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_results(text: Union[str, bytes, os.PathLike]) -> list[CeilingResult]:
-    """Results from JSON text: one result (``CeilingResult.to_json``) or a suite
-    (``anethru --json``), of this or an older format version, so saved runs from many machines
-    can be read back and compared.  A path (``pathlib.Path``) is read first.  Raises
+    """Results from JSON text: one result (``CeilingResult.to_json``), a suite
+    (``anethru --json``) or a sweep (``anethru sweep --json``: its measured configurations, in
+    grid order, after the whole sweep, model included, is validated; ``anethru.load_sweep``
+    gives the sweep itself), of this or an older format version, so saved runs from many
+    machines can be read back and compared.  A path (``pathlib.Path``) is read first.  Raises
     ResultFormatError (a ValueError) naming the first bad field."""
     if isinstance(text, os.PathLike):
         with open(text, "rb") as f:
@@ -417,4 +426,8 @@ def load_results(text: Union[str, bytes, os.PathLike]) -> list[CeilingResult]:
     if kind == "suite":
         doc = schema.upgrade(doc, "suite")
         return [_load_ceiling(d, f"$.results[{i}]") for i, d in enumerate(doc["results"])]
+    if kind == "sweep":
+        from .sweep_result import SweepResult  # imports this module
+
+        return list(SweepResult.from_dict(doc).results)
     return [_load_ceiling(schema.upgrade(doc, "ceiling"), "$")]

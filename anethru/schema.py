@@ -24,6 +24,13 @@ next, so every version ever written keeps loading):
   configuration a Ctrl-C interrupted.  Upgrade from 1: add ``stopping`` (an exact count of
   repeats, time unknown) and drop stated figures that were not finite.
 - ``anethru.compare/1``: what ``anethru compare --json`` prints (written, never read back).
+- ``anethru.sweep/1``: what ``anethru sweep --json`` prints (anethru/sweep_result.py): the grid,
+  the settings, ``anethru.ceiling/2`` results of the configurations measured (``points``, in grid
+  order), failures, the configuration a Ctrl-C interrupted, the worker batches (when a compile
+  limit split the sweep) and the stated ``model`` (fits, residuals, crossovers), which is
+  recomputed on load from the points and checked (``check_stated_model``).  A change to the
+  model's method or constants (anethru/fit.py) changes what the stated model means: it bumps
+  this version, and the upgrade step drops the stated model (it is recomputed on load).
 
 Stated figures (stats, ``units_per_second``, derived figures, warnings) are written for readers
 without anethru; anethru never trusts them: it recomputes them and rejects a document whose
@@ -44,11 +51,14 @@ from .errors import ResultFormatError
 from .testnames import TEST_NAMES, units
 
 # Current version of each kind of document.
-CURRENT = {"ceiling": 2, "suite": 2, "compare": 1}
+CURRENT = {"ceiling": 2, "suite": 2, "compare": 1, "sweep": 1}
 SCHEMA_FILE = "schema/results.schema.json"
 # Relative tolerance for a stated figure against the recomputed one (the same arithmetic gives
 # the same bits; this only absorbs another platform's last-digit rounding).
 STATED_FIGURE_RTOL = 1e-9
+# The same for a sweep's stated model: its fits and bootstrap sum many terms in numpy, whose
+# summation order may differ between builds.
+STATED_MODEL_RTOL = 1e-6
 
 _NAME = re.compile(r"anethru\.([a-z]+)/([0-9]{1,6})")
 
@@ -260,6 +270,8 @@ def validate(doc: Any, kind: str, path: str = "$") -> None:
     elif kind == "suite":
         for i, r in enumerate(doc["results"]):
             check_ceiling_consistency(r, child(child(path, "results"), i))
+    elif kind == "sweep":
+        check_sweep_consistency(doc, path)
 
 
 def check_ceiling_consistency(doc: dict, path: str) -> None:
@@ -307,6 +319,45 @@ def check_ceiling_consistency(doc: dict, path: str) -> None:
               f"must be \"repeats\" for an exact count of repeats; got {_show(s['stopped_by'])}")
 
 
+def check_sweep_consistency(doc: dict, path: str) -> None:
+    """A sweep's points and failures are configurations of its grid, in grid order, measured
+    on its backend with its kernels."""
+    order = {tuple(c): i for i, c in enumerate(doc["grid"]["configs"])}
+    if len(order) != len(doc["grid"]["configs"]):
+        _fail(child(child(path, "grid"), "configs"), "lists a configuration more than once")
+    seen: dict[tuple, str] = {}
+    for section in ("points", "failures"):
+        last = -1
+        for i, entry in enumerate(doc[section]):
+            here = child(child(path, section), i)
+            if section == "points":
+                check_ceiling_consistency(entry, here)
+                c = entry["config"]
+                for key, want in (("backend", doc["backend"]), ("kernels", doc["kernels"])):
+                    if c[key] != want:
+                        _fail(child(child(here, "config"), key),
+                              f"is {_show(c[key])}, but the sweep's {key} is {_show(want)}")
+            else:
+                c = entry
+            key = (c["channels"], c["spatial"])
+            if key not in order:
+                _fail(here, f"is {key[0]}x{key[1]}, which is not in the sweep's grid")
+            if key in seen:
+                _fail(here, f"is {key[0]}x{key[1]}, which {seen[key]} already holds")
+            if order[key] < last:
+                _fail(here, "is out of grid order")
+            seen[key], last = here, order[key]
+    if doc["interrupted"] is not None:
+        key = (doc["interrupted"]["channels"], doc["interrupted"]["spatial"])
+        if key not in order:
+            _fail(child(path, "interrupted"), f"is {key[0]}x{key[1]}, which is not in the grid")
+
+
+def check_stated_model(stored: Any, recomputed: Any, path: str) -> None:
+    """A sweep's stated model must match the one recomputed from its points."""
+    _same(stored, recomputed, path, STATED_MODEL_RTOL)
+
+
 def check_stated_figures(stored: Any, recomputed: Any, path: str) -> None:
     """Every figure the document states (tests' stats, units_per_second, derived figures)
     must match the one recomputed from its raw blocks; absent ones are fine."""
@@ -329,22 +380,22 @@ def check_stated_figures(stored: Any, recomputed: Any, path: str) -> None:
                 _same(value, want[name][key], child(here, key))
 
 
-def _same(stated: Any, actual: Any, path: str) -> None:
+def _same(stated: Any, actual: Any, path: str, rtol: float = STATED_FIGURE_RTOL) -> None:
     if isinstance(stated, dict) and isinstance(actual, dict):
         for k, v in stated.items():
             if k not in actual:
                 _fail(child(path, k), "is not a figure anethru computes here")
-            _same(v, actual[k], child(path, k))
+            _same(v, actual[k], child(path, k), rtol)
         return
     if isinstance(stated, list) and isinstance(actual, list):
         if len(stated) != len(actual):
             _fail(path, f"has {len(stated)} values, but the raw blocks give {len(actual)}")
         for i, (a, b) in enumerate(zip(stated, actual)):
-            _same(a, b, child(path, i))
+            _same(a, b, child(path, i), rtol)
         return
     numbers = (int, float)
     if isinstance(stated, numbers) and isinstance(actual, numbers) and not isinstance(stated, bool):
-        if math.isclose(stated, actual, rel_tol=STATED_FIGURE_RTOL, abs_tol=1e-300):
+        if math.isclose(stated, actual, rel_tol=rtol, abs_tol=1e-300):
             return
     elif stated == actual and type(stated) is type(actual):
         return
@@ -363,7 +414,8 @@ def version_of(doc: Any, path: str = "$") -> tuple[str, int]:
     m = _NAME.fullmatch(name) if isinstance(name, str) else None
     if not m or m.group(1) not in CURRENT:
         _fail(child(path, "schema"), f"is {_show(name)}: not an anethru result (want "
-                                     f"{name_of('ceiling')!r} or {name_of('suite')!r})")
+                                     f"{name_of('ceiling')!r}, {name_of('suite')!r} or "
+                                     f"{name_of('sweep')!r})")
     kind, version = m.group(1), int(m.group(2))
     if version > CURRENT[kind] or version < 1:
         _fail(child(path, "schema"), f"is {_show(name)}: this anethru reads {kind} versions 1 to "
@@ -432,6 +484,10 @@ def _to_current(doc: Any, kind: str, path: str) -> dict:
         doc = dict(doc)
         doc["results"] = [_to_current(r, "ceiling", child(child(path, "results"), i))
                           for i, r in enumerate(doc["results"])]
+    if kind == "sweep" and isinstance(doc.get("points"), list):
+        doc = dict(doc)
+        doc["points"] = [_to_current(r, "ceiling", child(child(path, "points"), i))
+                         for i, r in enumerate(doc["points"])]
     return doc
 
 
@@ -446,4 +502,4 @@ def upgrade(doc: Any, kind: str) -> dict:
 
 
 __all__ = ["CURRENT", "name_of", "parse_json", "json_schema", "check", "validate", "upgrade",
-           "version_of", "kind_of", "check_stated_figures", "UPGRADES"]
+           "version_of", "kind_of", "check_stated_figures", "check_stated_model", "UPGRADES"]

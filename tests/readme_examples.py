@@ -9,7 +9,8 @@ read what an earlier one wrote).  Of a line, only the ``anethru ...`` parts run 
 What the README shows decides how a step runs:
 
 * ``[tests add: ARGS]`` in a line's comment: the test runs that line's anethru command with
-  ARGS added right after ``anethru`` (a smaller configuration, so the suite stays quick).
+  ARGS added right after ``anethru``, or after its command word (``anethru sweep``) where it
+  has one (a smaller configuration, so the suite stays quick).
 * ``[tests allow: exit 1]`` in a line's comment: that exit status is a correct outcome too
   (``--fail-if-slower`` exits 1 when two runs on a noisy machine differ).
 * A ```python block whose first line is ``# test_NAME.py: COMMAND`` is a pytest file: the test
@@ -33,6 +34,7 @@ SH_BACKEND_RE = re.compile(r"(?:^|\s)(?:--backend[= ]|-b ?)(ane|cuda|cpu)\b")
 PY_BACKEND_RE = re.compile(r"""backend\s*=\s*["'](ane|cuda|cpu)["']""")
 FENCE_RE = re.compile(r"^\s*```\s*([\w+-]*)\s*$")
 PYTEST_FILE_RE = re.compile(r"^#\s*(test_\w+\.py):\s*(pytest\b.*)$")
+COMMAND_WORD_RE = re.compile(r"^anethru(\s+[a-z][a-z-]*(?=\s|$))?")
 
 
 @dataclass(frozen=True)
@@ -118,8 +120,9 @@ def _anethru_command(command: str, extra: str) -> Optional[str]:
     runs = [p for p in parts if p.split()[:1] == ["anethru"]]
     if not runs:
         return None
-    if extra:
-        runs = ["anethru " + extra + p[len("anethru"):] for p in runs]
+    if extra:  # after the command word (anethru sweep ...), or after anethru itself
+        runs = [COMMAND_WORD_RE.sub(lambda m: f"anethru{m.group(1) or ''} {extra}", p, count=1)
+                for p in runs]
     return " && ".join(runs)
 
 
