@@ -58,6 +58,7 @@ C_SOURCES = [
     "csrc/cpu_conv.c",
     "csrc/port_lock.c",
     "csrc/cuda_backend.c",
+    "csrc/cuda_bringup.c",
     "csrc/cuda_driver.c",
     "csrc/cuda_tuner.c",
     "csrc/cuda_variants.c",

@@ -2,7 +2,8 @@
  *
  * Every step that can fail says which step, so anethru.backends() can tell a user exactly why
  * "cuda" is missing: no libcuda, a driver too old for an entry point, cuInit's error, no GPU,
- * or a driver that rejects anethru's PTX.
+ * or a driver that rejects anethru's PTX.  The steps are functions of their own (cuda_driver.h)
+ * so that `anethru doctor --backend cuda` (cuda_bringup.c) runs the same code one step at a time.
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -88,160 +89,247 @@ int cuda_make_current(const cuda_driver *drv, char *err, size_t errlen)
     return ANETHRU_OK;
 }
 
-static int resolve_symbols(void *lib, const char *path)
+const char *cuda_library_path(int *from_env)
 {
+    const char *env = getenv("ANETHRU_CUDA_LIBRARY");
+    *from_env = env && *env;
+    return *from_env ? env : DEFAULT_LIBRARY;
+}
+
+int cuda_library_open(const char *path, int from_env, void **lib, char *err, size_t errlen)
+{
+    *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (*lib) return ANETHRU_OK;
+    const char *why = dlerror();
+    anethru_set_error(err, errlen, "cannot load the CUDA driver library %s%s: %s", path,
+                      from_env ? " (from ANETHRU_CUDA_LIBRARY)"
+                               : " (no NVIDIA driver installed? set ANETHRU_CUDA_LIBRARY to its "
+                                 "path)",
+                      why ? why : "dlopen failed");
+    return ANETHRU_E_UNAVAILABLE;
+}
+
+int cuda_entry_point_count(int required)
+{
+    int n = 0;
+    for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++)
+        n += symbols[i].required == !!required;
+    return n;
+}
+
+int cuda_missing_entry_points(const cuda_driver *drv, int required, char *buf, size_t buflen)
+{
+    int n = 0;
+    size_t used = 0;
+    if (buflen) buf[0] = 0;
+    for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {
+        void *p;
+        memcpy(&p, (const char *)&drv->api + symbols[i].offset, sizeof p);
+        if (p || symbols[i].required != !!required) continue;
+        if (used < buflen) {
+            int w = snprintf(buf + used, buflen - used, "%s%s", n ? ", " : "", symbols[i].name);
+            if (w > 0) used += (size_t)w;
+        }
+        n++;
+    }
+    return n;
+}
+
+int cuda_resolve(cuda_driver *drv, void *lib, const char *path, char *err, size_t errlen)
+{
+    char first_why[256] = "";
+    int lacking = 0;
+    drv->simulated = dlsym(lib, "anethru_fake_cuda_driver") != NULL;
+    drv->no_graphs = NULL;
     for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {
         dlerror();
         void *p = dlsym(lib, symbols[i].name);
-        if (!p && symbols[i].required) {
+        if (!p && symbols[i].required && !lacking++) {
             const char *why = dlerror();
-            anethru_set_error(g_reason, sizeof g_reason,
-                              "the CUDA driver %s lacks the entry point %s (driver too old?): %s",
-                              path, symbols[i].name, why ? why : "not found");
-            return ANETHRU_E_UNAVAILABLE;
+            snprintf(first_why, sizeof first_why, "%s", why ? why : "not found");
         }
-        if (!p && !g_drv.no_graphs)
-            g_drv.no_graphs = "the CUDA driver has no CUDA graph API (cuGraphLaunch and friends, "
-                              "CUDA 11.4+), so the whole chain cannot be submitted as one graph";
-        memcpy((char *)&g_drv.api + symbols[i].offset, &p, sizeof p);
+        if (!p && !symbols[i].required && !drv->no_graphs)
+            drv->no_graphs = "the CUDA driver has no CUDA graph API (cuGraphLaunch and friends, "
+                             "CUDA 11.4+), so the whole chain cannot be submitted as one graph";
+        memcpy((char *)&drv->api + symbols[i].offset, &p, sizeof p);
     }
+    if (!lacking) return ANETHRU_OK;
+    char missing[256];
+    cuda_missing_entry_points(drv, 1, missing, sizeof missing);
+    anethru_set_error(err, errlen,
+                      "the CUDA driver %s lacks the entry point%s %s (driver too old?): %s", path,
+                      lacking > 1 ? "s" : "", missing, first_why);
+    return ANETHRU_E_UNAVAILABLE;
+}
+
+int cuda_init(cuda_driver *drv, const char *path, char *err, size_t errlen)
+{
+    CUresult r = drv->api.cuInit(0);
+    if (r == CUDA_SUCCESS) return ANETHRU_OK;
+    char what[300];
+    snprintf(what, sizeof what, "cuInit (driver %s)", path);
+    return cuda_fail(drv, ANETHRU_E_UNAVAILABLE, r, what, err, errlen);
+}
+
+/* `call`, or return its failure as "<what> failed: ..." (what: a printf format and its args). */
+#define CALL(call, ...)                                                        \
+    do {                                                                       \
+        CUresult r_ = (call);                                                  \
+        if (r_ != CUDA_SUCCESS) {                                              \
+            char what_[320];                                                   \
+            snprintf(what_, sizeof what_, __VA_ARGS__);                        \
+            return cuda_fail(drv, ANETHRU_E_UNAVAILABLE, r_, what_, err, errlen); \
+        }                                                                      \
+    } while (0)
+
+int cuda_open_device(cuda_driver *drv, const char *path, int *count, char *err, size_t errlen)
+{
+    cuda_driver_api *cu = &drv->api;
+    int n = 0, major = 0, minor = 0;
+    CALL(cu->cuDriverGetVersion(&drv->version), "cuDriverGetVersion");
+    CALL(cu->cuDeviceGetCount(&n), "cuDeviceGetCount");
+    if (count) *count = n;
+    if (n < 1) {
+        anethru_set_error(err, errlen,
+                          "no CUDA device: driver %d.%d (%s) sees 0 GPUs (check "
+                          "CUDA_VISIBLE_DEVICES and nvidia-smi)",
+                          drv->version / 1000, drv->version % 1000 / 10, path);
+        return ANETHRU_E_UNAVAILABLE;
+    }
+    CALL(cu->cuDeviceGet(&drv->device, 0), "cuDeviceGet(0)");
+    snprintf(drv->device_name, sizeof drv->device_name, "?");
+    CALL(cu->cuDeviceGetName(drv->device_name, (int)sizeof drv->device_name, drv->device),
+         "cuDeviceGetName");
+    drv->device_name[sizeof drv->device_name - 1] = 0;
+    CUdevice dev = drv->device;
+    CALL(cu->cuDeviceGetAttribute(&major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, dev),
+         "cuDeviceGetAttribute(compute capability)");
+    CALL(cu->cuDeviceGetAttribute(&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, dev),
+         "cuDeviceGetAttribute(compute capability)");
+    drv->cc = major * 10 + minor;
+    CALL(cu->cuDeviceGetAttribute(&drv->can_map_host, CU_DEVICE_ATTRIBUTE_CAN_MAP_HOST_MEMORY, dev),
+         "cuDeviceGetAttribute(can map host memory)");
     return ANETHRU_OK;
 }
 
-/* The variants other than the FMA kernel: each one that cannot be loaded is left out with its
- * reason (the tuner and ANETHRU_CUDA_KERNEL report it), and the backend still works. */
-static void load_optional_variants(CUmodule base, const char *gpu)
+int cuda_retain_context(cuda_driver *drv, char *err, size_t errlen)
 {
-    cuda_driver_api *cu = &g_drv.api;
-    CUmodule sm80 = NULL;
-    char sm80_missing[sizeof g_drv.unloaded[0]] = "";
-    if (g_drv.cc < ANETHRU_CUDA_ASYNC_SM) {
-        snprintf(sm80_missing, sizeof sm80_missing,
-                 "needs compute capability %d.%d+ (cp.async), and %.100s is %d.%d",
-                 ANETHRU_CUDA_ASYNC_SM / 10, ANETHRU_CUDA_ASYNC_SM % 10, gpu, g_drv.cc / 10,
-                 g_drv.cc % 10);
-    } else {
-        CUresult r = cu->cuModuleLoadData(&sm80, anethru_cuda_ptx_sm80);
-        if (r != CUDA_SUCCESS) {
-            cuda_fail(&g_drv, 0, r, "loading the sm_80 PTX module", sm80_missing,
-                      sizeof sm80_missing);
-            sm80 = NULL;
-        }
-    }
-    for (int i = 0; i < cuda_nvariants; i++) {
-        const cuda_variant *v = &cuda_variants[i];
-        if (i == cuda_fma_variant) continue;
-        if (v->module == CUDA_MODULE_SM80 && !sm80) {
-            snprintf(g_drv.unloaded[i], sizeof g_drv.unloaded[i], "%s", sm80_missing);
-            continue;
-        }
-        CUresult r = cu->cuModuleGetFunction(&g_drv.conv[i], v->module == CUDA_MODULE_SM80 ? sm80 : base,
-                                             v->entry);
-        if (r != CUDA_SUCCESS) {
-            char what[96];
-            snprintf(what, sizeof what, "cuModuleGetFunction(%s)", v->entry);
-            cuda_fail(&g_drv, 0, r, what, g_drv.unloaded[i], sizeof g_drv.unloaded[i]);
-            g_drv.conv[i] = NULL;
-        }
-    }
+    cuda_driver_api *cu = &drv->api;
+    CALL(cu->cuDevicePrimaryCtxRetain(&drv->ctx, drv->device), "cuDevicePrimaryCtxRetain(%s)",
+         drv->device_name);
+    CUresult r = cu->cuCtxSetCurrent(drv->ctx);
+    if (r == CUDA_SUCCESS) return ANETHRU_OK;
+    cu->cuDevicePrimaryCtxRelease_v2(drv->device);
+    drv->ctx = NULL;
+    char what[200];
+    snprintf(what, sizeof what, "cuCtxSetCurrent(primary context of %s)", drv->device_name);
+    return cuda_fail(drv, ANETHRU_E_UNAVAILABLE, r, what, err, errlen);
+}
+#undef CALL
+
+/* The kernels of the base module that the backend cannot do without: the FMA kernel fits every
+ * shape, and the empty one is eval_null. */
+static CUresult needed_kernels(cuda_driver *drv, CUmodule mod, char *what, size_t whatlen)
+{
+    const char *fma = cuda_variants[cuda_fma_variant].entry;
+    CUresult r = drv->api.cuModuleGetFunction(&drv->conv[cuda_fma_variant], mod, fma);
+    snprintf(what, whatlen, "cuModuleGetFunction(%s)", fma);
+    if (r != CUDA_SUCCESS) return r;
+    r = drv->api.cuModuleGetFunction(&drv->null, mod, ANETHRU_CUDA_NULL_KERNEL);
+    snprintf(what, whatlen, "cuModuleGetFunction(" ANETHRU_CUDA_NULL_KERNEL ")");
+    return r;
 }
 
-/* Everything after cuInit: pick device 0, retain its primary context, load the kernels. */
+int cuda_load_module(cuda_driver *drv, int module, CUmodule *out, int *missing, char *err,
+                     size_t errlen)
+{
+    const cuda_driver_api *cu = &drv->api;
+    const int base = module == CUDA_MODULE_BASE;
+    const int sm = base ? ANETHRU_CUDA_BASE_SM : ANETHRU_CUDA_ASYNC_SM;
+    char why[ANETHRU_ERRLEN] = "", what[320];
+    CUmodule mod = NULL;
+    CUresult r;
+    int rc = ANETHRU_OK, lacking = 0;
+    *out = NULL;
+    if (!base && drv->cc < sm) {
+        snprintf(why, sizeof why, "needs compute capability %d.%d+ (cp.async), and %.100s is %d.%d",
+                 sm / 10, sm % 10, drv->device_name, drv->cc / 10, drv->cc % 10);
+        rc = ANETHRU_E_UNSUPPORTED;
+    } else if ((r = cu->cuModuleLoadData(&mod, base ? anethru_cuda_ptx : anethru_cuda_ptx_sm80)) !=
+               CUDA_SUCCESS) {
+        /* The driver JIT-compiles the PTX here: a GPU older than sm_75 or a driver older than
+         * PTX ISA 7.0 (CUDA 11.0) fails now rather than at the first eval. */
+        if (base)
+            snprintf(what, sizeof what, "loading anethru's PTX (sm_75+, PTX ISA 7.0) on %.100s "
+                     "(compute capability %d.%d, driver %d.%d)", drv->device_name, drv->cc / 10,
+                     drv->cc % 10, drv->version / 1000, drv->version % 1000 / 10);
+        else
+            snprintf(what, sizeof what, "loading the sm_80 PTX module");
+        rc = cuda_fail(drv, ANETHRU_E_UNAVAILABLE, r, what, why, sizeof why);
+        mod = NULL;
+    } else if (base && (r = needed_kernels(drv, mod, what, sizeof what)) != CUDA_SUCCESS) {
+        rc = cuda_fail(drv, ANETHRU_E_UNAVAILABLE, r, what, why, sizeof why);
+        cu->cuModuleUnload(mod);
+        mod = NULL;
+        drv->conv[cuda_fma_variant] = drv->null = NULL;
+    }
+    /* The other variants: each one that cannot be had is left out with its reason (the tuner
+     * and ANETHRU_CUDA_KERNEL report it), and the backend still works. */
+    for (int i = 0; i < cuda_nvariants; i++) {
+        const cuda_variant *v = &cuda_variants[i];
+        if (v->module != module || i == cuda_fma_variant) continue;
+        drv->conv[i] = NULL;
+        if (!mod) {
+            anethru_set_error(drv->unloaded[i], sizeof drv->unloaded[i], "%s", why);
+            continue;
+        }
+        r = cu->cuModuleGetFunction(&drv->conv[i], mod, v->entry);
+        if (r != CUDA_SUCCESS) {
+            snprintf(what, sizeof what, "cuModuleGetFunction(%s)", v->entry);
+            cuda_fail(drv, 0, r, what, drv->unloaded[i], sizeof drv->unloaded[i]);
+            drv->conv[i] = NULL;
+            lacking++;
+        }
+    }
+    if (missing) *missing = lacking;
+    if (rc != ANETHRU_OK) anethru_set_error(err, errlen, "%s", why);
+    *out = mod;
+    return rc;
+}
+
+/* Everything after cuInit: device 0, its primary context, the kernels. */
 static int open_device(const char *path)
 {
-    cuda_driver_api *cu = &g_drv.api;
-    char what[320];
-    int version = 0, count = 0, major = 0, minor = 0;
-    CUdevice dev = 0;
-    CUmodule mod = NULL;
-    char name[128] = "?";
-    CUresult r;
-
-#define STEP(call, ...)                                                             \
-    do {                                                                            \
-        if ((r = (call)) != CUDA_SUCCESS) {                                         \
-            snprintf(what, sizeof what, __VA_ARGS__);                               \
-            cuda_fail(&g_drv, ANETHRU_E_UNAVAILABLE, r, what, g_reason, sizeof g_reason); \
-            goto fail;                                                              \
-        }                                                                           \
-    } while (0)
-
-    STEP(cu->cuDriverGetVersion(&version), "cuDriverGetVersion");
-    STEP(cu->cuDeviceGetCount(&count), "cuDeviceGetCount");
-    if (count < 1) {
-        anethru_set_error(g_reason, sizeof g_reason,
-                          "no CUDA device: driver %d.%d (%s) sees 0 GPUs (check "
-                          "CUDA_VISIBLE_DEVICES and nvidia-smi)",
-                          version / 1000, version % 1000 / 10, path);
+    CUmodule base, sm80;
+    char ignored[8];
+    int rc = cuda_open_device(&g_drv, path, NULL, g_reason, sizeof g_reason);
+    if (rc == ANETHRU_OK) rc = cuda_retain_context(&g_drv, g_reason, sizeof g_reason);
+    if (rc != ANETHRU_OK) return rc;
+    rc = cuda_load_module(&g_drv, CUDA_MODULE_BASE, &base, NULL, g_reason, sizeof g_reason);
+    if (rc != ANETHRU_OK) {
+        g_drv.api.cuDevicePrimaryCtxRelease_v2(g_drv.device);
+        g_drv.ctx = NULL;
         return ANETHRU_E_UNAVAILABLE;
     }
-    STEP(cu->cuDeviceGet(&dev, 0), "cuDeviceGet(0)");
-    STEP(cu->cuDeviceGetName(name, (int)sizeof name, dev), "cuDeviceGetName");
-    name[sizeof name - 1] = 0;
-    STEP(cu->cuDeviceGetAttribute(&major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, dev),
-         "cuDeviceGetAttribute(compute capability)");
-    STEP(cu->cuDeviceGetAttribute(&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, dev),
-         "cuDeviceGetAttribute(compute capability)");
-    STEP(cu->cuDevicePrimaryCtxRetain(&g_drv.ctx, dev), "cuDevicePrimaryCtxRetain(%s)", name);
-    STEP(cu->cuCtxSetCurrent(g_drv.ctx), "cuCtxSetCurrent(primary context of %s)", name);
-    STEP(cu->cuDeviceGetAttribute(&g_drv.can_map_host, CU_DEVICE_ATTRIBUTE_CAN_MAP_HOST_MEMORY,
-                                  dev),
-         "cuDeviceGetAttribute(can map host memory)");
-    g_drv.cc = major * 10 + minor;
-    /* The driver JIT-compiles the PTX here; a GPU older than sm_75 or a driver older than
-     * PTX ISA 7.0 (CUDA 11.0) fails now rather than at the first eval. */
-    STEP(cu->cuModuleLoadData(&mod, anethru_cuda_ptx),
-         "loading anethru's PTX (sm_75+, PTX ISA 7.0) on %s (compute capability %d.%d, driver "
-         "%d.%d)", name, major, minor, version / 1000, version % 1000 / 10);
-    /* The FMA kernel fits every shape and the empty one is null_eval: both are needed. */
-    STEP(cu->cuModuleGetFunction(&g_drv.conv[cuda_fma_variant], mod,
-                                 cuda_variants[cuda_fma_variant].entry),
-         "cuModuleGetFunction(%s)", cuda_variants[cuda_fma_variant].entry);
-    STEP(cu->cuModuleGetFunction(&g_drv.null, mod, ANETHRU_CUDA_NULL_KERNEL),
-         "cuModuleGetFunction(" ANETHRU_CUDA_NULL_KERNEL ")");
-#undef STEP
-    load_optional_variants(mod, name);
+    /* Optional: its variants are left out, each with the reason, when it cannot be loaded. */
+    cuda_load_module(&g_drv, CUDA_MODULE_SM80, &sm80, NULL, ignored, sizeof ignored);
     /* The modules and context stay loaded for the life of the process, like libcuda itself. */
     snprintf(g_drv.description, sizeof g_drv.description,
              "%s%s, compute capability %d.%d, CUDA driver %d.%d (%s)",
-             g_drv.simulated ? "SIMULATED (fake CUDA driver, no GPU): " : "", name, major, minor,
-             version / 1000, version % 1000 / 10, path);
+             g_drv.simulated ? "SIMULATED (fake CUDA driver, no GPU): " : "", g_drv.device_name,
+             g_drv.cc / 10, g_drv.cc % 10, g_drv.version / 1000, g_drv.version % 1000 / 10, path);
     return ANETHRU_OK;
-
-fail:
-    if (mod) cu->cuModuleUnload(mod);
-    if (g_drv.ctx) cu->cuDevicePrimaryCtxRelease_v2(dev);
-    g_drv.ctx = NULL;
-    return ANETHRU_E_UNAVAILABLE;
 }
 
 static void open_once(void)
 {
-    const char *env = getenv("ANETHRU_CUDA_LIBRARY");
-    const char *path = env && *env ? env : DEFAULT_LIBRARY;
-    void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!lib) {
-        const char *why = dlerror();
-        anethru_set_error(g_reason, sizeof g_reason,
-                          "cannot load the CUDA driver library %s%s: %s", path,
-                          env && *env ? " (from ANETHRU_CUDA_LIBRARY)"
-                                      : " (no NVIDIA driver installed? set ANETHRU_CUDA_LIBRARY "
-                                        "to its path)",
-                          why ? why : "dlopen failed");
-        g_status = ANETHRU_E_UNAVAILABLE;
-        return;
-    }
-    g_drv.simulated = dlsym(lib, "anethru_fake_cuda_driver") != NULL;
-    if ((g_status = resolve_symbols(lib, path)) != ANETHRU_OK) {
-        dlclose(lib);
-        memset(&g_drv, 0, sizeof g_drv);
-        return;
-    }
-    CUresult r = g_drv.api.cuInit(0);
-    if (r != CUDA_SUCCESS) {
-        char what[300];
-        snprintf(what, sizeof what, "cuInit (driver %s)", path);
-        g_status = cuda_fail(&g_drv, ANETHRU_E_UNAVAILABLE, r, what, g_reason, sizeof g_reason);
+    int from_env;
+    const char *path = cuda_library_path(&from_env);
+    void *lib;
+    g_status = cuda_library_open(path, from_env, &lib, g_reason, sizeof g_reason);
+    if (g_status != ANETHRU_OK) return;
+    if ((g_status = cuda_resolve(&g_drv, lib, path, g_reason, sizeof g_reason)) != ANETHRU_OK ||
+        (g_status = cuda_init(&g_drv, path, g_reason, sizeof g_reason)) != ANETHRU_OK) {
         dlclose(lib); /* the reason is already formatted; nothing else uses the library */
         memset(&g_drv, 0, sizeof g_drv);
         return;

@@ -66,7 +66,7 @@ int cuda_any_variant_fits(const cuda_driver *drv, int c, int s, char *why, size_
     return 0;
 }
 
-static CUresult launch(const cuda_driver *drv, int i, const cuda_bench *b)
+CUresult cuda_launch_variant(const cuda_driver *drv, int i, const cuda_bench *b)
 {
     unsigned grid[2], block[2];
     cuda_variant_geometry(&cuda_variants[i], b->channels, b->spatial, grid, block);
@@ -92,7 +92,8 @@ static double time_variant(const cuda_driver *drv, int i, const cuda_bench *b, i
         if ((r = cu->cuStreamBeginCapture_v2(b->stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL)))
             return cuda_fail(drv, 0, r, "cuStreamBeginCapture", why, whylen), -1;
         CUresult rl = CUDA_SUCCESS;
-        for (int n = 0; n < TUNE_LAUNCHES && rl == CUDA_SUCCESS; n++) rl = launch(drv, i, b);
+        for (int n = 0; n < TUNE_LAUNCHES && rl == CUDA_SUCCESS; n++)
+            rl = cuda_launch_variant(drv, i, b);
         r = cu->cuStreamEndCapture(b->stream, &graph); /* always: the stream must leave capture */
         if (rl != CUDA_SUCCESS || r != CUDA_SUCCESS) {
             if (graph) cu->cuGraphDestroy(graph);
@@ -112,7 +113,8 @@ static double time_variant(const cuda_driver *drv, int i, const cuda_bench *b, i
             snprintf(what, sizeof what, "cuGraphLaunch(%s x %d)", cuda_variants[i].entry,
                      TUNE_LAUNCHES);
         } else {
-            for (int n = 0; n < TUNE_LAUNCHES && r == CUDA_SUCCESS; n++) r = launch(drv, i, b);
+            for (int n = 0; n < TUNE_LAUNCHES && r == CUDA_SUCCESS; n++)
+                r = cuda_launch_variant(drv, i, b);
             snprintf(what, sizeof what, "cuLaunchKernel(%s)", cuda_variants[i].entry);
         }
         if (r != CUDA_SUCCESS) break;

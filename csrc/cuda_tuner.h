@@ -24,6 +24,10 @@ typedef struct {
 int cuda_choose_variant(const cuda_driver *drv, const cuda_bench *bench, int *variant, char *err,
                         size_t errlen);
 
+/* One launch of variant i (loaded, and fitting bench's shape) on bench's stream and buffers,
+ * with its geometry for that shape. */
+CUresult cuda_launch_variant(const cuda_driver *drv, int i, const cuda_bench *bench);
+
 /* Variants that fit C x S and loaded, without timing anything: nonzero if at least one. */
 int cuda_any_variant_fits(const cuda_driver *drv, int c, int s, char *why, size_t whylen);
 

@@ -1,5 +1,6 @@
-"""``anethru doctor``: the step framework, the CLI, and the cpu and cuda step lists (the ANE's,
-against the simulated framework, are in test_doctor_ane.py)."""
+"""``anethru doctor``: the step framework, the CLI, and the cpu step list (the ANE's, against
+the simulated framework, are in test_doctor_ane.py; CUDA's, against the fake driver, in
+test_doctor_cuda.py)."""
 
 import json
 import os
@@ -7,7 +8,6 @@ import os
 import pytest
 
 import anethru
-import cuda_helpers as H
 from anethru.bringup import Step, StepFailed, run_steps
 from anethru.cli import main
 
@@ -111,52 +111,3 @@ def test_text_report_and_usage_errors(capsys):
     assert "Traceback" not in err
     with pytest.raises(ValueError, match=r"backend must be one of ane, cuda, cpu; got 'tpu'"):
         anethru.doctor("tpu")
-
-
-# ---------------------------------------------------------------------------- cuda (fake driver)
-
-CUDA_DOCTOR = ("import json, anethru\n"
-               "print(json.dumps({s.name: [s.status, s.message] for s in anethru.doctor('cuda').steps}))\n")
-CUDA_STEPS = ["driver and device", "device", "compile", "one launch", "graph launch",
-              "random weights vs numpy"]
-
-
-@pytest.fixture(scope="module")
-def fake_cuda(tmp_path_factory):
-    if H.CC is None:
-        pytest.skip("no C compiler to build the fake driver")
-    return H.build_fake(str(tmp_path_factory.mktemp("cuda_fake_doctor")))
-
-
-def cuda_doctor(fake, **env):
-    rc, out, err = H.run_python(CUDA_DOCTOR, ANETHRU_CUDA_LIBRARY=fake, **env)
-    assert rc == 0, out + err
-    return json.loads(out.splitlines()[-1])
-
-
-def test_cuda_doctor_passes_on_a_working_driver(fake_cuda):
-    steps = cuda_doctor(fake_cuda)
-    assert list(steps) == CUDA_STEPS and {s for s, _ in steps.values()} == {"ok"}
-    assert steps["one launch"][1] == steps["graph launch"][1] == \
-        "identity weights: output == input, bit for bit"
-    assert "conv variant " in steps["compile"][1]
-
-
-# A forced conv variant: nothing is launched to tune at compile, so the k-th kernel run is the
-# k-th of the steps (the sequential pass of "one launch" runs 2, the graph's pass the next 2).
-FORCED = dict(ANETHRU_CUDA_KERNEL="mma_32x32_k64_g1")
-
-
-@pytest.mark.parametrize("env,step,words,skipped", [
-    (dict(FAKE_CUDA_INIT_ERROR=3), "driver and device", "cuInit", CUDA_STEPS[1:]),
-    (dict(FAKE_CUDA_MODULE_ERROR=222), "driver and device", "PTX", CUDA_STEPS[1:]),
-    (dict(FAKE_CUDA_FAIL_LAUNCH=1, **FORCED), "one launch", "cuLaunchKernel", ["random weights vs numpy"]),
-    (dict(FAKE_CUDA_FAIL_LAUNCH=3, **FORCED), "graph launch", "cuGraphLaunch", []),
-    # launches recorded into the graph fail: the compile (which tunes and captures) says so
-    (dict(FAKE_CUDA_FAIL_CAPTURE=1), "compile", "cuLaunchKernel", CUDA_STEPS[3:]),
-])
-def test_cuda_step_failures_carry_the_drivers_message(fake_cuda, env, step, words, skipped):
-    steps = cuda_doctor(fake_cuda, **env)
-    status, message = steps[step]
-    assert status == "failed" and words in message
-    assert [n for n, (s, _) in steps.items() if s == "skipped"] == skipped

@@ -1,83 +1,73 @@
-"""The CUDA backend's bring-up, as far as the public API reaches: the probe (driver library,
-entry points, cuInit, a device, the PTX; its message says which failed), the device, a chain
-compiled (context, module, and the chained program's graph captured), one launch, one graph
-launch, and the numbers.
+"""The CUDA backend's bring-up, step by step, through the native entry points of
+csrc/cuda_bringup.c: the same code the backend loads the driver with (csrc/cuda_driver.c), one
+call per step, on a session of its own.
 
-Finer steps (each driver entry point, cuInit, the context and the PTX load on their own) need
-native entry points in csrc/cuda_*.c, like the ANE's csrc/ane_bringup.m; they belong with the
-CUDA backend's own work and slot in here as more Steps.
+Order and dependencies: the driver library (its file and version), every entry point, cuInit,
+device 0 and its compute capability, its primary context, the base PTX module (sm_75: the
+kernels the backend needs), then the sm_80 module (cp.async variants; on an older GPU it says so
+and passes, as the backend runs without it), one launch of the conv kernel, the chain of
+LAYERS launches captured into a CUDA graph and launched, the identity chain's output checked
+bit for bit, and the conv variant the tuner picks for CHANNELS x SPATIAL.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
-from .. import tensors
-from ..backends import probe
-from ..chain import Chain
+from .._lib import ffi, lib
 from .steps import Step, StepFailed
 
-CHANNELS, SPATIAL = 64, 32
+CHANNELS, SPATIAL, LAYERS = 64, 32, 12
 
 
-class Context:
+class Session:
+    """The native session the steps share; closing it undoes everything they made."""
+
     def __init__(self) -> None:
-        self.chain: Chain | None = None
-        self.random: Chain | None = None
+        self.handle = lib.anethru_cuda_bringup_open(CHANNELS, SPATIAL, LAYERS)
+        if self.handle == ffi.NULL:
+            raise MemoryError("cannot open a CUDA bring-up session")
+
+    def step(self, step: int, arg: int = 0) -> str:
+        msg = ffi.new("char[]", 2048)  # the conv variant's step lists every candidate
+        rc = lib.anethru_cuda_bringup_step(self.handle, step, arg, msg, len(msg))
+        text = ffi.string(msg).decode("utf-8", "replace")
+        if rc != lib.ANETHRU_OK:
+            raise StepFailed(text or f"native error {rc}")
+        return text
 
     def close(self) -> None:
-        for c in (self.chain, self.random):
-            if c is not None:
-                c.close()
+        if self.handle not in (None, ffi.NULL):
+            lib.anethru_cuda_bringup_close(self.handle)
+        self.handle = None
 
 
-def open_context() -> Context:
-    return Context()
+def open_context() -> Session:
+    return Session()
 
 
-def _driver(ctx: Context) -> str:
-    info = probe("cuda")
-    if not info.available:
-        raise StepFailed(info.reason)
-    return "driver loaded, cuInit succeeded, a device and the PTX accepted"
+def _native(step: int, arg: int = 0):
+    return lambda session: session.step(step, arg)
 
 
-def _device(ctx: Context) -> str:
-    return probe("cuda").device
-
-
-def _compile(ctx: Context) -> str:
-    ctx.chain = Chain(CHANNELS, SPATIAL, kernels=2, backend="cuda")
-    why = ctx.chain.supports("chained")[1]
-    tuning = ctx.chain.cuda_tuning
-    variant = f"; conv variant {tuning['kernel']} ({tuning['how']})" if tuning else ""
-    return f"2 kernels of {CHANNELS}x{SPATIAL} in {ctx.chain.compile_ms:.1f} ms" + \
-        (f"; no chained program: {why}" if why else " and the chained program (a CUDA graph)") + \
-        variant
-
-
-def _identity(ctx: Context, test: str) -> str:
-    supported, why = ctx.chain.supports(test)
-    if not supported:
-        raise StepFailed(why)
-    x = tensors.make_input(CHANNELS, SPATIAL, seed=3)
-    y = ctx.chain.roundtrip(x, test)
-    bad = int(np.count_nonzero(y.view(np.uint16) != x.view(np.uint16)))
-    if bad:
-        raise StepFailed(f"identity weights: {bad} of {x.size} values differ from the input")
-    return "identity weights: output == input, bit for bit"
-
-
-def _numbers(ctx: Context) -> str:
-    ctx.random = Chain(CHANNELS, SPATIAL, kernels=2, backend="cuda", weights="random", seed=4)
-    c = ctx.random.check()
-    return f"{' and '.join(c.tests)} within tolerance of numpy (max |error| {c.max_abs_error:.3g})"
+def modules() -> list[tuple[int, str]]:
+    """(index, step name) of each embedded PTX module, base first."""
+    return [(i, f"PTX sm_{lib.anethru_cuda_module_sm(i)}") for i in range(lib.anethru_cuda_module_count())]
 
 
 def steps() -> list[Step]:
-    return [Step("driver and device", _driver),
-            Step("device", _device, needs=("driver and device",)),
-            Step("compile", _compile, needs=("driver and device",)),
-            Step("one launch", lambda ctx: _identity(ctx, "sequential"), needs=("compile",)),
-            Step("graph launch", lambda ctx: _identity(ctx, "chained"), needs=("compile",)),
-            Step("random weights vs numpy", _numbers, needs=("one launch",))]
+    (_, base), *others = modules()
+    out = [Step("driver library", _native(lib.ANETHRU_CUDA_STEP_LIBRARY)),
+           Step("entry points", _native(lib.ANETHRU_CUDA_STEP_ENTRY_POINTS), needs=("driver library",)),
+           Step("cuInit", _native(lib.ANETHRU_CUDA_STEP_INIT), needs=("entry points",)),
+           Step("device", _native(lib.ANETHRU_CUDA_STEP_DEVICE), needs=("cuInit",)),
+           Step("context", _native(lib.ANETHRU_CUDA_STEP_CONTEXT), needs=("device",)),
+           Step(base, _native(lib.ANETHRU_CUDA_STEP_MODULE, 0), needs=("context",))]
+    # The other modules hold optional variants: nothing but the variant choice uses them.
+    out += [Step(name, _native(lib.ANETHRU_CUDA_STEP_MODULE, i), needs=(base,)) for i, name in others]
+    out += [Step("launch", _native(lib.ANETHRU_CUDA_STEP_LAUNCH), needs=(base,)),
+            Step("graph", _native(lib.ANETHRU_CUDA_STEP_GRAPH), needs=("launch",)),
+            Step("identity", _native(lib.ANETHRU_CUDA_STEP_IDENTITY), needs=("graph",)),
+            Step("conv variant", _native(lib.ANETHRU_CUDA_STEP_VARIANT), needs=("launch",))]
+    return out
+
+
+__all__ = ["steps", "open_context", "modules", "CHANNELS", "SPATIAL", "LAYERS"]

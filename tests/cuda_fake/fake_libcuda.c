@@ -35,6 +35,11 @@
  *   FAKE_CUDA_FAST_KERNEL=e          every other conv kernel spins FAKE_CUDA_SLOW_US
  *                                    (default 200) more per run, so e is the fastest
  *   FAKE_CUDA_NO_MAP_HOST=1          the GPU cannot map host memory
+ *   FAKE_CUDA_CONTEXT_ERROR=n        cuDevicePrimaryCtxRetain returns CUresult n
+ *   FAKE_CUDA_CORRUPT=1              every conv kernel run adds 1 to the bits of its first
+ *                                    output value (one ulp off, as a faulty GPU might be)
+ *   FAKE_CUDA_VERSION_ERROR=n        cuDriverGetVersion returns CUresult n (read at each call:
+ *                                    it may be called before cuInit)
  * Dropping a symbol cannot be an environment knob (dlsym sees what the library exports), so
  * build.py links variants with a version script that hides the named symbol.
  */
@@ -94,9 +99,9 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static block *blocks; /* sorted by base address, so lookups are a binary search */
 static size_t nblocks, capblocks;
 static int live_objects; /* memory blocks, streams, graphs and executable graphs */
-static long kernel_runs, fail_at, fail_at_sync, allocs, fail_alloc, fail_capture, slow_us;
+static long kernel_runs, fail_at, fail_at_sync, allocs, fail_alloc, fail_capture, slow_us, corrupt;
 static int initialised, device_count = 1, compute_capability = 90, can_map_host = 1;
-static CUresult init_error, module_error;
+static CUresult init_error, module_error, context_error;
 static const char *reject_target, *missing_function, *fail_kernel, *fast_kernel;
 static struct CUctx_st primary;
 #define MAX_MODULES 4
@@ -131,6 +136,9 @@ EXPORT int fake_cuda_live_objects(void)
     return n;
 }
 EXPORT long fake_cuda_kernel_runs(void) { return __atomic_load_n(&kernel_runs, __ATOMIC_SEQ_CST); }
+/* Modules loaded and references to the primary context held (what a bring-up must give back). */
+EXPORT int fake_cuda_loaded_modules(void);
+EXPORT int fake_cuda_context_refs(void);
 static long copies;
 /* Host<->device copies made so far (mapped memory must need none). */
 EXPORT long fake_cuda_copies(void) { return __atomic_load_n(&copies, __ATOMIC_SEQ_CST); }
@@ -235,6 +243,8 @@ EXPORT CUresult cuInit(unsigned int flags)
     fail_capture = env_long("FAKE_CUDA_FAIL_CAPTURE", 0);
     compute_capability = (int)env_long("FAKE_CUDA_COMPUTE_CAPABILITY", 90);
     can_map_host = !env_long("FAKE_CUDA_NO_MAP_HOST", 0);
+    context_error = (CUresult)env_long("FAKE_CUDA_CONTEXT_ERROR", 0);
+    corrupt = env_long("FAKE_CUDA_CORRUPT", 0);
     slow_us = env_long("FAKE_CUDA_SLOW_US", 200);
     reject_target = getenv("FAKE_CUDA_REJECT_TARGET");
     missing_function = getenv("FAKE_CUDA_MISSING_FUNCTION");
@@ -246,6 +256,8 @@ EXPORT CUresult cuInit(unsigned int flags)
 
 EXPORT CUresult cuDriverGetVersion(int *version)
 {
+    CUresult r = (CUresult)env_long("FAKE_CUDA_VERSION_ERROR", 0);
+    if (r) return r;
     *version = 13000;
     return CUDA_SUCCESS;
 }
@@ -288,6 +300,7 @@ EXPORT CUresult cuDevicePrimaryCtxRetain(CUcontext *ctx, CUdevice dev)
 {
     NEED_INIT();
     if (dev != 0) return CUDA_ERROR_INVALID_VALUE;
+    if (context_error) return context_error;
     __atomic_add_fetch(&primary.refs, 1, __ATOMIC_SEQ_CST);
     *ctx = &primary;
     return CUDA_SUCCESS;
@@ -340,6 +353,15 @@ EXPORT CUresult cuModuleLoadData(CUmodule *mod, const void *image)
         }
     return CUDA_ERROR_OUT_OF_MEMORY;
 }
+
+EXPORT int fake_cuda_loaded_modules(void)
+{
+    int n = 0;
+    for (int i = 0; i < MAX_MODULES; i++) n += modules[i].loaded;
+    return n;
+}
+
+EXPORT int fake_cuda_context_refs(void) { return __atomic_load_n(&primary.refs, __ATOMIC_SEQ_CST); }
 
 static int is_module(CUmodule mod)
 {
@@ -605,6 +627,7 @@ static CUresult run_kernel(const launch_rec *l, CUstream s)
     if (!IS_EMPTY_KERNEL(l->fn)) {
         spin_unless_fast(l->fn);
         run_conv(l);
+        if (corrupt) ((uint16_t *)(uintptr_t)l->y)[0]++;
     }
     return CUDA_SUCCESS;
 }
