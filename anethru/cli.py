@@ -27,6 +27,8 @@ PROG = "anethru"
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("run", "measure the throughput ceiling (the default when no command is given)"),
     "compare": ("compare", "compare result files: medians, intervals, ratios and verdicts"),
+    "gallery": ("gallery", "check a folder of result files and write its summary page"),
+    "submit": ("submit", "measure this machine for the results gallery and write its file"),
 }
 DEFAULT_COMMAND = "run"
 
