@@ -204,6 +204,7 @@ def render(submissions: list[Submission], tables: list[Table], gallery_dir: str,
     def rel(name: str) -> str:
         return posixpath.relpath(posixpath.join(_posix(gallery_dir), name), _posix(out_dir))
 
+    submissions = sorted(submissions, key=lambda s: s.name)
     links = {s.name: rel(s.name) for s in submissions}
     notes = {s.name: rel(s.note) for s in submissions if s.note}
     lines = _intro(figure_name)

@@ -29,7 +29,8 @@ def _row_label(row: Row) -> str:
     if row.is_seed:
         return f"{SEED_CHIP} (seed, one run)"
     s: Submission = row.submission  # type: ignore[assignment]
-    return f"{s.machine_label} ({s.backend}, {s.date})"
+    backend = "CPU figures" if s.backend == "cpu" else s.backend
+    return f"{s.machine_label} ({backend}, {s.date})"
 
 
 def figure_data(tables: list[Table]) -> list[dict[str, Any]]:

@@ -9,7 +9,8 @@ read what an earlier one wrote).  Of a line, only the ``anethru ...`` parts run 
 What the README shows decides how a step runs:
 
 * ``[tests add: ARGS]`` in a line's comment: the test runs that line's anethru command with
-  ARGS added right after ``anethru`` (a smaller configuration, so the suite stays quick).
+  ARGS added right after ``anethru``, or after its command word when it names one (``anethru
+  submit``): a smaller configuration, so the suite stays quick.
 * A ```python block whose first line is ``# test_NAME.py: COMMAND`` is a pytest file: the test
   saves it as test_NAME.py and runs COMMAND (its ``pytest`` with this interpreter's pytest).
 * ``# Mac only`` or ``# GPU only`` in a line's comment (or anywhere in a python block), or a
@@ -108,6 +109,15 @@ def _shell_lines(lines: list[str], first: int) -> list[tuple[int, str]]:
     return out
 
 
+def _add_args(run: str, extra: str) -> str:
+    """ARGS after ``anethru``, or after its command word (a second word not starting with '-',
+    like ``submit``): options belong to the command they follow."""
+    words = run.split(None, 2)
+    if len(words) >= 2 and not words[1].startswith("-"):
+        return " ".join([words[0], words[1], extra] + words[2:])
+    return "anethru " + extra + run[len("anethru"):]
+
+
 def _anethru_command(command: str, extra: str) -> Optional[str]:
     """The anethru parts of a shell line ('a && b' chains), ARGS added after the word."""
     parts = [p.strip() for p in command.split("&&")]
@@ -115,7 +125,7 @@ def _anethru_command(command: str, extra: str) -> Optional[str]:
     if not runs:
         return None
     if extra:
-        runs = ["anethru " + extra + p[len("anethru"):] for p in runs]
+        runs = [_add_args(p, extra) for p in runs]
     return " && ".join(runs)
 
 

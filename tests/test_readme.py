@@ -106,6 +106,7 @@ def test_extraction_rules():
         "anethru -q \\",
         "    --list-backends",
         "anethru --json > out.json    # GPU only",
+        "anethru submit --results r   # a command word first [tests add: -c 8x8]",
         "python -m pytest             # not an example",
         "   # a comment line",
         "```",
@@ -123,9 +124,10 @@ def test_extraction_rules():
         ("sh", 2, [(2, "anethru -c 16x8 -r 1", None),
                    (3, "anethru --backend ane", "ane"),
                    (4, "anethru -q      --list-backends", None),
-                   (6, "anethru --json > out.json", "cuda")]),
-        ("python", 12, [(12, 'import anethru\nanethru.run_ceiling(64, 32, backend="cuda")\n', "cuda")]),
-        ("python", 16, [(16, "x = 1  # Mac only\n", "ane")]),
+                   (6, "anethru --json > out.json", "cuda"),
+                   (7, "anethru submit -c 8x8 --results r", None)]),
+        ("python", 13, [(13, 'import anethru\nanethru.run_ceiling(64, 32, backend="cuda")\n', "cuda")]),
+        ("python", 17, [(17, "x = 1  # Mac only\n", "ane")]),
     ]
 
 
