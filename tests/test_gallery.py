@@ -222,10 +222,12 @@ def _refused(scratch, capsys, name: str, doc: dict) -> str:
     code, out, err = gallery(str(scratch), "--check", capsys=capsys)
     assert code == 1 and out == ""
     assert os.path.join(str(scratch), name) in err
+    assert "the page was not checked" in err
     code, out, err2 = gallery(str(scratch), capsys=capsys)
     assert code == 1 and out == ""
     assert "nothing was written" in err2
     assert page_of(scratch) == before
+    assert set(os.listdir(scratch)) - {"RESULTS.png"} == {H100, name, "RESULTS.md"}
     return err
 
 
@@ -314,7 +316,6 @@ def test_rows_are_sorted_by_file_name_and_the_output_is_deterministic(tmp_path, 
     # A new anethru version renders the same page from the same files.
     monkeypatch.setattr(anethru, "__version__", "9.9.9")
     accepted, _ = read_gallery(str(tmp_path))
-    grid = tables(accepted)
     assert render(list(reversed(accepted)), tables(list(reversed(accepted))), str(tmp_path),
                   str(tmp_path), figure_name="RESULTS.png") == first
     assert "9.9.9" not in first

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 from typing import Optional
 
 from ..cli import EXIT_OK, error, progress_printer, write_stdout
@@ -57,10 +56,10 @@ def _short(line: str, limit: int = 160) -> str:
 
 
 def _write_atomically(path: str, text: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".gallery-", suffix=".tmp", dir=folder)
+    """Write beside the page, then rename: a failed write never leaves half a page."""
+    tmp = f"{path}.{os.getpid()}.tmp"
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+        with open(tmp, "x", encoding="utf-8", newline="\n") as f:
             f.write(text)
         os.replace(tmp, path)
     except BaseException:
@@ -143,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
         error(f"{os.path.join(directory, bad.file)}: {bad.reason}")
     if refused:
         return error(f"{len(refused)} of {len(refused) + len(accepted)} result files cannot be "
-                     f"shown (above); nothing was {'checked' if args.check else 'written'}")
+                     f"shown (above); {'the page was not checked' if args.check else 'nothing was written'}")
     grid = tables(accepted)
     data = figure_data(grid)
     stamp = data_stamp(data)
