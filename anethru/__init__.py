@@ -4,7 +4,8 @@ how much of the time is the round trip, and what would chaining save?
     >>> import anethru
     >>> print(anethru.run_ceiling(768, 256))          # doctest: +SKIP
 
-See ``run_ceiling``, ``run_suite``, ``Chain``, ``backends``, ``load_results`` and ``compare``.
+See ``run_ceiling``, ``run_suite``, ``Chain``, ``backends``, ``load_results``, ``compare``,
+``doctor`` and ``ane_programs``.
 """
 
 from __future__ import annotations
@@ -35,14 +36,18 @@ _EXPORTS = {
     "compare": "compare", "Comparison": "compare",
     "Stats": "stats",
     "DEFAULT_TESTS": "testnames", "TEST_NAMES": "testnames",
+    "doctor": "bringup", "DoctorReport": "bringup",
+    "ane_programs": "programs", "AneProgram": "programs",
 }
 
 if TYPE_CHECKING:  # what static checkers and IDEs see; at run time __getattr__ loads them
     from .api import (SEED_CONFIGS, SEED_KERNELS, ConfigFailure, release_cached_chains,
                       run_ceiling, run_suite)
     from .backends import BackendInfo, backends, best_backend
+    from .bringup import DoctorReport, doctor
     from .chain import Chain, Measurement
     from .compare import Comparison, compare
+    from .programs import AneProgram, ane_programs
     from .errors import (AnethruError, BackendUnavailableError, ChainCheckError, CompileError,
                          EvalError, InternalError, LimitError, NativeMemoryError,
                          ResultFormatError, SuiteInterrupted, UnsupportedError, WorkerError,

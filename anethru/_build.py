@@ -10,7 +10,8 @@ Per platform:
   throws through an ``@try``.  Links Foundation and IOSurface.
 * everywhere else: no Objective-C compiler is needed.  gcc cannot compile a ``.m`` file, so the
   plain-C harness ``throughput.m`` is included textually into the generated C module, and the ANE
-  runtime is left out (the registry then explains why the ``ane`` backend is missing).
+  runtime is left out (``ane_absent.c`` then explains why the ``ane`` backend is missing).  The
+  ANE's program forms are plain C and built everywhere.
 
 Other helpers (tests/objc's simulated-ANE build) reuse ``CDEF``, ``C_SOURCES`` and
 ``HEADERS`` so that every build of the native core has the same interface; tests/macos compiles
@@ -35,7 +36,12 @@ HEADERS = [
     "csrc/cpu_conv.h",
     "csrc/port_lock.h",
     "csrc/ane_runtime.h",
+    "csrc/ane_internal.h",
+    "csrc/ane_msg.h",
+    "csrc/ane_classes.h",
+    "csrc/ane_forms.h",
     "csrc/ane_mil.h",
+    "csrc/ane_weights.h",
     "csrc/ane_tmpdir.h",
     "csrc/cuda_api.h",
     "csrc/cuda_driver.h",
@@ -56,10 +62,19 @@ C_SOURCES = [
     "csrc/cuda_tuner.c",
     "csrc/cuda_variants.c",
     "csrc/virtual_backend.c",
+    # The ANE's program forms (MIL text, weight files) and class names: plain C, built
+    # everywhere so that anethru.ane_programs() shows what the backend compiles on any OS.
+    "csrc/ane_forms.c",
+    "csrc/ane_mil.c",
+    "csrc/ane_weights.c",
+    "csrc/ane_classes.c",
 ]
-OBJC_SOURCES = ["csrc/ane_runtime.m", "csrc/throughput.m"]
-# Plain C helpers of the ANE backend (MIL text + weight blob, the temp directory): built with it.
-ANE_C_SOURCES = ["csrc/ane_mil.c", "csrc/ane_tmpdir.c"]
+OBJC_SOURCES = ["csrc/ane_framework.m", "csrc/ane_kernel.m", "csrc/ane_runtime.m",
+                "csrc/ane_bringup.m", "csrc/throughput.m"]
+# Plain C helper of the ANE backend (its private temp directories): built with it.
+ANE_C_SOURCES = ["csrc/ane_tmpdir.c"]
+# Where the ANE runtime is not built: the "ane" backend that says why, and its bring-up stubs.
+ANE_ABSENT_SOURCES = ["csrc/ane_absent.c"]
 C_FLAGS = ["-O3", "-std=gnu11"]
 
 
@@ -120,7 +135,7 @@ def make_ffibuilder():
         ffi.set_source(
             "anethru._native",
             '#include "anethru.h"\n#include "throughput.m"\n' + STAMP_SOURCE,
-            sources=C_SOURCES,
+            sources=C_SOURCES + ANE_ABSENT_SOURCES,
             include_dirs=[CSRC],
             depends=_existing(HEADERS + ["csrc/throughput.m"]),
             extra_compile_args=C_FLAGS,

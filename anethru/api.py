@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import math
 import os
+import random
 import threading
 import time
 from dataclasses import dataclass
 from typing import Callable, Iterable, Optional, Union
 
 from . import machine_state, validate
-from .chain import Chain
-from .errors import AnethruError, SuiteInterrupted, UnsupportedError
+from .chain import Chain, Measurement
+from .errors import AnethruError, ChainCheckError, SuiteInterrupted, UnsupportedError
+from .eval_paths import EVAL_PATHS, check_ane_eval, measure_interleaved
 from .machine import fingerprint
-from .result import CeilingResult, Config
+from .result import CeilingResult, Config, Stopping
 from .stopping import (DEFAULT_MAX_TIME, DEFAULT_PRECISION, MAX_REPEATS, MIN_REPEATS, Criterion,
                        FixedRepeats, Limits, Precision, measure_until)
 from .testnames import DEFAULT_TESTS
@@ -22,6 +24,8 @@ from .worker import isolatable
 # The seed's configurations (channels x spatial) and chain length.
 SEED_CONFIGS = ((64, 32), (256, 64), (768, 256))
 SEED_KERNELS = 12
+# ane_eval="all": rounds per path when no repeats are given.
+ALL_PATHS_REPEATS = 10
 # An exact count of repeats is capped where result documents stay readable.
 MAX_EXACT_REPEATS = 1_000_000
 
@@ -55,7 +59,7 @@ def release_cached_chains() -> int:
 
 
 def _open_chain(channels: int, spatial: int, kernels: int, backend: str, weights: str,
-                seed: int, chained: bool, ane_realtime: bool,
+                seed: int, chained: bool, ane_eval: str,
                 cuda_memory: str = "device") -> tuple[Chain, bool]:
     """A chain for this configuration, and whether the caller owns (must close) it."""
     from .backends import resolve
@@ -64,11 +68,11 @@ def _open_chain(channels: int, spatial: int, kernels: int, backend: str, weights
 
     def compile_chain() -> Chain:
         return Chain(channels, spatial, kernels=kernels, backend=name, weights=weights, seed=seed,
-                     chained=chained, ane_realtime=ane_realtime, cuda_memory=cuda_memory)
+                     chained=chained, ane_eval=ane_eval, cuda_memory=cuda_memory)
 
     if name not in REUSE_CHAINS:
         return compile_chain(), True
-    key = (channels, spatial, kernels, name, weights, seed, chained, ane_realtime)
+    key = (channels, spatial, kernels, name, weights, seed, chained, ane_eval)
     with _cache_lock:
         chain = _cache.get(key)
         if chain is None or chain.closed:
@@ -84,7 +88,7 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
                 backend: str = "auto",
                 tests: Optional[Iterable[str]] = None, weights: str = "identity",
                 seed: Optional[int] = None, ane_realtime: bool = False,
-                cuda_memory: str = "device",
+                ane_eval: str = "standard", cuda_memory: str = "device",
                 progress: Optional[Callable[[str], None]] = None) -> CeilingResult:
     """Measure the multi-kernel throughput ceiling of one configuration.
 
@@ -108,6 +112,11 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
     ``cuda_memory`` ("device" or "mapped", cuda only) says where the kernels' inputs and outputs
     live (docs/cuda.md); on cuda the config's options name it and the kernel variant that ran.
 
+    ``ane_eval`` (the ANE): "standard", "realtime" or "direct" evaluates through that path;
+    "all" measures every path that works, interleaved round by round, side by side in one
+    result (``result.eval_paths``; ``result.tests`` holds the standard path's figures).
+    ``ane_realtime=True`` is the old spelling of ``ane_eval="realtime"``.
+
     ``isolate=True`` measures in a fresh worker process (see :mod:`anethru.worker`): no
     compile is spent in this process, a crash or hang there raises ``WorkerError`` here, and
     ``timeout`` (seconds) bounds the call.  The result is the same, with ``"isolated"`` in
@@ -123,14 +132,20 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
     if iters is not None:
         iters = validate.positive_int("iters", iters)
     warmup = validate.positive_int("warmup", warmup, minimum=0)
+    ane_eval = check_ane_eval(ane_eval, validate.flag("ane_realtime", ane_realtime))
+    if ane_eval == "all":
+        # Paths compared side by side get the same rounds: an exact count, never a precision.
+        if precision is not None or max_time is not None:
+            raise ValueError("ane_eval='all' runs an exact number of rounds for every path; "
+                             "give repeats (default 10), not precision or max_time")
+        repeats = ALL_PATHS_REPEATS if repeats is None else repeats
     criterion, limits = stopping_rule(repeats, precision, max_time)
     weights = validate.check_weights(weights)
     wanted = validate.check_tests(tests)
     seed_value = None if seed is None else validate.positive_int("seed", seed, minimum=0)
-    ane_realtime = validate.flag("ane_realtime", ane_realtime)
     say = progress or (lambda line: None)
     say(f"{c}x{s}: compiling {k} kernels{' and the chained program' if 'chained' in wanted else ''}")
-    chain, owned = _open_chain(c, s, k, backend, weights, 0, "chained" in wanted, ane_realtime,
+    chain, owned = _open_chain(c, s, k, backend, weights, 0, "chained" in wanted, ane_eval,
                                cuda_memory)
     try:
         say(f"{c}x{s}: checking the chain on {chain.backend} ({weights} weights)")
@@ -144,17 +159,23 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
                 unsupported[t] = why
             else:
                 raise UnsupportedError(f"{chain.backend} cannot run the {t} test: {why}")
-        plan = (f"{criterion.repeats} repeats" if isinstance(criterion, FixedRepeats) else
-                f"until every median is within +/-{criterion.precision:.1%} or "
-                f"{limits.max_time:g} s")
-        say(f"{c}x{s}: timing {', '.join(runnable)} ({warmup} warm-up passes, then rounds in "
-            f"shuffled order, {plan})")
+        eval_paths: dict = {}
         state_start = machine_state.snapshot(chain.backend)
-        outcome = measure_until(chain, runnable, criterion, iters=iters, warmup=warmup,
-                                seed=seed_value, limits=limits, started=started,
-                                progress=lambda line: say(f"{c}x{s}: {line}"))
+        if ane_eval == "all":
+            m, stop, eval_paths = _measure_every_eval_path(
+                chain, runnable, criterion.repeats, iters=iters, warmup=warmup, seed=seed_value,
+                say=say)
+        else:
+            plan = (f"{criterion.repeats} repeats" if isinstance(criterion, FixedRepeats) else
+                    f"until every median is within +/-{criterion.precision:.1%} or "
+                    f"{limits.max_time:g} s")
+            say(f"{c}x{s}: timing {', '.join(runnable)} ({warmup} warm-up passes, then rounds in "
+                f"shuffled order, {plan})")
+            outcome = measure_until(chain, runnable, criterion, iters=iters, warmup=warmup,
+                                    seed=seed_value, limits=limits, started=started,
+                                    progress=lambda line: say(f"{c}x{s}: {line}"))
+            m, stop = outcome.measurement, outcome.stopping
         state_end = machine_state.snapshot(chain.backend)
-        m, stop = outcome.measurement, outcome.stopping
         say(f"{c}x{s}: {m.repeats} repeats in {stop.elapsed_s:.1f} s (stopped by "
             f"{stop.stopped_by.replace('_', ' ')})")
         config = Config(chain.backend, c, s, k, c * s * 2, iters is None, warmup, m.repeats,
@@ -165,7 +186,8 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
             unsupported=unsupported, machine=fingerprint(),
             clock=chain.clock_name,
             anethru_version=_version(), stopping=stop,
-            machine_state={"start": state_start, "end": state_end})
+            machine_state={"start": state_start, "end": state_end},
+            program_forms=chain.forms(), eval_paths=eval_paths)
     finally:
         if owned:
             chain.close()
@@ -207,6 +229,52 @@ def _seconds(name: str, value: object) -> float:
     if not x > 0:
         raise ValueError(f"{name} must be a positive number of seconds; got {value!r}")
     return x
+
+
+def _usable_paths(chain: Chain, say: Callable[[str], None]) -> tuple[list[str], dict[str, str]]:
+    """The eval paths this chain can measure, each checked like the standard one (a path that
+    evaluates but computes a wrong answer is reported, never measured), and why the others
+    cannot."""
+    usable, unusable = [], {}
+    for path, why in chain.eval_path_support().items():
+        if why:
+            unusable[path] = why
+            continue
+        if path != "standard":
+            say(f"{chain.label}: checking the chain through the {path} eval path")
+            chain.set_eval_path(path)
+            try:
+                chain.check()
+            except ChainCheckError as exc:
+                unusable[path] = f"its output failed the chain check: {exc}"
+                continue
+            finally:
+                chain.set_eval_path("standard")
+        usable.append(path)
+    return [p for p in EVAL_PATHS if p in usable], unusable
+
+
+def _measure_every_eval_path(chain: Chain, tests: list[str], repeats: int, *,
+                             iters: Optional[int], warmup: int, seed: Optional[int],
+                             say: Callable[[str], None]) -> tuple[Measurement, Stopping, dict]:
+    """ane_eval="all": every usable path, ``repeats`` interleaved rounds.  Returns the standard
+    path's measurement (``result.tests``), how the rounds were decided, and the other paths'
+    blocks (``result.eval_paths``)."""
+    paths, unusable = _usable_paths(chain, say)
+    say(f"{chain.label}: timing {', '.join(tests)} through the {', '.join(paths)} eval "
+        f"path{'s' if len(paths) > 1 else ''}, interleaved ({warmup} warm-up passes, "
+        f"{repeats} rounds in shuffled order)")
+    t0 = time.monotonic()
+    base_seed = random.SystemRandom().randrange(2**31) if seed is None else seed
+    measured = measure_interleaved(chain, paths, tests, iters=iters, warmup=warmup,
+                                   repeats=repeats, seed=base_seed)
+    stop = Stopping(criterion="repeats", stopped_by="repeats",
+                    elapsed_s=round(time.monotonic() - t0, 3))
+    k = chain.kernels
+    eval_paths = {"rounds": measured.rounds, "unsupported": unusable,
+                  "results": {p: {"schedule": list(x.schedule), "tests": x.results(k)}
+                              for p, x in measured.measurements.items() if p != "standard"}}
+    return measured.measurements["standard"], stop, eval_paths
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,15 @@ class BackendInfo:
     available: bool
     reason: str          # why it is unavailable; "" when available
     device: str          # what it runs on, when available
+    notes: str = ""      # what it learned in this process, e.g. a program form it fell back from
 
     @property
     def simulated(self) -> bool:
         return "SIMULATED" in self.device.upper()
 
     def __str__(self) -> str:
-        return f"{self.name}: {self.device}" if self.available else f"{self.name}: unavailable -- {self.reason}"
+        text = f"{self.name}: {self.device}" if self.available else f"{self.name}: unavailable -- {self.reason}"
+        return text + "".join(f"\n  note: {line}" for line in self.notes.splitlines())
 
 
 # Set to 1 to list the test suite's backends ("virtual") too.
@@ -49,12 +51,19 @@ def _describe(name: str) -> str:
     return ffi.string(buf).decode("utf-8", "replace")
 
 
+def _notes(name: str) -> str:
+    buf = ffi.new("char[]", 4096)
+    if lib.anethru_backend_notes(name.encode(), buf, len(buf)) != lib.ANETHRU_OK:
+        return ""
+    return ffi.string(buf).decode("utf-8", "replace").strip()
+
+
 def probe(name: str) -> BackendInfo:
     st = new_status()
     rc = lib.anethru_backend_probe(name.encode(), st)
     if rc != lib.ANETHRU_OK:
         return BackendInfo(name, False, status_message(st), "")
-    return BackendInfo(name, True, "", _describe(name))
+    return BackendInfo(name, True, "", _describe(name), _notes(name))
 
 
 def backends(include_test: bool = False) -> list[BackendInfo]:

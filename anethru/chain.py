@@ -20,7 +20,8 @@ from typing import Iterable, Mapping, Optional, Union
 import numpy as np
 
 from . import tensors, validate
-from ._lib import ffi, lib, new_status, raise_for
+from ._lib import ffi, lib, new_status, raise_for, status_message
+from .eval_paths import EVAL_PATHS, PATH_IDS, check_ane_eval, paths_to_set_up
 from .backends import BackendInfo, resolve
 from .errors import AnethruError, ChainCheckError, UnsupportedError
 from .interrupts import sigint_stops_native_loops
@@ -100,6 +101,12 @@ class Chain:
     safe to share between threads, one native call at a time.  It does not cross a fork(): in
     the child it raises AnethruError (open a new chain there).
 
+    ``ane_eval``: how the ANE evaluates ("standard", "realtime", "direct", or "all" to set up
+    every path and switch between them with :meth:`set_eval_path`); each non-standard path is
+    probed with one eval right after compile.  Asking for one path that failed its probe raises
+    UnsupportedError with the framework's message.  ``ane_realtime=True`` is the old spelling
+    of ``ane_eval="realtime"``.
+
     ``cuda_memory`` (cuda backend only): "device" keeps each kernel's input and output in GPU
     memory, reached through pinned staging copies; "mapped" puts them in mapped pinned host
     memory that the kernels read and write directly (docs/cuda.md).  On cuda, ``cuda_kernel``
@@ -109,7 +116,7 @@ class Chain:
     def __init__(self, channels: int, spatial: int, *, kernels: int = 12, backend: str = "auto",
                  weights: Union[str, np.ndarray] = "identity", seed: int = 0,
                  chained: bool = True, ane_realtime: bool = False,
-                 cuda_memory: str = "device") -> None:
+                 ane_eval: str = "standard", cuda_memory: str = "device") -> None:
         self._handle = None  # first, so __del__ of a half-built Chain has nothing to free
         self._lock = threading.Lock()
         self._inherited_from: Optional[int] = None  # the parent's pid, in a forked child
@@ -124,13 +131,18 @@ class Chain:
             self.weights_kind = validate.check_weights(weights)
             self.weights = tensors.make_weights(self.weights_kind, self.channels, self.kernels,
                                                 self.seed)
+        self.ane_eval = check_ane_eval(ane_eval, ane_realtime)
         self.backend_info: BackendInfo = resolve(backend)
         self.backend = self.backend_info.name
         self.cuda_memory = validate.check_cuda_memory(cuda_memory, self.backend)
-        self.options: tuple[str, ...] = ("ane_realtime",) if ane_realtime else ()
+        self.options: tuple[str, ...] = \
+            () if self.ane_eval == "standard" else (f"ane_eval={self.ane_eval}",)
+        self.eval_path = "standard"
         handle = ffi.new("anethru_chain **")
         st = new_status()
-        flags = lib.ANETHRU_OPT_ANE_REALTIME if ane_realtime else 0
+        flags = 0
+        for path in paths_to_set_up(self.ane_eval):
+            flags |= getattr(lib, f"ANETHRU_OPT_ANE_{path.upper()}")
         if self.cuda_memory == "mapped":
             flags |= lib.ANETHRU_OPT_CUDA_MAPPED
         choices_before = lib.anethru_cuda_choices_made()
@@ -146,6 +158,12 @@ class Chain:
         self.cuda_tuning: dict = {}
         if self.backend == "cuda":
             self._record_cuda_choice(choices_before)
+        if self.ane_eval in EVAL_PATHS and self.ane_eval != "standard":
+            try:
+                self.set_eval_path(self.ane_eval)
+            except BaseException:
+                self.close()
+                raise
 
     def _record_cuda_choice(self, choices_before: int) -> None:
         """Which conv variant the cuda kernels run, and how it was chosen (into options)."""
@@ -232,6 +250,51 @@ class Chain:
         with self._lock:
             ok = lib.anethru_chain_supports(self._live(), TEST_IDS[test], why, len(why))
         return bool(ok), "" if ok else ffi.string(why).decode("utf-8", "replace")
+
+    # ------------------------------------------------------------------ eval paths and forms
+    def _switch_path(self, path: str):
+        if path not in EVAL_PATHS:
+            raise ValueError(f"eval path must be one of {', '.join(EVAL_PATHS)}; got {path!r}")
+        st = new_status()
+        with self._lock:
+            rc = lib.anethru_chain_set_eval_path(self._live(), PATH_IDS[path], st)
+        if rc not in (lib.ANETHRU_OK, lib.ANETHRU_E_UNSUPPORTED):
+            raise_for(rc, st, f"switching {self.label} on {self.backend} to the {path} eval path")
+        if rc == lib.ANETHRU_OK:
+            self.eval_path = path
+            return ""
+        return status_message(st)
+
+    def set_eval_path(self, path: str) -> None:
+        """Evaluate every kernel through ``path`` from now on (between measurements; the
+        chain must have been opened with that path, or "all").  UnsupportedError, with the
+        backend's reason (for the ANE the framework's message from the probe), if it cannot."""
+        why = self._switch_path(path)
+        if why:
+            raise UnsupportedError(f"{self.backend} cannot evaluate {self.label} through the "
+                                   f"{path} eval path: {why}")
+
+    def eval_path_support(self) -> dict[str, str]:
+        """Every eval path -> "" if this chain can use it, else why not.  Leaves the chain on
+        the path it was on."""
+        current = self.eval_path
+        out = {path: self._switch_path(path) for path in EVAL_PATHS}
+        self.set_eval_path(current)
+        return out
+
+    def forms(self) -> dict[str, dict]:
+        """The program forms the backend compiled, where it has forms (the ANE):
+        {"kernels": {"form": "ios16", "rejected": ["ios16: ..."]}, "chained": {...}}; {} else."""
+        out = {}
+        for key, chained in (("kernels", 0), ("chained", 1)):
+            form, rejected = ffi.new("char[]", 64), ffi.new("char[]", 4096)
+            with self._lock:
+                has = lib.anethru_chain_form(self._live(), chained, form, len(form), rejected,
+                                             len(rejected))
+            if has:
+                lines = ffi.string(rejected).decode("utf-8", "replace").splitlines()
+                out[key] = {"form": ffi.string(form).decode(), "rejected": [ln for ln in lines if ln]}
+        return out
 
     # ------------------------------------------------------------------ data through the chain
     def roundtrip(self, x: np.ndarray, test: str = "sequential") -> np.ndarray:

@@ -27,6 +27,8 @@ PROG = "anethru"
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("run", "measure the throughput ceiling (the default when no command is given)"),
     "compare": ("compare", "compare result files: medians, intervals, ratios and verdicts"),
+    "doctor": ("doctor", "a backend's bring-up step by step: what works, what fails and why"),
+    "ane-files": ("ane_files", "write the ANE programs anethru compiles (MIL and weights)"),
     "gallery": ("gallery", "check a folder of result files and write its summary page"),
     "submit": ("submit", "measure this machine for the results gallery and write its file"),
 }

@@ -187,6 +187,7 @@ def format_result(r: "CeilingResult") -> str:
     opts = f", options: {', '.join(c.options)}" if c.options else ""
     lines.append(f" compile+load: {r.compile_ms:.1f} ms   tensor: {c.bytes_per_tensor} bytes fp16"
                  f"   weights: {c.weights}{opts}")
+    lines += _form_lines(r.program_forms)
     lines.append(f" chain check: {_check_text(r)}")
     lines.append(f" timing: {_stopping_text(r)}")
     lines.append(f"         {c.warmup} warm-up passes, shuffled order seed {c.test_order_seed}, "
@@ -206,6 +207,7 @@ def format_result(r: "CeilingResult") -> str:
                      f" {per_s:>9}")
     for name, why in r.unsupported.items():
         lines.append(f" {name:<13} not run: {why}")
+    lines += _eval_path_lines(r)
     if r.derived:
         lines.append("")
         for d in r.derived.values():
@@ -215,6 +217,58 @@ def format_result(r: "CeilingResult") -> str:
         lines.append("")
         lines += [f" warning: {w}" for w in r.warnings]
     return "\n".join(lines)
+
+
+def _form_lines(forms: dict) -> list[str]:
+    """Which program form the backend compiled, and a note for every fallback."""
+    if not forms:
+        return []
+    lines = [" program form: " + ", ".join(f"{what} {f['form']}" for what, f in forms.items())]
+    for what, f in forms.items():
+        if f["rejected"]:
+            lines.append(f" note: {what} compiled as {f['form']} only after the framework "
+                         f"rejected {'; '.join(f['rejected'])}")
+    return lines
+
+
+def _eval_path_lines(r: "CeilingResult") -> list[str]:
+    """ane_eval="all": every path measured, side by side, with its ratio to the standard one."""
+    if not r.eval_paths:
+        return []
+    per_path, derived = r.eval_path_tests(), r.eval_path_derived()
+    paths = list(per_path)
+    lines = ["", f" eval paths side by side ({len(r.eval_paths['rounds'])} rounds, the paths in "
+                 f"shuffled order each round; the table above is the standard path):",
+             " per test: median per kernel (per copy for memcpy_only) and its ratio to standard;"
+             " then the derived figures' medians",
+             f" {'':<22}" + "".join(f" {p:>18}" for p in paths)]
+
+    def row(label: str, values: list, unit: str = "ms", ratios: bool = True) -> str:
+        base = values[0]
+        shown = _row_unit(*values) if unit == "ms" else None
+        cells = []
+        for p, v in zip(paths, values):
+            if v is None:
+                cells.append(f" {'-':>18}")
+                continue
+            text = duration(v, shown) if unit == "ms" else ratio(v)
+            if ratios and p != "standard" and base and base > 0:
+                text += f" ({v / base:.2f}x)"
+            cells.append(f" {text:>18}")
+        return f" {label:<22}" + "".join(cells)
+
+    def median(d: Optional["Derived"]) -> Optional[float]:
+        return d.stats.median if d is not None and d.stats is not None else None
+
+    for name in r.tests:
+        lines.append(row(name, [per_path[p][name].per_unit_ms.median if name in per_path[p] else None
+                                for p in paths]))
+    for name, d in r.derived.items():
+        lines.append(row(name, [median(derived[p].get(name)) for p in paths], unit=d.unit,
+                         ratios=False))
+    for path, why in r.eval_paths["unsupported"].items():
+        lines.append(f" {path:<13} not usable: {why}")
+    return lines
 
 
 def format_suite(results: Iterable["CeilingResult"]) -> str:

@@ -234,6 +234,11 @@ def result_warnings(tests: dict[str, TestResult], derived: dict[str, Derived], c
                    f"(+/-{stopping.precision:.1%}) was reached"
                    + (": " + "; ".join(missing) if missing else "")
                    + "; allow more time (--max-time) or accept a looser --precision")
+    row = config.spatial * 2
+    if config.backend == "ane" and row % 64:
+        out.append(f"spatial {config.spatial}: a row is {row} bytes, not a multiple of 64; no run "
+                   f"on an ANE with such rows has been seen (the chain check above is what "
+                   f"vouches for the layout)")
     start = (machine_state or {}).get("start", {})
     end = (machine_state or {}).get("end", {})
     load, cpus = start.get("load_average_1m"), machine.get("cpu_count")
@@ -272,6 +277,25 @@ class CeilingResult:
     derived: dict[str, Derived] = field(default_factory=dict)
     stopping: Optional[Stopping] = None  # None only for hand-built results: build() fills it
     machine_state: dict[str, dict[str, Any]] = field(default_factory=dict)  # "start", "end"
+    # The program forms the backend compiled, where it has forms (the ANE): {"kernels":
+    # {"form": "ios16", "rejected": ["ios16: <message>", ...]}, "chained": {...}}; {} otherwise.
+    program_forms: dict[str, Any] = field(default_factory=dict)
+    # ane_eval="all": the other eval paths measured beside `tests` (the standard path):
+    # {"rounds": [[path, ...] per round], "unsupported": {path: why},
+    #  "results": {path: {"schedule": [...], "tests": {name: TestResult}}}}; {} otherwise.
+    eval_paths: dict[str, Any] = field(default_factory=dict)
+
+    def eval_path_tests(self) -> dict[str, dict[str, TestResult]]:
+        """Per eval path measured, its per-test results: "standard" is ``tests``."""
+        out = {"standard": self.tests} if self.eval_paths else {}
+        for path, r in self.eval_paths.get("results", {}).items():
+            out[path] = r["tests"]
+        return out
+
+    def eval_path_derived(self) -> dict[str, dict[str, Derived]]:
+        """Per eval path measured, its derived figures (computed from its raw blocks)."""
+        return {p: (self.derived if p == "standard" else derive(t, self.config.kernels))
+                for p, t in self.eval_path_tests().items()}
 
     @classmethod
     def build(cls, *, config: Config, tests: dict[str, TestResult], **kw: Any) -> "CeilingResult":
@@ -306,6 +330,8 @@ class CeilingResult:
             "machine_state": {k: dict(v) for k, v in self.machine_state.items()},
             "clock": self.clock,
             "anethru_version": self.anethru_version,
+            "program_forms": self.program_forms,
+            "eval_paths": _eval_paths_to_dict(self.eval_paths),
         }
 
     def to_json(self, indent: Optional[int] = 2) -> str:
@@ -346,6 +372,8 @@ def _load_ceiling(doc: dict, path: str) -> CeilingResult:
         clock=doc["clock"],
         anethru_version=doc["anethru_version"],
         stopping=Stopping.from_dict(doc["stopping"]),
+        program_forms={k: dict(v) for k, v in doc.get("program_forms", {}).items()},
+        eval_paths=_eval_paths_from_dict(doc.get("eval_paths", {})),
     )
     schema.check_stated_figures(doc, result.to_dict(), path)
     return result
@@ -356,6 +384,24 @@ def suite_document(results: list, failures: list = (), interrupted: Optional[dic
     one a Ctrl-C stopped (if any)."""
     return {"schema": SUITE_SCHEMA, "results": [r.to_dict() for r in results],
             "failures": [f.to_dict() for f in failures], "interrupted": interrupted}
+
+
+def _eval_paths_to_dict(e: dict[str, Any]) -> dict[str, Any]:
+    if not e:
+        return {}
+    return {"rounds": [list(r) for r in e["rounds"]], "unsupported": dict(e["unsupported"]),
+            "results": {p: {"schedule": list(r["schedule"]),
+                            "tests": {n: t.to_dict() for n, t in r["tests"].items()}}
+                        for p, r in e["results"].items()}}
+
+
+def _eval_paths_from_dict(d: dict[str, Any]) -> dict[str, Any]:
+    if not d:
+        return {}
+    return {"rounds": [list(r) for r in d["rounds"]], "unsupported": dict(d["unsupported"]),
+            "results": {p: {"schedule": list(r["schedule"]),
+                            "tests": {n: TestResult.from_dict(t) for n, t in r["tests"].items()}}
+                        for p, r in d["results"].items()}}
 
 
 def load_results(text: Union[str, bytes, os.PathLike]) -> list[CeilingResult]:

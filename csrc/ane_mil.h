@@ -1,43 +1,34 @@
-/* ane_mil.h -- the ANE kernel as data: MIL program text and its weight blob (pure C).
+/* ane_mil.h -- the MIL program text of the ANE kernel (pure C).
  *
- * Experiment I's kernel is a 1x1 conv over x: [1, C, 1, S] fp16 with W: [C, C, 1, 1] fp16.
- * layers > 1 puts that many convs back to back in ONE program (the `chained` test).
+ * Experiment I's kernel is a 1x1 conv over x: [1, C, 1, S] fp16 with W: [C, C, 1, 1] fp16,
+ * fp16 in and out.  layers > 1 puts that many convs back to back in ONE program (the `chained`
+ * test), each reading its weights through its own BLOBFILE(path, offset).
  *
- * All weights live in one blob file, "@model_path/weights/weight.bin", in the layout the
- * reference documents for one layer, repeated per layer:
- *   bytes [0, 64)      file header: uint32 chunk count at 0, uint32 2 (version) at 4
- *   per layer i        a 64-byte chunk header at ane_blob_chunk_offset(C, i): uint32 magic
- *                      0xDEADBEEF, uint32 1 (fp16) at +4, uint32 data bytes (C*C*2) at +8,
- *                      uint32 absolute data offset at +16; then the C*C fp16 weights,
- *                      [out][in], padded to a multiple of 64 bytes.
- * For one layer this is byte for byte the reference's blob (count 1, chunk at 64, data at 128).
- * One file rather than a file per layer because the reference only shows the compiler being
- * handed (and reading) that one weights path; several BLOBFILE offsets into it is the form
- * Core ML's own weight files take.
+ * Two dialects of the same program, as observed in research code that ran on real Macs:
+ *   ANE_MIL_IOS16  program(1.0), func main<ios16>, scalars written as tensor<string, []>,
+ *                  tensor<int32, []>, tensor<uint64, []>: the research program's own text.
+ *   ANE_MIL_IOS18  program(1.3), func main<ios18>, scalars written plainly (string, int32,
+ *                  uint64) and coremltools 9.0's buildInfo: the form of the later training
+ *                  kernels.
+ * One layer keeps the research program's names (W, y, conv); a chain numbers them (W0, y0,
+ * conv0, ...), the last output named y.
  */
 #ifndef ANETHRU_ANE_MIL_H
 #define ANETHRU_ANE_MIL_H
 
 #include <stddef.h>
-#include <stdint.h>
 
-#define ANE_MIL_WEIGHT_PATH "@model_path/weights/weight.bin"
-#define ANE_BLOB_MAGIC 0xDEADBEEFu
-#define ANE_BLOB_HEADER_BYTES 64u
-#define ANE_BLOB_CHUNK_HEADER_BYTES 64u
+enum { ANE_MIL_IOS16 = 0, ANE_MIL_IOS18 = 1 };
+
+/* Where layer i's weights are: the BLOBFILE path (as the MIL names it) and offset. */
+typedef struct {
+    const char *path;
+    size_t offset;
+} ane_mil_weight_ref;
 
 /* The MIL text, NUL-terminated, malloc'd (caller frees); NULL if out of memory or the
- * arguments are not positive. */
-char *ane_mil_text(int channels, int spatial, int layers);
-
-/* Bytes of the blob for `layers` layers of C x C weights; 0 on overflow or bad arguments. */
-size_t ane_blob_size(int channels, int layers);
-
-/* Offset of layer i's chunk header: the BLOBFILE offset the MIL names for that layer. */
-size_t ane_blob_chunk_offset(int channels, int layer);
-
-/* Fill blob (ane_blob_size bytes) from weights: layers * C * C fp16 bit patterns,
- * [layer][out][in]. */
-void ane_blob_fill(uint8_t *blob, int channels, int layers, const uint16_t *weights);
+ * arguments are bad.  refs has one entry per layer. */
+char *ane_mil_text(int dialect, int channels, int spatial, int layers,
+                   const ane_mil_weight_ref *refs);
 
 #endif

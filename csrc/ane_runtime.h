@@ -1,7 +1,8 @@
-/* ane_runtime.h -- the Apple Neural Engine as one anethru backend (ane_runtime.m).
+/* ane_runtime.h -- the Apple Neural Engine as one anethru backend (ane_runtime.m and the
+ * files beside it, see ane_internal.h).
  *
- * Built only on macOS (and, for tests, against a simulated framework on Linux); backends.c
- * includes this header when ANETHRU_WITH_ANE is defined.
+ * Built only on macOS (and, for tests, against a simulated framework on Linux); elsewhere
+ * ane_absent.c defines anethru_ane_backend, which says why there is no ANE.
  */
 #ifndef ANETHRU_ANE_RUNTIME_H
 #define ANETHRU_ANE_RUNTIME_H

@@ -51,7 +51,7 @@ static int remove_at(int dfd, const char *name, int depth)
     return unlinkat(dfd, name, AT_REMOVEDIR);
 }
 
-/* 0 if st is a directory we may use: ours, not a link, no group/other access. */
+/* 0 if st is a directory we may use: a real directory of ours (its mode is tightened after). */
 static int check_owned(const struct stat *st, const char *what, char *err, size_t errlen)
 {
     if (S_ISLNK(st->st_mode)) {
@@ -67,15 +67,11 @@ static int check_owned(const struct stat *st, const char *what, char *err, size_
                  what, (long)st->st_uid, (long)geteuid());
         return -1;
     }
-    if (st->st_mode & 077) {
-        snprintf(err, errlen, "refusing to use %s: others may access it (mode %03o)", what,
-                 (unsigned)(st->st_mode & 0777));
-        return -1;
-    }
     return 0;
 }
 
-/* Open name under dfd as a directory of ours, creating it 0700 if missing. */
+/* Open name under dfd as a directory of ours, creating it 0700 if missing and tightening it to
+ * 0700 if it was there with more access. */
 static int open_own_dir(int dfd, const char *name, const char *what, char *err, size_t errlen)
 {
     if (mkdirat(dfd, name, 0700) != 0 && errno != EEXIST) {
@@ -94,6 +90,12 @@ static int open_own_dir(int dfd, const char *name, const char *what, char *err, 
     if (fd < 0 || fstat(fd, &fst) != 0 || fst.st_ino != st.st_ino || fst.st_dev != st.st_dev) {
         snprintf(err, errlen, "refusing to use %s: it changed while being opened", what);
         if (fd >= 0) close(fd);
+        return -1;
+    }
+    if ((fst.st_mode & 0777) != 0700 && fchmod(fd, 0700) != 0) {
+        snprintf(err, errlen, "cannot make %s private (mode %03o): %s", what,
+                 (unsigned)(fst.st_mode & 0777), strerror(errno));
+        close(fd);
         return -1;
     }
     return fd;
@@ -126,17 +128,30 @@ static int write_file(int dfd, const char *name, const void *data, size_t len, c
     return 0;
 }
 
-static int write_kernel_files(const char *dir, const void *mil, size_t mil_len,
-                              const void *blob, size_t blob_len, char *err, size_t errlen)
+static int write_kernel_files(const char *dir, const ane_tmpdir_file *files, int nfiles,
+                              char *err, size_t errlen)
 {
+    static const char weights_prefix[] = "weights/";
+    const size_t wlen = sizeof weights_prefix - 1;
     char msg[256] = "";
     int rc = -1, wfd = -1;
     int dfd = open_own_dir(AT_FDCWD, dir, "the kernel's temporary directory", msg, sizeof msg);
     if (dfd < 0) goto out;
-    if (write_file(dfd, "model.mil", mil, mil_len, msg, sizeof msg)) goto out;
-    wfd = open_own_dir(dfd, "weights", "its weights directory", msg, sizeof msg);
-    if (wfd < 0) goto out;
-    if (write_file(wfd, "weight.bin", blob, blob_len, msg, sizeof msg)) goto out;
+    for (int i = 0; i < nfiles; i++) {
+        const char *name = files[i].name;
+        int in_weights = strncmp(name, weights_prefix, wlen) == 0;
+        if (in_weights) name += wlen;
+        if (!*name || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+            snprintf(msg, sizeof msg, "refusing to write %s: not a file name", files[i].name);
+            goto out;
+        }
+        if (in_weights && wfd < 0) {
+            wfd = open_own_dir(dfd, "weights", "its weights directory", msg, sizeof msg);
+            if (wfd < 0) goto out;
+        }
+        if (write_file(in_weights ? wfd : dfd, name, files[i].data, files[i].size, msg, sizeof msg))
+            goto out;
+    }
     rc = 0;
 out:
     if (wfd >= 0) close(wfd);
@@ -145,8 +160,8 @@ out:
     return rc;
 }
 
-int ane_tmpdir_acquire(const char *dir, const void *mil, size_t mil_len, const void *blob,
-                       size_t blob_len, char *err, size_t errlen)
+int ane_tmpdir_acquire(const char *dir, const ane_tmpdir_file *files, int nfiles, char *err,
+                       size_t errlen)
 {
     pthread_mutex_lock(&held_mu);
     held_dir *h = find_held(dir);
@@ -157,7 +172,7 @@ int ane_tmpdir_acquire(const char *dir, const void *mil, size_t mil_len, const v
         char ignored[8];
         existed = lstat(dir, &st) == 0 && check_owned(&st, "", ignored, sizeof ignored) != 0;
     }
-    int rc = write_kernel_files(dir, mil, mil_len, blob, blob_len, err, errlen);
+    int rc = write_kernel_files(dir, files, nfiles, err, errlen);
     if (rc == 0 && h) {
         h->holders++;
     } else if (rc == 0) {

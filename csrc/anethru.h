@@ -35,9 +35,17 @@
 #define ANETHRU_TEST_NULL_EVAL 5     /* N submissions of no work: the dispatch floor */
 #define ANETHRU_NTESTS 6
 
-/* Compile options (bits). */
-#define ANETHRU_OPT_ANE_REALTIME 1   /* ANE: evaluate via _ANEClient evaluateRealTimeWithModel: */
+/* Compile options (bits).  The ANE's non-standard eval paths to set up are each probed with
+ * one eval right after compile (a failed probe makes that path unsupported, with the reason). */
+#define ANETHRU_OPT_ANE_REALTIME 1   /* ANE: _ANEClient evaluateRealTimeWithModel:options:request:error: */
 #define ANETHRU_OPT_CUDA_MAPPED 2    /* CUDA: inputs/outputs in mapped pinned host memory */
+#define ANETHRU_OPT_ANE_DIRECT 4     /* ANE: _ANEClient doEvaluateDirectWithModel:options:request:qos:error: */
+
+/* Eval paths (anethru_chain_set_eval_path). */
+#define ANETHRU_EVAL_STANDARD 0      /* the backend's ordinary eval */
+#define ANETHRU_EVAL_REALTIME 1      /* needs ANETHRU_OPT_ANE_REALTIME at open */
+#define ANETHRU_EVAL_DIRECT 2        /* needs ANETHRU_OPT_ANE_DIRECT at open */
+#define ANETHRU_NEVAL_PATHS 3
 
 typedef struct {
     int code;       /* ANETHRU_OK or ANETHRU_E_* */
@@ -71,6 +79,19 @@ uint64_t anethru_chain_id(anethru_chain *chain);
 const char *anethru_chain_clock_name(anethru_chain *chain);
 /* 1 if `test` can run on this chain; else 0, with the reason in `why`. */
 int anethru_chain_supports(anethru_chain *chain, int test, char *why, size_t whylen);
+
+/* From now on evaluate every kernel of the chain (and its chained program) through `path`
+ * (ANETHRU_EVAL_*); switched between measurements, never during one.  On failure nothing
+ * changes: ANETHRU_E_UNSUPPORTED with the reason (the framework's message from the probe). */
+int anethru_chain_set_eval_path(anethru_chain *chain, int path, anethru_status *st);
+/* The program form the backend compiled the chain's kernels (chained == 0) or its chained
+ * program (chained != 0) as, and one line per form it tried first and the framework rejected.
+ * 1 if the backend has forms (form and rejected are filled), 0 if not. */
+int anethru_chain_form(anethru_chain *chain, int chained, char *form, size_t formlen,
+                       char *rejected, size_t rejectedlen);
+/* What a backend learned in this process that a user should know ("" when nothing), e.g. a
+ * program form it had to fall back from.  ANETHRU_E_UNSUPPORTED if it keeps no notes. */
+int anethru_backend_notes(const char *name, char *buf, size_t buflen);
 
 /* Write `input` (C*S fp16) into kernel 0's input, run one pass of `test` (sequential or
  * chained), read the last output into `output`. */
@@ -168,6 +189,62 @@ void anethru_virtual_set_costs(const anethru_virtual_costs *costs, long trace_ca
 long anethru_virtual_trace(uint64_t chain_id, long start, anethru_trace_entry *out, long cap,
                            long *dropped);
 void anethru_virtual_trace_clear(uint64_t chain_id);
+
+/* ANE program forms (csrc/ane_forms.c: plain C, in every build): exactly the MIL text and
+ * weight files the ANE backend hands the framework, in the order it tries them. */
+typedef struct {
+    char *path;          /* as the MIL names it, e.g. "@model_path/weights/weight.bin" */
+    uint8_t *data;
+    size_t size;
+} anethru_ane_file;
+
+typedef struct {
+    const char *form;    /* "ios16", "ios18"; layers > 1: "ios16-files", "ios16-onefile", ... */
+    char *mil;           /* the MIL text, NUL-terminated UTF-8 */
+    int nfiles;
+    anethru_ane_file *files;
+} anethru_ane_program;
+
+int anethru_ane_form_count(int layers);
+const char *anethru_ane_form_name(int layers, int index);
+/* Form `index` of a program of `layers` convs of C x C (weights: layers * C * C fp16,
+ * [layer][out][in]); NULL for bad arguments or without memory.  Free with _free. */
+anethru_ane_program *anethru_ane_program_new(int index, int channels, int spatial, int layers,
+                                             const uint16_t *weights);
+void anethru_ane_program_free(anethru_ane_program *program);
+
+/* The private classes the ANE backend looks up (csrc/ane_classes.c, every build); the optional
+ * one (_ANEClient) is needed only by the realtime and direct eval paths. */
+int anethru_ane_class_count(void);
+const char *anethru_ane_class_name(int index);
+int anethru_ane_class_required(int index);
+
+/* ANE bring-up one step at a time, for `anethru doctor` (csrc/ane_bringup.m).  A session
+ * holds what the steps made (models, surfaces, temp directories) until it is closed; each step
+ * returns ANETHRU_OK or a code, with a one-line message either way.  Builds without the ANE
+ * runtime answer every step with ANETHRU_E_UNAVAILABLE and the reason. */
+#define ANETHRU_ANE_STEP_PLATFORM 0       /* macOS on Apple Silicon, an arm64 process */
+#define ANETHRU_ANE_STEP_FRAMEWORK 1      /* dlopen of AppleNeuralEngine.framework */
+#define ANETHRU_ANE_STEP_CLASS 2          /* arg: class index */
+#define ANETHRU_ANE_STEP_SELECTORS 3      /* respondsToSelector:; arg 0: required classes, 1: _ANEClient */
+#define ANETHRU_ANE_STEP_TMPDIR 4         /* a private directory in NSTemporaryDirectory() */
+#define ANETHRU_ANE_STEP_DESCRIPTOR 5     /* arg: 1-layer form index */
+#define ANETHRU_ANE_STEP_COMPILE 6        /* arg: 1-layer form index */
+#define ANETHRU_ANE_STEP_LOAD 7           /* arg: 1-layer form index */
+#define ANETHRU_ANE_STEP_SURFACES 8       /* for the first form that loaded */
+#define ANETHRU_ANE_STEP_REQUEST 9
+#define ANETHRU_ANE_STEP_EVAL 10
+#define ANETHRU_ANE_STEP_IDENTITY 11      /* output == input, bit for bit */
+#define ANETHRU_ANE_STEP_CHAINED 12       /* arg: chained form index; compile to identity check */
+#define ANETHRU_ANE_STEP_REALTIME 13      /* one realtime eval, checked */
+#define ANETHRU_ANE_STEP_DIRECT 14        /* one direct eval, checked */
+#define ANETHRU_ANE_STEP_COMPILES_LEFT 15
+typedef struct anethru_ane_bringup anethru_ane_bringup;
+/* A session for kernels of C x S and a chained program of `layers` convs; NULL without memory. */
+anethru_ane_bringup *anethru_ane_bringup_open(int channels, int spatial, int layers);
+int anethru_ane_bringup_step(anethru_ane_bringup *session, int step, int arg, char *msg,
+                             size_t msglen);
+void anethru_ane_bringup_close(anethru_ane_bringup *session);
 /* CDEF-END */
 
 #endif

@@ -55,6 +55,16 @@ typedef struct anethru_backend {
     void (*release)(void *kernel);
     /* Optional (may be NULL): submit no work and wait for it; the dispatch floor. */
     int (*eval_null)(void *kernel, char *err, size_t errlen);
+    /* Optional (NULL: only ANETHRU_EVAL_STANDARD): evaluate this kernel through `path` from
+     * now on; ANETHRU_E_UNSUPPORTED with the reason, and no change, when it cannot. */
+    int (*set_eval_path)(void *kernel, int path, char *err, size_t errlen);
+    /* Optional: the program form this kernel was compiled as, and one line per form the
+     * framework rejected before it ("" when the first form compiled). */
+    int (*kernel_form)(void *kernel, char *form, size_t formlen, char *rejected,
+                       size_t rejectedlen);
+    /* Optional: what the backend learned in this process that a user should know ("" when
+     * nothing), e.g. a program form it had to fall back from. */
+    int (*notes)(char *buf, size_t buflen);
 
     /* Optional members for the test suite's backend (csrc/virtual_backend.c); every real
      * backend leaves them 0/NULL. */

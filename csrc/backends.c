@@ -3,30 +3,14 @@
  * backends come last and "auto" skips them. */
 #include <string.h>
 #include <stdio.h>
-#include <sys/utsname.h>
 
 #include "backend.h"
 
 extern const anethru_backend anethru_cpu_backend;
 extern const anethru_backend anethru_cuda_backend;
 extern const anethru_backend anethru_virtual_backend;
-
-#ifdef ANETHRU_WITH_ANE
-#include "ane_runtime.h"
-#else
-/* Builds without the Objective-C sources still list "ane", so users learn why it is missing. */
-static int ane_absent_probe(char *err, size_t errlen)
-{
-    struct utsname u;
-    if (uname(&u) != 0) strcpy(u.sysname, "this OS"), strcpy(u.machine, "?");
-    anethru_set_error(err, errlen,
-                      "the ANE backend needs macOS on Apple Silicon; this is %s %s, so the "
-                      "Objective-C ANE runtime was not built into anethru",
-                      u.sysname, u.machine);
-    return ANETHRU_E_UNAVAILABLE;
-}
-static const anethru_backend anethru_ane_backend = {.name = "ane", .probe = ane_absent_probe};
-#endif
+/* ane_runtime.m on macOS; ane_absent.c (which says why) everywhere else. */
+extern const anethru_backend anethru_ane_backend;
 
 static const anethru_backend *const registry[] = {
     &anethru_ane_backend,

@@ -167,6 +167,7 @@ struct anethru_chain {
     void **kernel;   /* kernels one-layer kernels */
     void *chained;   /* the whole chain as one unit, or NULL (see chained_reason) */
     char chained_reason[ANETHRU_ERRLEN];
+    int eval_path;   /* ANETHRU_EVAL_*: how every kernel evaluates now */
 };
 
 /* The clock of a chain's timed blocks: the monotonic clock, or the backend's own (the test
@@ -303,6 +304,56 @@ int anethru_chain_supports(anethru_chain *c, int test, char *why, size_t whylen)
         return 0;
     }
     return 1;
+}
+
+/* ------------------------------------------------------------------ eval paths, forms, notes */
+
+/* Every compiled unit of the chain: kernel 0..N-1, then the chained program (if any). */
+static void *chain_unit(anethru_chain *c, int i)
+{
+    return i < c->kernels ? c->kernel[i] : c->chained;
+}
+
+int anethru_chain_set_eval_path(anethru_chain *c, int path, anethru_status *st)
+{
+    status_reset(st);
+    if (!c || path < 0 || path >= ANETHRU_NEVAL_PATHS) {
+        anethru_set_error(st->message, sizeof st->message, "unknown eval path %d", path);
+        return status_fail(st, ANETHRU_E_ARG, -1, -1);
+    }
+    if (!c->backend->set_eval_path) {
+        if (path == ANETHRU_EVAL_STANDARD) return ANETHRU_OK;
+        anethru_set_error(st->message, sizeof st->message,
+                          "the %s backend has only the standard eval path", c->backend->name);
+        return status_fail(st, ANETHRU_E_UNSUPPORTED, -1, -1);
+    }
+    int units = c->kernels + (c->chained ? 1 : 0);
+    for (int i = 0; i < units; i++) {
+        int rc = c->backend->set_eval_path(chain_unit(c, i), path, st->message, sizeof st->message);
+        if (rc == ANETHRU_OK) continue;
+        /* All or nothing: put back the units already switched. */
+        for (int j = 0; j < i; j++)
+            c->backend->set_eval_path(chain_unit(c, j), c->eval_path, NULL, 0);
+        return status_fail(st, rc, i < c->kernels ? -1 : ANETHRU_TEST_CHAINED,
+                           i < c->kernels ? i : -1);
+    }
+    c->eval_path = path;
+    return ANETHRU_OK;
+}
+
+int anethru_chain_form(anethru_chain *c, int chained, char *form, size_t formlen, char *rejected,
+                       size_t rejectedlen)
+{
+    void *unit = !c ? NULL : chained ? c->chained : c->kernel[0];
+    if (!unit || !c->backend->kernel_form) return 0;
+    return c->backend->kernel_form(unit, form, formlen, rejected, rejectedlen) == ANETHRU_OK;
+}
+
+int anethru_backend_notes(const char *name, char *buf, size_t buflen)
+{
+    const anethru_backend *b = anethru_backend_find(name);
+    if (!b || !b->notes || !buf || buflen == 0) return ANETHRU_E_UNSUPPORTED;
+    return b->notes(buf, buflen);
 }
 
 /* ------------------------------------------------------------------ one pass of each test */

@@ -11,6 +11,8 @@ What the README shows decides how a step runs:
 * ``[tests add: ARGS]`` in a line's comment: the test runs that line's anethru command with
   ARGS added right after ``anethru``, or after its command word when it names one (``anethru
   submit``): a smaller configuration, so the suite stays quick.
+* ``[tests allow: exit 1]`` in a line's comment: that exit status is a correct outcome too
+  (``--fail-if-slower`` exits 1 when two runs on a noisy machine differ).
 * A ```python block whose first line is ``# test_NAME.py: COMMAND`` is a pytest file: the test
   saves it as test_NAME.py and runs COMMAND (its ``pytest`` with this interpreter's pytest).
 * ``# Mac only`` or ``# GPU only`` in a line's comment (or anywhere in a python block), or a
@@ -26,6 +28,7 @@ from typing import Optional
 
 SHELL_LANGS = {"sh", "bash", "shell"}
 ADD_RE = re.compile(r"\[tests add:\s*([^\]]*)\]")
+ALLOW_RE = re.compile(r"\[tests allow: exit ([0-9]+(?:\s*,\s*[0-9]+)*)\]")
 MARKER_BACKENDS = {"mac only": "ane", "gpu only": "cuda"}
 SH_BACKEND_RE = re.compile(r"(?:^|\s)(?:--backend[= ]|-b ?)(ane|cuda|cpu)\b")
 PY_BACKEND_RE = re.compile(r"""backend\s*=\s*["'](ane|cuda|cpu)["']""")
@@ -40,6 +43,7 @@ class Step:
     text: str                # what the README shows
     backend: Optional[str]   # a backend it needs ("ane", "cuda"), or None
     filename: str = ""       # a pytest file: saved under this name, then `code` (a command) runs
+    exit_ok: tuple[int, ...] = (0,)   # exit statuses that mean it worked
 
 
 @dataclass(frozen=True)
@@ -149,8 +153,11 @@ def examples(markdown: str) -> list[Example]:
                 add = ADD_RE.search(comment)
                 extra = add.group(1).strip() if add else ""
                 run = _anethru_command(command, extra)
+                allow = ALLOW_RE.search(comment)
+                exit_ok = (0,) + (tuple(int(x) for x in allow.group(1).split(",")) if allow else ())
                 if run:
-                    steps.append(Step(n, run, text.strip(), _needs(comment, command, SH_BACKEND_RE)))
+                    steps.append(Step(n, run, text.strip(), _needs(comment, command, SH_BACKEND_RE),
+                                      exit_ok=exit_ok))
             if steps:
                 found.append(Example("sh", start, tuple(steps)))
     return found

@@ -5,6 +5,7 @@ them (tests/objc/install_deps.sh); under CI=true that is a failure instead.
 """
 
 import os
+import re
 import sys
 
 import pytest
@@ -42,11 +43,62 @@ def test_planted_error_is_rejected(plant):
 
 
 def test_every_kind_of_mistake_is_planted():
-    # The brief's four kinds, each planted at least once (names are the contract).
+    # Each kind planted at least once (names are the contract): typo'd methods, misspelt
+    # private selectors, IOSurface misuse, casts of objc_msgSend, bridging.
     names = {p.name for p in check_syntax.PLANTS}
-    assert {"nsstring_method_typo", "iosurfacelock_swapped_args", "uncast_objc_msgsend",
-            "missing_bridge_to_cf"} <= names
-    assert {p.file for p in check_syntax.PLANTS} == {"csrc/ane_runtime.m", "csrc/throughput.m"}
+    assert {"nsstring_method_typo", "selector_typo_compile", "iosurfacelock_swapped_args",
+            "uncast_objc_msgsend", "wrapper_wrong_argument_type", "missing_bridge_to_cf"} <= names
+    assert {p.file for p in check_syntax.PLANTS} == {
+        "csrc/ane_framework.m", "csrc/ane_kernel.m", "csrc/ane_runtime.m", "csrc/ane_msg.h",
+        "csrc/throughput.m"}
+    for p in check_syntax.PLANTS:  # a planted header is seen through a source that includes it
+        assert p.file.endswith(".m") or p.check.endswith(".m"), p.name
+
+
+def _read(path):
+    with open(os.path.join(toolchain.ROOT, path), encoding="utf-8") as f:
+        return f.read()
+
+
+def _declared_selectors(header_text):
+    """Selectors of the Objective-C method declarations in a header."""
+    out = set()
+    for decl in re.findall(r"^[+-] \([^)]*\)([^;]*);", header_text, re.M):
+        parts = re.findall(r"(\w+):", decl)
+        out.add("".join(f"{p}:" for p in parts) if parts else decl.strip())
+    return out
+
+
+def _sent_selectors():
+    """The selector of every entry of ane_msg.h's ANE_MESSAGES list."""
+    text = _read("csrc/ane_msg.h")
+    body = text[text.index("#define ANE_MESSAGES(X)"):]
+    body = body[:body.index("\n\n")].replace("\\\n", " ")
+    entries = re.findall(r"X\(([^()]*)\)", body)
+    return {e.split(",")[4].strip() for e in entries}
+
+
+def test_every_private_selector_the_backend_sends_is_declared_in_the_shim():
+    sent = _sent_selectors()
+    assert len(sent) == 13 and "doEvaluateDirectWithModel:options:request:qos:error:" in sent
+    declared = _declared_selectors(_read(os.path.relpath(toolchain.PRIVATE_API_HEADER, toolchain.ROOT)))
+    assert sent == declared
+    # ...and every @selector() in the ANE sources is one of them.
+    for src in ("csrc/ane_framework.m", "csrc/ane_kernel.m", "csrc/ane_runtime.m", "csrc/ane_bringup.m"):
+        for sel in re.findall(r"@selector\(([^)]*)\)", _read(src)):
+            assert sel in declared, f"{src}: @selector({sel})"
+    # Misspellings planted in the wrapper list, each of a different selector.
+    typos = [p for p in check_syntax.PLANTS if p.name.startswith("selector_typo") and p.file.endswith(".h")]
+    assert len({next(s for s in sent if p.old.split(",")[0] in s) for p in typos}) == len(typos) >= 5
+
+
+def test_check_compiles_the_ane_sources_against_the_private_api_declarations():
+    cmd = toolchain.syntax_check_command(os.path.join(toolchain.ROOT, "csrc/ane_kernel.m"))
+    assert "-Wundeclared-selector" in cmd and "-Werror" in cmd
+    assert cmd[cmd.index("-include") + 1] == toolchain.PRIVATE_API_HEADER
+    header = _read(os.path.relpath(toolchain.PRIVATE_API_HEADER, toolchain.ROOT))
+    # Usable over Apple's SDK headers too: Foundation only, nothing from GNUstep.
+    assert re.findall(r"#(?:import|include) <([^>]+)>", header) == ["Foundation/Foundation.h"]
 
 
 def test_a_plant_that_no_longer_applies_is_reported():
@@ -61,5 +113,7 @@ def test_macos_build_compiles_the_ane_sources_with_arc_exceptions():
     with open(os.path.join(toolchain.ROOT, "anethru", "_build.py"), encoding="utf-8") as f:
         text = f.read()
     assert '"-fobjc-arc-exceptions"' in text and '"-fobjc-arc"' in text
-    for src in ("csrc/ane_runtime.m", "csrc/ane_mil.c", "csrc/ane_tmpdir.c"):
+    for src in ("csrc/ane_framework.m", "csrc/ane_kernel.m", "csrc/ane_runtime.m",
+                "csrc/ane_bringup.m", "csrc/ane_mil.c", "csrc/ane_weights.c", "csrc/ane_forms.c",
+                "csrc/ane_tmpdir.c"):
         assert f'"{src}"' in text

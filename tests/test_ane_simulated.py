@@ -1,154 +1,66 @@
 """The real csrc/ane_runtime.m, built with ARC against a simulated AppleNeuralEngine.framework
 (tests/objc/fake_ane.m), driven through the real Python API in subprocesses.
 
-The build (tests/objc/sim_build.py) happens once per session.  Each test runs a short script
-with ANETHRU_NATIVE_MODULE=_anethru_sim_native, its own NSTemporaryDirectory ($TEMP), and knobs
-for the fake; the script reports values and the fake's counters back as JSON.  Without clang and
-GNUstep these tests skip, saying how to get them (under CI=true they fail); off Linux x86_64 they
-skip.
+How the build and the scripts run: tests/sim_ane.py (without clang and GNUstep these tests
+skip, saying how to get them; under CI=true they fail; off Linux x86_64 they skip).  Program
+forms and their fallbacks, eval paths and the doctor have their own modules (test_ane_forms.py,
+test_ane_eval_paths.py, test_doctor_ane.py).
 """
 
-import json
 import os
 import re
 import subprocess
-import sys
-import textwrap
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-OBJC = os.path.join(HERE, "objc")
-sys.path.insert(0, OBJC)
-import sim_build  # noqa: E402
-import sim_probe  # noqa: E402  (only its constants are used here)
-import toolchain  # noqa: E402
+import sim_ane
+from sim_ane import ROOT, assert_clean, sim_build
 
 EVALS_PER_PASS = {"sequential": 12, "run_only": 12, "memcpy_only": 0, "serial_queue": 12,
                   "chained": 1}
-CLEAN = {"live_objects": 0, "live_surfaces": 0, "loaded_now": 0, "freed_while_loaded": 0,
-         "overlapping_evals": 0}
 
 
 @pytest.fixture(scope="session")
 def sim(tmp_path_factory):
-    if not toolchain.linux_x86_64():
-        pytest.skip("the simulated ANE runs on Linux x86_64 only (its objc_msgSend is x86_64 assembly)")
-    toolchain.require()
-    out = str(tmp_path_factory.mktemp("anesim"))
-    proc = subprocess.run([sys.executable, os.path.join(OBJC, "sim_build.py"), out],
-                          capture_output=True, text=True, cwd=ROOT, check=False)
-    assert proc.returncode == 0, f"simulated build failed:\n{proc.stdout}{proc.stderr}"
-    return out
+    return sim_ane.build(tmp_path_factory)
 
 
 @pytest.fixture
 def run(sim, tmp_path):
-    """run(code, **env) -> the values the script reported; the script must exit 0."""
-    nstmp = tmp_path / "nstmp"
-    nstmp.mkdir(mode=0o700)
-
-    def _run(code, expect_ok=True, **env):
-        e = {k: v for k, v in os.environ.items()
-             if not k.startswith("FAKE_ANE_") and k != "ANETHRU_SIM_ANE_FRAMEWORK"}
-        e.update(PYTHONPATH=os.pathsep.join([ROOT, sim, OBJC]),
-                 ANETHRU_NATIVE_MODULE=sim_build.MODULE, SIM_BUILD_DIR=sim,
-                 TEMP=str(nstmp), TMPDIR=str(nstmp),
-                 NSZombieEnabled="YES", CRASH_ON_ZOMBIE="YES")  # an over-release crashes
-        e.update({k: str(v) for k, v in env.items()})
-        script = ("import anethru\nfrom sim_probe import counters, kernel_dirs, report, "
-                  "temporary_directory\n" + textwrap.dedent(code))
-        proc = subprocess.run([sys.executable, "-c", script], env=e, capture_output=True,
-                              text=True, timeout=600, cwd=str(tmp_path), check=False)
-        if expect_ok:
-            assert proc.returncode == 0, f"script failed:\n{proc.stdout}\n{proc.stderr}"
-        values = {}
-        for line in proc.stdout.splitlines():
-            if line.startswith(sim_probe.MARK):
-                values.update(json.loads(line[len(sim_probe.MARK):]))
-        assert values or not expect_ok, f"the script reported nothing:\n{proc.stderr}"
-        values["_stderr"] = proc.stderr
-        values["_rc"] = proc.returncode
-        return values
-
-    _run.nstmp = str(nstmp)
-    _run.framework = lambda variant: sim_build.framework_path(sim, variant)
-    return _run
-
-
-def assert_clean(counters):
-    left = {k: counters[k] for k in CLEAN}
-    assert left == CLEAN, f"leaked: {counters}"
+    return sim_ane.runner(sim, tmp_path)
 
 
 # ---------------------------------------------------------------------------- the program
 
-# Indented as the test scripts are: run() dedents the concatenation once.
-MIL_PROBE = """
-        import ctypes, struct
-        import numpy as np
-        import _anethru_sim_native as native
-        so = ctypes.CDLL(native.__file__)
-        so.ane_mil_text.restype = ctypes.c_void_p
-        so.ane_blob_size.restype = ctypes.c_size_t
-        so.ane_blob_chunk_offset.restype = ctypes.c_size_t
-        def program(c, s, layers, weights):
-            p = so.ane_mil_text(c, s, layers)
-            text = ctypes.string_at(p).decode()
-            ctypes.CDLL(None).free(ctypes.c_void_p(p))
-            n = so.ane_blob_size(c, layers)
-            buf = ctypes.create_string_buffer(n)
-            w = np.ascontiguousarray(weights, dtype=np.float16)
-            so.ane_blob_fill(buf, c, layers, w.ctypes.data_as(ctypes.c_void_p))
-            return text, buf.raw, [so.ane_blob_chunk_offset(c, i) for i in range(layers)]
-"""
-
-
-def test_one_layer_program_is_the_reference_kernel(run):
-    r = run(MIL_PROBE + """
-        w = np.eye(64, dtype=np.float16)[None]
-        text, blob, offsets = program(64, 32, 1, w)
-        report(text=text, n=len(blob), head=list(blob[:128]), data_ok=blob[128:] == w.tobytes(),
-               offsets=offsets)
+def test_the_files_compiled_are_the_ones_ane_programs_shows(run):
+    """What tests/test_ane_programs.py checks against the seed and Apple's writer is exactly what
+    the backend stages for the compiler: the files in each kernel's directory, byte for byte."""
+    r = run("""
+        import os
+        from anethru import tensors
+        w = tensors.make_weights("random", 36, 3, 4)
+        with anethru.Chain(36, 7, kernels=3, backend="ane", weights=w) as c:
+            d = temporary_directory()
+            staged = {}
+            for name in kernel_dirs():
+                root = os.path.join(d, name)
+                staged[name] = {os.path.relpath(os.path.join(p, f), root):
+                                open(os.path.join(p, f), "rb").read().hex()
+                                for p, _, fs in os.walk(root) for f in fs}
+            forms = c.forms()
+        def as_hex(p):
+            return {k: (v.encode() if isinstance(v, str) else v).hex() for k, v in p.files().items()}
+        expected = [as_hex(p) for i in range(3)
+                    for p in anethru.ane_programs(36, 7, layers=1, weights=w[i:i + 1]) if p.form == "ios16"]
+        chained = [as_hex(p) for p in anethru.ane_programs(36, 7, layers=3, weights=w)
+                   if p.form == "ios16-files"]
+        report(staged=list(staged.values()), expected=expected + chained, forms=forms)
     """)
-    text, head = r["text"], r["head"]
-    assert r["n"] == 128 + 64 * 64 * 2 and r["data_ok"] and r["offsets"] == [64]
-    assert head[0] == 1 and head[4] == 2                        # file header
-    assert head[64:68] == [0xEF, 0xBE, 0xAD, 0xDE] and head[68] == 1
-    assert int.from_bytes(bytes(head[72:76]), "little") == 8192   # weight bytes
-    assert int.from_bytes(bytes(head[80:84]), "little") == 128    # data offset
-    assert sum(head[1:4]) + sum(head[5:64]) + sum(head[69:72]) + sum(head[76:80]) + sum(head[84:]) == 0
-    assert text.startswith("program(1.0)\n")
-    assert '{{"coremlc-version", "3505.4.1"}}' in text
-    assert "func main<ios16>(tensor<fp16, [1, 64, 1, 32]> x) {" in text
-    assert ('tensor<fp16, [64, 64, 1, 1]> W = const()[name=tensor<string, []>("W"), '
-            'val=tensor<fp16, [64, 64, 1, 1]>(BLOBFILE(path=tensor<string, []>('
-            '"@model_path/weights/weight.bin"), offset=tensor<uint64, []>(64)))];') in text
-    assert ("tensor<fp16, [1, 64, 1, 32]> y = conv(dilations=dl,groups=gr,pad=pd,pad_type=pt,"
-            'strides=st,weight=W,x=x)[name=tensor<string, []>("conv")];') in text
-    assert text.rstrip().endswith("} -> (y);\n}")
-
-
-def test_chained_program_holds_every_layer_in_one_blob(run):
-    r = run(MIL_PROBE + """
-        w = np.arange(3 * 36 * 36, dtype=np.float32).reshape(3, 36, 36) % 7 - 3
-        text, blob, offsets = program(36, 7, 3, w)
-        chunks = [struct.unpack_from("<IIII", blob, o)[:3] + (struct.unpack_from("<I", blob, o + 16)[0],)
-                  for o in offsets]
-        data = [blob[c[3]:c[3] + c[2]] == w[i].astype(np.float16).tobytes() for i, c in enumerate(chunks)]
-        report(text=text, n=len(blob), count=blob[0], offsets=offsets, chunks=chunks, data=data)
-    """)
-    chunk = 64 + (36 * 36 * 2 + 63) // 64 * 64                   # header + weights padded to 64
-    assert r["offsets"] == [64, 64 + chunk, 64 + 2 * chunk] and r["n"] == 64 + 3 * chunk
-    assert r["count"] == 3 and r["data"] == [True, True, True]
-    assert [c[:3] for c in r["chunks"]] == [[0xDEADBEEF, 1, 2592]] * 3
-    assert [c[3] for c in r["chunks"]] == [o + 64 for o in r["offsets"]]
-    text = r["text"]
-    for i, o in enumerate(r["offsets"]):
-        assert f'W{i} = const()' in text and f"offset=tensor<uint64, []>({o})" in text
-    assert "weight=W0,x=x)" in text and "weight=W1,x=y0)" in text and "weight=W2,x=y1)" in text
-    assert text.count(" = conv(") == 3 and "} -> (y);" in text
+    assert r["forms"] == {"kernels": {"form": "ios16", "rejected": []},
+                          "chained": {"form": "ios16-files", "rejected": []}}
+    staged = sorted(r["staged"], key=lambda d: sorted(d.items()))
+    assert staged == sorted(r["expected"], key=lambda d: sorted(d.items()))
+    assert len(staged) == 4  # three kernels (random weights differ) and the chained program
 
 
 # ---------------------------------------------------------------------------- happy paths
@@ -240,7 +152,7 @@ def test_realtime_option_uses_the_client(run):
         anethru.release_cached_chains()
         report(options=list(res.config.options), after=counters())
     """)
-    assert r["options"] == ["ane_realtime"]
+    assert r["options"] == ["ane_eval=realtime"]
     assert r["after"]["eval_calls"] == 0 and r["after"]["rt_eval_calls"] > 0
     assert_clean(r["after"])
 
@@ -365,8 +277,10 @@ def test_compile_failure_midway_frees_the_kernels_already_made(run):
             report(error=str(exc))
         report(after=counters(), dirs=kernel_dirs())
     """, FAKE_ANE_FAIL_AT="load", FAKE_ANE_FAIL_AFTER=4)
-    assert "kernel 4" in r["error"] and "ANE load of a 64x32 kernel failed" in r["error"]
-    assert r["after"]["load_calls"] == 5 and r["after"]["unload_calls"] == 4
+    assert "kernel 4" in r["error"] and "ANE load of a 64x32 kernel (1 layer) failed" in r["error"]
+    assert "injected failure in load" in r["error"] and "returned NO twice, 100 ms apart" in r["error"]
+    # Kernels 0-3 loaded; kernel 4's load failed, was retried once, and failed again.
+    assert r["after"]["load_calls"] == 6 and r["after"]["unload_calls"] == 4
     assert_clean(r["after"])
     assert r["dirs"] == {}
 
@@ -499,40 +413,34 @@ def test_refuses_a_symlink_in_place_of_the_kernel_directory(run, tmp_path):
     assert_clean(r["after"])
 
 
-def test_refuses_a_directory_others_can_reach_and_adopts_our_own_leftover(run):
+def test_adopts_our_own_leftover_tightened_and_refuses_another_users(run):
     name = _kernel_dir_name(run)
     path = os.path.join(run.nstmp, name)
-    os.mkdir(path, 0o700)
-    os.chmod(path, 0o755)
-    r = run("""
-        try:
-            anethru.Chain(64, 32, kernels=2, backend="ane", chained=False)
-        except anethru.CompileError as exc:
-            report(error=str(exc))
-    """)
-    assert "others may access it (mode 755)" in r["error"]
-    assert os.path.isdir(path)                               # left alone
-    if os.geteuid() == 0:
-        os.chmod(path, 0o700)
+    if os.geteuid() == 0:  # only root can make a directory that belongs to someone else
+        os.mkdir(path, 0o700)
         os.chown(path, 65534, 65534)
         r = run("""
             try:
                 anethru.Chain(64, 32, kernels=2, backend="ane", chained=False)
             except anethru.CompileError as exc:
-                report(error=str(exc))
+                report(error=str(exc), after=counters())
         """)
-        assert "belongs to uid 65534" in r["error"]
-        os.chown(path, 0, 0)
-    # A leftover of ours (owner-only, say from a crashed run) is reused, then removed.
-    os.chmod(path, 0o700)
+        assert "belongs to uid 65534" in r["error"] and r["after"]["compile_calls"] == 0
+        assert os.stat(path).st_uid == 65534                 # left alone
+        os.rmdir(path)
+    # A leftover of ours that others may read (another tool made it 0755, with its own files):
+    # used, after tightening it (and its weights directory) to 0700; removed afterwards.
+    os.makedirs(os.path.join(path, "weights"))
+    os.chmod(path, 0o755)
+    os.chmod(os.path.join(path, "weights"), 0o755)
     with open(os.path.join(path, "stale"), "w") as f:
         f.write("from an earlier run")
     r = run("""
         with anethru.Chain(64, 32, kernels=2, backend="ane", chained=False) as c:
-            report(check=c.check().passed)
+            report(check=c.check().passed, during=kernel_dirs())
         report(dirs=kernel_dirs())
     """)
-    assert r["check"] is True and r["dirs"] == {}
+    assert r["check"] is True and r["during"] == {name: "0o700"} and r["dirs"] == {}
 
 
 @pytest.mark.parametrize("hex_id", ["../escape", "..", "a/b"])

@@ -19,6 +19,7 @@ from ..backends import backends
 from ..cli import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, PROG, UsageError, error,
                    progress_printer, write_stdout)
 from ..errors import AnethruError, SuiteInterrupted
+from ..eval_paths import EVAL_CHOICES
 from ..report import format_suite, format_suite_markdown, to_csv
 from ..result import CeilingResult, suite_document
 from ..stopping import DEFAULT_MAX_TIME, DEFAULT_PRECISION
@@ -79,8 +80,11 @@ def add_measurement_arguments(p: argparse.ArgumentParser) -> None:
                    help="identity (the seed's: output == input, checked bit for bit) or random "
                         "(checked against numpy)")
     p.add_argument("--seed", type=int, default=None, help="test-order seed (default: random, recorded)")
-    p.add_argument("--ane-realtime", action="store_true",
-                   help="ANE only: evaluate through _ANEClient's evaluateRealTimeWithModel: path")
+    p.add_argument("--ane-eval", choices=EVAL_CHOICES, default=None,
+                   help="ANE only: how to evaluate: standard (default), realtime (_ANEClient's "
+                        "realtime eval), direct (_ANEClient's direct eval), or all: every path "
+                        "that works, interleaved, side by side in one report")
+    p.add_argument("--ane-realtime", action="store_true", help="the same as --ane-eval realtime")
     p.add_argument("--cuda-memory", choices=("device", "mapped"), default="device",
                    help="cuda only: kernel inputs/outputs in GPU memory (device) or in mapped "
                         "pinned host memory (mapped); see docs/cuda.md")
@@ -98,10 +102,14 @@ def parse_fraction(text: str) -> float:
 
 def measurement_kwargs(args: argparse.Namespace) -> dict:
     """run_ceiling/run_suite keywords from the options of add_measurement_arguments."""
+    if args.ane_realtime and args.ane_eval not in (None, "realtime"):
+        raise UsageError(f"--ane-realtime means --ane-eval realtime; it contradicts "
+                         f"--ane-eval {args.ane_eval}")
     return dict(kernels=args.kernels, iters=args.iters, warmup=args.warmup, repeats=args.repeats,
                 precision=args.precision, max_time=args.max_time,
                 backend=args.backend, tests=args.tests, weights=args.weights, seed=args.seed,
-                ane_realtime=args.ane_realtime, cuda_memory=args.cuda_memory)
+                ane_eval="realtime" if args.ane_realtime else args.ane_eval or "standard",
+                cuda_memory=args.cuda_memory)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -97,6 +97,14 @@ Class probe_class(void)
     return [ProbeObject class];
 }
 
+/* +alloc sent to a class held in a variable, apart from its init (clang makes it a runtime
+ * call of its own on newer deployment targets). */
+id probe_alloc(Class cls);
+id probe_alloc(Class cls)
+{
+    return [cls alloc];
+}
+
 /* Out-parameters (NSError **, NSData **): ARC's write-back through __autoreleasing
  * temporaries, and an inner pointer kept past its object's last use. */
 static BOOL probe_fill(BOOL fail, NSData **data, NSError **error)

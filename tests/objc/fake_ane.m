@@ -9,15 +9,30 @@
  * (they must match the descriptor) and computes the real conv on the CPU behind the
  * lock-enforcing IOSurface fakes.
  *
+ * Every method first checks that its own signature is the one csrc/ane_msg.h declares (the
+ * list the backend's typed objc_msgSend wrappers are generated from): a method whose type
+ * encoding differs raises "signature mismatch", so the backend's casts and this fake can
+ * never silently disagree.
+ *
  * Knobs (environment, read at each call):
  *   FAKE_ANE_FAIL_AT     descriptor | model | compile | load | eval | rt_eval | unload |
- *                        surface_object | request | shared_connection
+ *                        surface_object | request | shared_connection | direct_client |
+ *                        direct_eval
  *   FAKE_ANE_FAIL_HOW    error (NO/nil with an NSError; default) | raise (an NSException)
  *   FAKE_ANE_FAIL_AFTER  calls of that stage that succeed first (default 0)
+ *   FAKE_ANE_FAIL_TIMES  how many calls fail after those (default: all of them)
  *   FAKE_ANE_FAIL_CHANNELS  only fail compiles of this channel count (a chip that cannot)
+ *   FAKE_ANE_REJECT      comma-separated program features whose compile fails as the real
+ *                        compiler's "MIL compat" did: ios16 | ios18 (the dialect), files (a
+ *                        weight file per layer), onefile (several layers' blobs in one file)
+ *   FAKE_ANE_CORRUPT     eval | rt_eval | direct_eval | all: evals through that path add one
+ *                        to the bit pattern of their first output value (never undone by
+ *                        the next kernel)
  *   FAKE_ANE_MAX_COMPILES / FAKE_ANE_MAX_LOADED  the runtime's own limits (119 / 128)
  *   FAKE_ANE_HEX         what hexStringIdentifier returns instead of the program's hash
- * Building with -D_ANERequest=... or -D_ANEClient=... renames a class: "class missing".
+ * Building with -D_ANERequest=... or -D_ANEClient=... renames a class: "class missing";
+ * -DdoEvaluateDirectWithModel=... renames a method: "selector missing"; -DFAKE_ANE_QOS_T=long
+ * gives compileWithQoS: another signature than the backend's.
  */
 #import <Foundation/Foundation.h>
 #import <IOSurface/IOSurface.h>
@@ -28,12 +43,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <objc/runtime.h>
+#include <pthread.h>
+
+#include "ane_msg.h"
 #include "fake_ane_program.h"
+
+#ifndef FAKE_ANE_QOS_T
+#define FAKE_ANE_QOS_T unsigned int
+#endif
 
 /* Counters the tests read (ctypes) after a run. */
 int fake_ane_live_objects;        /* descriptors, models, surface objects, requests alive */
 int fake_ane_compile_calls, fake_ane_load_calls, fake_ane_unload_calls;
-int fake_ane_eval_calls, fake_ane_rt_eval_calls;
+int fake_ane_eval_calls, fake_ane_rt_eval_calls, fake_ane_direct_eval_calls;
 int fake_ane_loaded_now;          /* programs loaded and not unloaded */
 int fake_ane_freed_while_loaded;  /* models deallocated without unload */
 int fake_ane_overlapping_evals;   /* evals of one model that overlapped (they share surfaces) */
@@ -68,19 +91,89 @@ static void require_qos(unsigned int qos, const char *what)
 static BOOL injected_failure(const char *stage, NSError **error)
 {
     static const char *stages[] = {"descriptor", "model", "compile", "load", "eval", "rt_eval",
-                                   "unload", "surface_object", "request", "shared_connection"};
+                                   "unload", "surface_object", "request", "shared_connection",
+                                   "direct_client", "direct_eval"};
     static int calls[sizeof stages / sizeof stages[0]];
     const char *at = getenv("FAKE_ANE_FAIL_AT");
     if (!at || strcmp(at, stage) != 0) return NO;
     size_t i = 0;
     while (i < sizeof stages / sizeof stages[0] && strcmp(stages[i], stage) != 0) i++;
     if (i == sizeof stages / sizeof stages[0]) return NO;
-    if (__sync_fetch_and_add(&calls[i], 1) < env_long("FAKE_ANE_FAIL_AFTER", 0)) return NO;
+    long call = __sync_fetch_and_add(&calls[i], 1), after = env_long("FAKE_ANE_FAIL_AFTER", 0);
+    if (call < after || call >= after + env_long("FAKE_ANE_FAIL_TIMES", 1L << 40)) return NO;
     const char *how = getenv("FAKE_ANE_FAIL_HOW");
     if (how && strcmp(how, "raise") == 0)
         [NSException raise:@"FakeANEInjectedException" format:@"injected exception in %s", stage];
     if (error) *error = fake_error(11, [NSString stringWithFormat:@"injected failure in %s", stage]);
     return YES;
+}
+
+/* ------------------------------------------------------------------ signatures */
+
+/* An @encode string without its type qualifiers (const, in, out, ...) and without the frame
+ * offset the GNU runtime appends to the types of a method. */
+static NSString *bare_type(const char *t)
+{
+    while (*t && strchr("rnNoORV", *t)) t++;
+    size_t n = strlen(t);
+    while (n > 1 && strchr("0123456789+-", t[n - 1])) n--;
+    return [[NSString alloc] initWithBytes:t length:n encoding:NSUTF8StringEncoding];
+}
+
+static NSString *compare_type(const char *what, int index, const char *have, const char *want)
+{
+    if (have && [bare_type(have) isEqualToString:bare_type(want)]) return nil;
+    return [NSString stringWithFormat:@"%s %d is %@, csrc/ane_msg.h says %@", what, index,
+                                      have ? bare_type(have) : @"(none)", bare_type(want)];
+}
+
+/* The first method of ane_msg.h whose signature here differs, or nil. */
+static NSString *signature_problem(void)
+{
+#define FAKE_CLASS_NAME(id, name, required) [id] = name,
+    static const char *const class_names[ANE_NCLASSES] = {ANE_CLASSES(FAKE_CLASS_NAME)};
+#undef FAKE_CLASS_NAME
+    for (int i = 0; i < ANE_NMESSAGES; i++) {
+        const ane_message_signature *sig = &ane_message_signatures[i];
+        Class cls = NSClassFromString(@(class_names[sig->class_id]));
+        if (!cls) continue; /* a variant without the class: "class missing" */
+        SEL sel = sel_registerName(sig->selector);
+        Method m = sig->class_method ? class_getClassMethod(cls, sel) : class_getInstanceMethod(cls, sel);
+        NSString *where = [NSString stringWithFormat:@"%c[%s %s]", sig->class_method ? '+' : '-',
+                                                     class_names[sig->class_id], sig->selector];
+        if (!m) continue; /* a variant without the method: "selector missing" */
+        char *ret = method_copyReturnType(m);
+        NSString *problem = compare_type("the return type", 0, ret, sig->returns);
+        free(ret);
+        unsigned n = method_getNumberOfArguments(m);
+        if (!problem && n != (unsigned)sig->nargs + 2)
+            problem = [NSString stringWithFormat:@"it takes %u arguments, csrc/ane_msg.h says %d",
+                                                 n - 2, sig->nargs];
+        for (int a = 0; !problem && a < sig->nargs; a++) {
+            char *t = method_copyArgumentType(m, (unsigned)a + 2);
+            problem = compare_type("argument", a + 1, t, sig->args[a]);
+            free(t);
+        }
+        if (problem) return [NSString stringWithFormat:@"%@: %@", where, problem];
+    }
+    return nil;
+}
+
+static pthread_once_t signatures_once = PTHREAD_ONCE_INIT;
+static NSString *signature_mismatch;
+static void check_signatures_once(void)
+{
+    @autoreleasepool {
+        signature_mismatch = signature_problem();
+    }
+}
+
+/* First thing in every method the backend calls. */
+static void require_signatures(void)
+{
+    pthread_once(&signatures_once, check_signatures_once);
+    if (signature_mismatch)
+        [NSException raise:NSInvalidArgumentException format:@"signature mismatch: %@", signature_mismatch];
 }
 
 @interface FakeANEObject : NSObject
@@ -107,6 +200,7 @@ static BOOL injected_failure(const char *stage, NSError **error)
 @implementation _ANEIOSurfaceObject
 + (instancetype)objectWithIOSurface:(IOSurfaceRef)s
 {
+    require_signatures();
     id obj = (__bridge id)s;
     if (![obj isKindOfClass:NSClassFromString(@"LinuxFakeIOSurface")])
         [NSException raise:NSInvalidArgumentException format:@"objectWithIOSurface: not an IOSurfaceRef"];
@@ -131,6 +225,7 @@ static BOOL injected_failure(const char *stage, NSError **error)
                           outputs:(NSArray *)outs outputIndices:(NSArray *)outIdx
                     weightsBuffer:(id)wb perfStats:(id)ps procedureIndex:(NSNumber *)proc
 {
+    require_signatures();
     REQUIRE(ins, NSArray, "requestWithInputs:");
     REQUIRE(inIdx, NSArray, "inputIndices:");
     REQUIRE(outs, NSArray, "outputs:");
@@ -164,6 +259,7 @@ static BOOL injected_failure(const char *stage, NSError **error)
 @implementation _ANEInMemoryModelDescriptor
 + (instancetype)modelWithMILText:(NSData *)milText weights:(NSDictionary *)w optionsPlist:(id)opts
 {
+    require_signatures();
     REQUIRE(milText, NSData, "modelWithMILText:");
     REQUIRE(w, NSDictionary, "weights:");
     REQUIRE_OR_NIL(opts, NSDictionary, "optionsPlist:");
@@ -192,7 +288,7 @@ static BOOL injected_failure(const char *stage, NSError **error)
     BOOL compiled, loaded;
     int inflight;
 }
-- (BOOL)runRequest:(id)request error:(NSError **)error;
+- (BOOL)runRequest:(id)request path:(const char *)path error:(NSError **)error;
 @end
 
 static const uint8_t *lookup_weights(void *ctx, const char *path, size_t *len)
@@ -216,15 +312,49 @@ static NSString *check_staged_files(NSString *dir, _ANEInMemoryModelDescriptor *
                                           (unsigned)(st.st_mode & 0777)];
     NSData *mil = [NSData dataWithContentsOfFile:[dir stringByAppendingPathComponent:@"model.mil"]];
     if (![mil isEqualToData:d->mil]) return @"model.mil is missing or differs from the MIL text";
-    NSData *blob = [NSData dataWithContentsOfFile:[dir stringByAppendingPathComponent:@"weights/weight.bin"]];
-    NSData *want = d->weights[@"@model_path/weights/weight.bin"][@"data"];
-    if (!want || ![blob isEqualToData:want]) return @"weights/weight.bin is missing or differs";
+    if ([d->weights count] == 0) return @"the weights dictionary is empty";
+    for (NSString *key in d->weights) {
+        /* Every weight file under weights/, where @model_path/ points. */
+        if (![key hasPrefix:@"@model_path/weights/"]) return [key stringByAppendingString:@": not under @model_path/weights/"];
+        NSString *rel = [key substringFromIndex:[@"@model_path/" length]];
+        NSString *file = [dir stringByAppendingPathComponent:rel];
+        if (lstat([[file stringByDeletingLastPathComponent] fileSystemRepresentation], &st) != 0 ||
+            (st.st_mode & 0777) != 0700)
+            return [NSString stringWithFormat:@"%@ is not in an owner-only directory", rel];
+        NSData *blob = [NSData dataWithContentsOfFile:file];
+        if (!blob || ![blob isEqualToData:d->weights[key][@"data"]])
+            return [rel stringByAppendingString:@" is missing or differs from its weights entry"];
+    }
+    return nil;
+}
+
+/* FAKE_ANE_REJECT: is `feature` in the list? */
+static BOOL rejected_feature(const char *feature)
+{
+    const char *list = getenv("FAKE_ANE_REJECT");
+    if (!list) return NO;
+    for (NSString *f in [@(list) componentsSeparatedByString:@","])
+        if ([f isEqualToString:@(feature)]) return YES;
+    return NO;
+}
+
+/* What the real compiler said when a chip or OS did not take a program form ("MIL compat"). */
+static NSString *form_rejection(const char *mil, NSDictionary *weights, int layers)
+{
+    BOOL ios16 = strncmp(mil, "program(1.0)", 12) == 0;
+    if (rejected_feature(ios16 ? "ios16" : "ios18"))
+        return [NSString stringWithFormat:@"MIL compat: %s programs are not supported here", ios16 ? "ios16" : "ios18"];
+    if ([weights count] > 1 && rejected_feature("files"))
+        return @"MIL compat: one weight file per layer is not supported here";
+    if ([weights count] == 1 && layers > 1 && rejected_feature("onefile"))
+        return @"MIL compat: several blobs in one weight file are not supported here";
     return nil;
 }
 
 @implementation _ANEInMemoryModel
 + (instancetype)inMemoryModelWithDescriptor:(id)desc
 {
+    require_signatures();
     REQUIRE(desc, _ANEInMemoryModelDescriptor, "inMemoryModelWithDescriptor:");
     if (injected_failure("model", NULL)) return nil;
     _ANEInMemoryModel *m = [[self alloc] init];
@@ -240,6 +370,7 @@ static NSString *check_staged_files(NSString *dir, _ANEInMemoryModelDescriptor *
  * a directory. */
 - (NSString *)hexStringIdentifier
 {
+    require_signatures();
     const char *forced = getenv("FAKE_ANE_HEX"); /* a hostile identifier, for the path checks */
     if (forced) return @(forced);
     uint64_t h = 1469598103934665603ull;
@@ -250,9 +381,10 @@ static NSString *check_staged_files(NSString *dir, _ANEInMemoryModelDescriptor *
     for (NSUInteger i = 0; i < [all length]; i++) h = (h ^ p[i]) * 1099511628211ull;
     return [NSString stringWithFormat:@"%016llx%08x", (unsigned long long)h, (unsigned)[all length]];
 }
-- (BOOL)compileWithQoS:(unsigned int)qos options:(NSDictionary *)opts error:(NSError **)error
+- (BOOL)compileWithQoS:(FAKE_ANE_QOS_T)qos options:(NSDictionary *)opts error:(NSError **)error
 {
-    require_qos(qos, "compileWithQoS:");
+    require_signatures();
+    require_qos((unsigned int)qos, "compileWithQoS:");
     REQUIRE(opts, NSDictionary, "compileWithQoS:options:");
     /* The real runtime leaks on every compile and gives out after about 119. */
     if (__sync_add_and_fetch(&fake_ane_compile_calls, 1) > env_long("FAKE_ANE_MAX_COMPILES", 119)) {
@@ -277,6 +409,11 @@ static NSString *check_staged_files(NSString *dir, _ANEInMemoryModelDescriptor *
         if (error) *error = fake_error(4, [NSString stringWithFormat:@"ANECCompile() FAILED: %s", msg]);
         return NO;
     }
+    NSString *rejection = form_rejection([text UTF8String], descriptor->weights, program.layers);
+    if (rejection) {
+        if (error) *error = fake_error(15, rejection);
+        return NO;
+    }
     long only = env_long("FAKE_ANE_FAIL_CHANNELS", 0);
     if ((only == 0 || only == program.channels) && injected_failure("compile", error)) return NO;
     compiled = YES;
@@ -284,6 +421,7 @@ static NSString *check_staged_files(NSString *dir, _ANEInMemoryModelDescriptor *
 }
 - (BOOL)loadWithQoS:(unsigned int)qos options:(NSDictionary *)opts error:(NSError **)error
 {
+    require_signatures();
     require_qos(qos, "loadWithQoS:");
     REQUIRE(opts, NSDictionary, "loadWithQoS:options:");
     __sync_fetch_and_add(&fake_ane_load_calls, 1);
@@ -303,15 +441,16 @@ static NSString *check_staged_files(NSString *dir, _ANEInMemoryModelDescriptor *
 - (BOOL)evaluateWithQoS:(unsigned int)qos options:(NSDictionary *)opts request:(id)request
                   error:(NSError **)error
 {
+    require_signatures();
     require_qos(qos, "evaluateWithQoS:");
     REQUIRE(opts, NSDictionary, "evaluateWithQoS:options:");
     __sync_fetch_and_add(&fake_ane_eval_calls, 1);
     if (injected_failure("eval", error)) return NO;
-    return [self runRequest:request error:error];
+    return [self runRequest:request path:"eval" error:error];
 }
 /* What the hardware would do: read the input surface, write the output surface.  The CPU
  * must not be holding a lock on either (the IOSurface fake refuses mismatched locks). */
-- (BOOL)runRequest:(id)request error:(NSError **)error
+- (BOOL)runRequest:(id)request path:(const char *)path error:(NSError **)error
 {
     REQUIRE(request, _ANERequest, "request:");
     if (!loaded) {
@@ -344,6 +483,9 @@ static NSString *check_staged_files(NSString *dir, _ANEInMemoryModelDescriptor *
     }
     if (__sync_add_and_fetch(&inflight, 1) > 1) __sync_fetch_and_add(&fake_ane_overlapping_evals, 1);
     int rc = fake_program_run(&program, IOSurfaceGetBaseAddress(in), IOSurfaceGetBaseAddress(out));
+    const char *corrupt = getenv("FAKE_ANE_CORRUPT");
+    if (corrupt && (strcmp(corrupt, "all") == 0 || strcmp(corrupt, path) == 0))
+        ((uint16_t *)IOSurfaceGetBaseAddress(out))[0] += 1;
     __sync_fetch_and_sub(&inflight, 1);
     IOSurfaceUnlock(out, 0, NULL);
     IOSurfaceUnlock(in, kIOSurfaceLockReadOnly, NULL);
@@ -352,6 +494,7 @@ static NSString *check_staged_files(NSString *dir, _ANEInMemoryModelDescriptor *
 }
 - (BOOL)unloadWithQoS:(unsigned int)qos error:(NSError **)error
 {
+    require_signatures();
     require_qos(qos, "unloadWithQoS:");
     __sync_fetch_and_add(&fake_ane_unload_calls, 1);
     if (!loaded) {
@@ -372,6 +515,7 @@ static NSString *check_staged_files(NSString *dir, _ANEInMemoryModelDescriptor *
 @implementation _ANEClient
 + (instancetype)sharedConnection
 {
+    require_signatures();
     static _ANEClient *shared;
     if (injected_failure("shared_connection", NULL)) return nil;
     @synchronized(self) {
@@ -382,11 +526,32 @@ static NSString *check_staged_files(NSString *dir, _ANEInMemoryModelDescriptor *
 - (BOOL)evaluateRealTimeWithModel:(id)model options:(NSDictionary *)opts request:(id)request
                             error:(NSError **)error
 {
+    require_signatures();
     REQUIRE(model, _ANEInMemoryModel, "evaluateRealTimeWithModel:");
     REQUIRE(opts, NSDictionary, "evaluateRealTimeWithModel:options:");
     __sync_fetch_and_add(&fake_ane_rt_eval_calls, 1);
     if (injected_failure("rt_eval", error)) return NO;
-    return [(_ANEInMemoryModel *)model runRequest:request error:error];
+    return [(_ANEInMemoryModel *)model runRequest:request path:"rt_eval" error:error];
+}
+/* The direct path's client: its own instance, not the shared connection. */
+- (instancetype)initWithRestrictedAccessAllowed:(BOOL)allowed
+{
+    require_signatures();
+    if (!allowed)
+        [NSException raise:NSInvalidArgumentException format:@"initWithRestrictedAccessAllowed: NO (the direct path asks for YES)"];
+    if (injected_failure("direct_client", NULL)) return nil;
+    return [super init];
+}
+- (BOOL)doEvaluateDirectWithModel:(id)model options:(NSDictionary *)opts request:(id)request
+                              qos:(unsigned int)qos error:(NSError **)error
+{
+    require_signatures();
+    REQUIRE(model, _ANEInMemoryModel, "doEvaluateDirectWithModel:");
+    REQUIRE(opts, NSDictionary, "doEvaluateDirectWithModel:options:");
+    require_qos(qos, "doEvaluateDirectWithModel:...qos:");
+    __sync_fetch_and_add(&fake_ane_direct_eval_calls, 1);
+    if (injected_failure("direct_eval", error)) return NO;
+    return [(_ANEInMemoryModel *)model runRequest:request path:"direct_eval" error:error];
 }
 @end
 

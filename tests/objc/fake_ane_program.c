@@ -24,13 +24,53 @@ typedef struct {
     char arg_dilations[NAME], arg_groups[NAME], arg_pad[NAME], arg_pad_type[NAME], arg_strides[NAME];
 } mil_conv;
 
+/* How the program's dialect spells scalars (its `program` line decides): TYPE(value). */
+typedef struct {
+    const char *version, *target, *string_t, *int32_t_, *uint64_t_;
+} dialect;
+
+static const dialect dialects[] = {
+    {"program(1.0)", "ios16", "tensor<string, []>", "tensor<int32, []>", "tensor<uint64, []>"},
+    {"program(1.3)", "ios18", "string", "int32", "uint64"},
+};
+
 typedef struct {
     mil_const consts[MAX_VALUES];
     mil_conv convs[MAX_VALUES];
     int nconsts, nconvs;
     int C, S;
     char input[NAME], output[NAME];
+    const dialect *d;
 } mil_program;
+
+/* Read a type: tensor<...> or a bare scalar type name; returns the characters used, 0 if none. */
+static int scan_type(const char *s, char *type, size_t typelen)
+{
+    size_t n = 0;
+    if (strncmp(s, "tensor<", 7) == 0) {
+        const char *end = strchr(s, '>');
+        if (!end) return 0;
+        n = (size_t)(end - s) + 1;
+    } else {
+        while ((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9')) n++;
+    }
+    if (n == 0 || n >= typelen) return 0;
+    memcpy(type, s, n);
+    type[n] = '\0';
+    return (int)n;
+}
+
+/* Read `<string type>("text")` at s into out; the characters used, 0 if it is not that. */
+static int scan_string(const mil_program *m, const char *s, char *out, size_t outlen)
+{
+    size_t t = strlen(m->d->string_t);
+    if (strncmp(s, m->d->string_t, t) != 0 || strncmp(s + t, "(\"", 2) != 0) return 0;
+    const char *start = s + t + 2, *end = strchr(start, '"');
+    if (!end || end[1] != ')' || (size_t)(end - start) >= outlen) return 0;
+    memcpy(out, start, (size_t)(end - start));
+    out[end - start] = '\0';
+    return (int)(end + 2 - s);
+}
 
 static const mil_const *find_const(const mil_program *m, const char *name)
 {
@@ -43,18 +83,23 @@ static int parse_const(mil_program *m, const char *line, char *err, size_t errle
 {
     mil_const *c = &m->consts[m->nconsts];
     char attr[NAME];
-    int n = 0;
     memset(c, 0, sizeof *c);
-    if (sscanf(line, "tensor<%63[^>]> %63[A-Za-z0-9_] = const()[name=tensor<string, []>(\"%63[^\"]\"), val=%n",
-               c->type, c->name, attr, &n) != 3 || n == 0) {
+    int n = scan_type(line, c->type, sizeof c->type), k = 0;
+    if (n == 0 || sscanf(line + n, " %63[A-Za-z0-9_] = const()[name=%n", c->name, &k) != 1 || k == 0) {
         snprintf(err, errlen, "MIL: malformed const: %.120s", line);
+        return -1;
+    }
+    const char *p = line + n + k;
+    int used = scan_string(m, p, attr, sizeof attr);
+    if (used == 0 || strncmp(p + used, ", val=", 6) != 0) {
+        snprintf(err, errlen, "MIL: const %s: name is not %s(\"...\")", c->name, m->d->string_t);
         return -1;
     }
     if (strcmp(attr, c->name) != 0) {
         snprintf(err, errlen, "MIL: const %s has name attribute %s", c->name, attr);
         return -1;
     }
-    const char *val = line + n;
+    const char *val = p + used + 6;
     size_t len = strlen(val);
     if (len < 2 || strcmp(val + len - 2, "];") != 0 || len - 2 >= sizeof c->val) {
         snprintf(err, errlen, "MIL: const %s does not end with ];", c->name);
@@ -62,17 +107,26 @@ static int parse_const(mil_program *m, const char *line, char *err, size_t errle
     }
     memcpy(c->val, val, len - 2);
     char prefix[NAME + 16];
-    snprintf(prefix, sizeof prefix, "tensor<%s>(", c->type);
+    snprintf(prefix, sizeof prefix, "%s(", c->type);
     if (strncmp(c->val, prefix, strlen(prefix)) != 0) {
-        snprintf(err, errlen, "MIL: const %s: value type does not match tensor<%s>", c->name, c->type);
+        snprintf(err, errlen, "MIL: const %s: value type does not match %s", c->name, c->type);
         return -1;
     }
     if (strstr(c->val, "BLOBFILE")) {
-        int k = 0;
-        if (sscanf(c->val, "tensor<fp16, [%d, %d, 1, 1]>(BLOBFILE(path=tensor<string, []>(\"%255[^\"]\"), "
-                           "offset=tensor<uint64, []>(%llu)))%n",
-                   &c->rows, &c->cols, c->path, &c->offset, &k) != 4 || c->val[k] != '\0') {
-            snprintf(err, errlen, "MIL: malformed BLOBFILE in const %s", c->name);
+        /* tensor<fp16, [R, C, 1, 1]>(BLOBFILE(path=STRING("..."), offset=UINT64(N))) */
+        int a = 0, b = 0;
+        if (sscanf(c->val, "tensor<fp16, [%d, %d, 1, 1]>(BLOBFILE(path=%n", &c->rows, &c->cols, &a) != 2 ||
+            a == 0 || !(b = scan_string(m, c->val + a, c->path, sizeof c->path))) {
+            snprintf(err, errlen, "MIL: malformed BLOBFILE path in const %s", c->name);
+            return -1;
+        }
+        const char *rest = c->val + a + b;
+        char want[64];
+        snprintf(want, sizeof want, ", offset=%s(", m->d->uint64_t_);
+        int e = 0;
+        if (strncmp(rest, want, strlen(want)) != 0 ||
+            sscanf(rest + strlen(want), "%llu)))%n", &c->offset, &e) != 1 || rest[strlen(want) + e] != '\0') {
+            snprintf(err, errlen, "MIL: malformed BLOBFILE offset in const %s", c->name);
             return -1;
         }
         c->is_blob = 1;
@@ -108,8 +162,10 @@ static int parse_conv(mil_program *m, const char *line, char *err, size_t errlen
     char args[512], opname[NAME];
     int c = 0, s = 0, n = 0;
     memset(v, 0, sizeof *v);
-    if (sscanf(line, "tensor<fp16, [1, %d, 1, %d]> %63[A-Za-z0-9_] = conv(%511[^)])[name=tensor<string, []>(\"%63[^\"]\")];%n",
-               &c, &s, v->out, args, opname, &n) != 5 || line[n] != '\0') {
+    int k = 0;
+    if (sscanf(line, "tensor<fp16, [1, %d, 1, %d]> %63[A-Za-z0-9_] = conv(%511[^)])[name=%n",
+               &c, &s, v->out, args, &k) != 4 || k == 0 ||
+        !(n = scan_string(m, line + k, opname, sizeof opname)) || strcmp(line + k + n, "];") != 0) {
         snprintf(err, errlen, "MIL: malformed conv: %.120s", line);
         return -1;
     }
@@ -146,15 +202,26 @@ static int parse_lines(mil_program *m, char *text, char *err, size_t errlen)
             snprintf(err, errlen, "MIL: program too large for the fake");
             return -1;
         }
-        if (strcmp(line, "program(1.0)") == 0) {
-            saw_program = 1;
+        if (strncmp(line, "program(", 8) == 0) {
+            for (size_t d = 0; d < sizeof dialects / sizeof dialects[0]; d++)
+                if (strcmp(line, dialects[d].version) == 0) m->d = &dialects[d];
+            if (!m->d || saw_program++) {
+                snprintf(err, errlen, "MIL: unsupported program line: %.60s", line);
+                return -1;
+            }
+        } else if (!m->d) {
+            snprintf(err, errlen, "MIL: the program line must come first");
+            return -1;
         } else if (strncmp(line, "[buildInfo = ", 13) == 0 || strcmp(line, "{") == 0 ||
                    strcmp(line, "}") == 0) {
             continue;
         } else if (strncmp(line, "func ", 5) == 0) {
-            if (sscanf(line, "func main<ios16>(tensor<fp16, [1, %d, 1, %d]> %63[A-Za-z0-9_]) {%n",
-                       &m->C, &m->S, m->input, &n) != 3 || line[n] != '\0' || m->C <= 0 || m->S <= 0) {
-                snprintf(err, errlen, "MIL: unsupported function signature: %.120s", line);
+            char target[16] = "";
+            if (sscanf(line, "func main<%15[a-z0-9]>(tensor<fp16, [1, %d, 1, %d]> %63[A-Za-z0-9_]) {%n",
+                       target, &m->C, &m->S, m->input, &n) != 4 || line[n] != '\0' || m->C <= 0 ||
+                m->S <= 0 || strcmp(target, m->d->target) != 0) {
+                snprintf(err, errlen, "MIL: unsupported function signature for %s: %.120s",
+                         m->d->version, line);
                 return -1;
             }
         } else if (strstr(line, " = const()")) {
@@ -169,7 +236,7 @@ static int parse_lines(mil_program *m, char *text, char *err, size_t errlen)
         }
     }
     if (!saw_program || !m->input[0] || !m->output[0] || m->nconvs == 0) {
-        snprintf(err, errlen, "MIL: need program(1.0), func main, at least one conv and a return");
+        snprintf(err, errlen, "MIL: need a program line, func main, at least one conv and a return");
         return -1;
     }
     return 0;
@@ -215,7 +282,9 @@ static int read_weights(const mil_const *w, int C, int nblobs, fake_weight_looku
     }
     const uint8_t *h = blob + w->offset;
     uint32_t data_off = get_u32(h + 16);
+    /* size and data offset are 64-bit fields: their high halves must be zero here */
     if (get_u32(h) != 0xDEADBEEFu || get_u32(h + 4) != 1 || get_u32(h + 8) != want ||
+        get_u32(h + 12) != 0 || get_u32(h + 20) != 0 ||
         data_off % 64 || data_off < w->offset + 64 || (size_t)data_off + want > len) {
         snprintf(err, errlen, "weights: %s: bad chunk header at %llu (magic %08x, type %u, "
                  "size %u, data at %u)", w->name, w->offset, get_u32(h), get_u32(h + 4),
@@ -228,11 +297,17 @@ static int read_weights(const mil_const *w, int C, int nblobs, fake_weight_looku
 }
 
 /* The convs must form one chain from the input to the returned value. */
+/* How many BLOBFILEs read the file at path: the count its header must hold. */
+static int blobs_in(const mil_program *m, const char *path)
+{
+    int n = 0;
+    for (int i = 0; i < m->nconsts; i++) n += m->consts[i].is_blob && strcmp(m->consts[i].path, path) == 0;
+    return n;
+}
+
 static int link_program(const mil_program *m, fake_weight_lookup lookup, void *ctx,
                         fake_program *p, char *err, size_t errlen)
 {
-    int nblobs = 0;
-    for (int i = 0; i < m->nconsts; i++) nblobs += m->consts[i].is_blob;
     p->channels = m->C;
     p->spatial = m->S;
     p->layers = m->nconvs;
@@ -248,11 +323,14 @@ static int link_program(const mil_program *m, fake_weight_lookup lookup, void *c
             snprintf(err, errlen, "MIL: conv %s reads %s, expected %s", v->out, v->x, prev);
             return -1;
         }
-        if (check_const_arg(m, v->out, v->arg_pad_type, "tensor<string, []>(\"valid\")", err, errlen) ||
+        char valid[64], one[64];
+        snprintf(valid, sizeof valid, "%s(\"valid\")", m->d->string_t);
+        snprintf(one, sizeof one, "%s(1)", m->d->int32_t_);
+        if (check_const_arg(m, v->out, v->arg_pad_type, valid, err, errlen) ||
             check_const_arg(m, v->out, v->arg_strides, "tensor<int32, [2]>([1,1])", err, errlen) ||
             check_const_arg(m, v->out, v->arg_pad, "tensor<int32, [4]>([0,0,0,0])", err, errlen) ||
             check_const_arg(m, v->out, v->arg_dilations, "tensor<int32, [2]>([1,1])", err, errlen) ||
-            check_const_arg(m, v->out, v->arg_groups, "tensor<int32, []>(1)", err, errlen))
+            check_const_arg(m, v->out, v->arg_groups, one, err, errlen))
             return -1;
         const mil_const *w = find_const(m, v->weight);
         if (!w || !w->is_blob || w->rows != m->C || w->cols != m->C) {
@@ -260,8 +338,8 @@ static int link_program(const mil_program *m, fake_weight_lookup lookup, void *c
                      v->weight, m->C, m->C);
             return -1;
         }
-        if (read_weights(w, m->C, nblobs, lookup, ctx, p->weights + (size_t)i * m->C * m->C, err,
-                         errlen))
+        if (read_weights(w, m->C, blobs_in(m, w->path), lookup, ctx,
+                         p->weights + (size_t)i * m->C * m->C, err, errlen))
             return -1;
         prev = v->out;
     }

@@ -34,8 +34,16 @@ MODULE = "_anethru_sim_native"
 SIM_MAX_LOADED = 30
 FRAMEWORK_VARIANTS = {
     "full": [],
+    "no_descriptor": ["-D_ANEInMemoryModelDescriptor=FakeHidden_ANEInMemoryModelDescriptor"],
+    "no_model": ["-D_ANEInMemoryModel=FakeHidden_ANEInMemoryModel"],
     "no_request": ["-D_ANERequest=FakeHidden_ANERequest"],
+    "no_surface_object": ["-D_ANEIOSurfaceObject=FakeHidden_ANEIOSurfaceObject"],
     "no_client": ["-D_ANEClient=FakeHidden_ANEClient"],
+    # a class that lacks one method the backend sends
+    "no_direct": ["-DdoEvaluateDirectWithModel=doEvaluateDirectWithModelRenamed"],
+    "no_unload": ["-DunloadWithQoS=unloadWithQoSRenamed"],
+    # a method whose signature differs from csrc/ane_msg.h's declaration
+    "mistyped": ["-DFAKE_ANE_QOS_T=long"],
 }
 
 
@@ -85,43 +93,61 @@ def _frameworks(out: str, objdir: str) -> None:
     _run(tc.c_compile_command(os.path.join(tc.HERE, "fake_ane_program.c"), program_o))
     for variant, defines in FRAMEWORK_VARIANTS.items():
         obj = os.path.join(objdir, f"fake_ane_{variant}.o")
-        _run(tc.objc_compile_command(os.path.join(tc.HERE, "fake_ane.m"), obj, extra=defines))
+        _run(tc.objc_compile_command(os.path.join(tc.HERE, "fake_ane.m"), obj,
+                                     extra=defines + ["-I", tc.CSRC]))
         path = framework_path(out, variant)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         _run(["clang", "-shared", "-o", path, obj, program_o] + _link_system(out))
 
 
-def _ane_objects(out: str, objdir: str) -> list[str]:
-    """The real macOS sources, compiled as on a Mac (ARC + exceptions) plus the simulation
-    define; throughput.m in its macOS configuration (GCD, mach_absolute_time) too."""
-    defines = ["-DANETHRU_WITH_ANE=1", "-DANETHRU_SIMULATED_ANE=1",
-               f"-DANETHRU_ANE_MAX_LOADED={SIM_MAX_LOADED}",
-               f'-DANETHRU_ANE_FRAMEWORK_PATH="{framework_path(out)}"', "-I", tc.CSRC]
-    objs = []
-    for src in ("ane_runtime.m", "throughput.m"):
-        obj = os.path.join(objdir, src.replace(".m", ".o"))
-        extra = defines + (["-DANETHRU_CHECK_MACOS"] if src == "throughput.m" else [])
-        _run(tc.objc_compile_command(os.path.join(tc.CSRC, src), obj, extra=extra))
-        objs.append(obj)
+def _objc_objects(objdir: str, defines: list[str], suffix: str) -> list[str]:
+    """The ANE backend's Objective-C files, compiled as on a Mac (ARC + exceptions) and checked
+    as the Linux check does (the private API's declarations, -Wundeclared-selector)."""
     build = _load_build_module()
-    for src in getattr(build, "ANE_C_SOURCES", ["csrc/ane_mil.c", "csrc/ane_tmpdir.c"]):
+    objs = []
+    for src in build.OBJC_SOURCES:
+        if src.endswith("throughput.m"):
+            continue
+        obj = os.path.join(objdir, os.path.basename(src).replace(".m", suffix + ".o"))
+        _run(tc.objc_compile_command(os.path.join(tc.ROOT, src), obj,
+                                     extra=defines + tc.SELECTOR_FLAGS + ["-I", tc.CSRC]))
+        objs.append(obj)
+    return objs
+
+
+def _c_objects(objdir: str, sources: list[str]) -> list[str]:
+    objs = []
+    for src in sources:
         obj = os.path.join(objdir, os.path.basename(src).replace(".c", ".o"))
         _run(tc.c_compile_command(os.path.join(tc.ROOT, src), obj, extra=["-I", tc.CSRC]))
         objs.append(obj)
     return objs
 
 
-def _host_probe(out: str, objdir: str, helpers: list[str]) -> str:
+def _ane_objects(out: str, objdir: str) -> list[str]:
+    """The real macOS sources, compiled as on a Mac plus the simulation define; throughput.m
+    in its macOS configuration (GCD, mach_absolute_time) too."""
+    defines = ["-DANETHRU_WITH_ANE=1", "-DANETHRU_SIMULATED_ANE=1",
+               f"-DANETHRU_ANE_MAX_LOADED={SIM_MAX_LOADED}",
+               f'-DANETHRU_ANE_FRAMEWORK_PATH="{framework_path(out)}"']
+    objs = _objc_objects(objdir, defines, "")
+    obj = os.path.join(objdir, "throughput.o")
+    _run(tc.objc_compile_command(os.path.join(tc.CSRC, "throughput.m"), obj,
+                                 extra=defines + ["-DANETHRU_CHECK_MACOS", "-I", tc.CSRC]))
+    objs.append(obj)
+    return objs + _c_objects(objdir, _load_build_module().ANE_C_SOURCES)
+
+
+def _host_probe(out: str, objdir: str) -> str:
     """probe_host: the backend compiled as for a Mac (no simulation define), probed here."""
-    obj = os.path.join(objdir, "ane_runtime_real.o")
-    _run(tc.objc_compile_command(os.path.join(tc.CSRC, "ane_runtime.m"), obj,
-                                 extra=["-DANETHRU_WITH_ANE=1", "-I", tc.CSRC]))
+    build = _load_build_module()
+    real = _objc_objects(objdir, ["-DANETHRU_WITH_ANE=1"], "_real")
+    helpers = _c_objects(objdir, build.ANE_C_SOURCES + [s for s in build.C_SOURCES if "/ane_" in s]
+                         + ["csrc/messages.c"])
     main_o = os.path.join(objdir, "probe_main.o")
     _run(tc.c_compile_command(os.path.join(tc.HERE, "probe_main.c"), main_o, extra=["-I", tc.CSRC]))
-    messages_o = os.path.join(objdir, "messages.o")
-    _run(tc.c_compile_command(os.path.join(tc.CSRC, "messages.c"), messages_o, extra=["-I", tc.CSRC]))
     exe = os.path.join(out, "probe_host")
-    _run(["clang", "-o", exe, main_o, messages_o, obj] + helpers + _link_system(out))
+    _run(["clang", "-o", exe, main_o] + real + helpers + _link_system(out))
     return exe
 
 
@@ -154,7 +180,7 @@ def build(out: str) -> str:
     _system_library(out, objdir)
     _frameworks(out, objdir)
     objects = _ane_objects(out, objdir)
-    _host_probe(out, objdir, [o for o in objects if o.endswith(("ane_mil.o", "ane_tmpdir.o"))])
+    _host_probe(out, objdir)
     return _native_module(out, objdir, objects)
 
 

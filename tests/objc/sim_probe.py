@@ -14,15 +14,18 @@ import os
 MARK = "SIM-PROBE-RESULT "
 FAKE_COUNTERS = ("fake_ane_live_objects", "fake_ane_compile_calls", "fake_ane_load_calls",
                  "fake_ane_unload_calls", "fake_ane_eval_calls", "fake_ane_rt_eval_calls",
+                 "fake_ane_direct_eval_calls",
                  "fake_ane_loaded_now", "fake_ane_freed_while_loaded",
                  "fake_ane_overlapping_evals")
 
 
 def _framework() -> ctypes.CDLL:
-    """The fake framework the backend dlopened (dlopen of the same path returns that copy)."""
-    path = os.environ.get("ANETHRU_SIM_ANE_FRAMEWORK") or os.path.join(
-        os.environ["SIM_BUILD_DIR"], "frameworks", "full", "AppleNeuralEngine.framework", "AppleNeuralEngine")
-    return ctypes.CDLL(path)
+    """The fake framework the backend dlopened (dlopen of the same path returns that copy); the
+    full one, untouched, when the test pointed the backend at a framework that is not there."""
+    full = os.path.join(os.environ["SIM_BUILD_DIR"], "frameworks", "full",
+                        "AppleNeuralEngine.framework", "AppleNeuralEngine")
+    path = os.environ.get("ANETHRU_SIM_ANE_FRAMEWORK") or full
+    return ctypes.CDLL(path if os.path.exists(path) else full)
 
 
 def counters() -> dict[str, int]:

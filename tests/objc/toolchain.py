@@ -89,13 +89,23 @@ def common_flags() -> list[str]:
 ARC_FLAGS = ["-fobjc-arc", "-fobjc-arc-exceptions"]
 
 
-def syntax_check_command(path: str) -> list[str]:
-    """clang -fsyntax-only of one source in its macOS configuration."""
+# AppleNeuralEngine.framework ships no headers: the shim declares what the backend sends it,
+# and the ANE sources are checked with it force-included and -Wundeclared-selector, so a
+# misspelt selector is a compile error.  Plain Objective-C on Foundation: usable over Apple's
+# SDK headers too.
+PRIVATE_API_HEADER = os.path.join(SHIM, "AppleNeuralEngine", "AppleNeuralEngine.h")
+SELECTOR_FLAGS = ["-include", PRIVATE_API_HEADER, "-Wundeclared-selector"]
+
+
+def syntax_check_command(path: str, csrc: str = CSRC) -> list[str]:
+    """clang -fsyntax-only of one source in its macOS configuration (csrc: the source tree its
+    includes come from; a planted copy's own)."""
     if path.endswith(".m"):
         return (["clang", "-fsyntax-only", "-x", "objective-c"] + common_flags() + ARC_FLAGS +
-                ["-DANETHRU_CHECK_MACOS", "-DANETHRU_WITH_ANE=1", "-I", CSRC, path])
+                SELECTOR_FLAGS + ["-DANETHRU_CHECK_MACOS", "-DANETHRU_WITH_ANE=1", "-I", csrc,
+                                  path])
     return ["clang", "-fsyntax-only", "-x", "c", "-std=gnu11", "-Wall", "-Wextra", "-Werror",
-            "-I", CSRC, path]
+            "-I", csrc, path]
 
 
 def objc_compile_command(src: str, obj: str, arc: bool = True, extra: list[str] | None = None) -> list[str]:

@@ -98,6 +98,7 @@ IOSurfaceRef IOSurfaceCreate(CFDictionaryRef properties)
   if (!bpr) bpr = w * bpe;
   if (!alloc) alloc = h * bpr;
   if (!alloc || (w && h && alloc < h * bpr)) return NULL;
+  if (getenv("LINUX_FAKE_IOSURFACE_FAIL")) return NULL;  /* tests: the system is out of surfaces */
   LinuxFakeIOSurface *s = [[LinuxFakeIOSurface alloc] init];
   long page = sysconf(_SC_PAGESIZE);
   s->size = alloc; s->mapped = (alloc + page - 1) / page * page;

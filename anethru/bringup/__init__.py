@@ -1,0 +1,52 @@
+"""``anethru doctor``: a backend's bring-up, one step at a time, as a report to act on or paste.
+
+Each backend's steps live in their own module here (``ane``, ``cpu``, ``cuda``), each with
+``steps()`` (the list, in order, with what each needs) and ``open_context()`` (the state the
+steps share, closed at the end whatever happened).  Adding a backend's doctor is adding a
+module and a line to ``STEP_MODULES``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Optional
+
+from .report import SCHEMA, DoctorReport
+from .steps import FAILED, OK, SKIPPED, Step, StepFailed, StepResult, run_steps
+
+STEP_MODULES = {"ane": "ane", "cuda": "cuda", "cpu": "cpu"}
+
+
+def default_backend() -> str:
+    """On a Mac the ANE (the backend most worth diagnosing there); elsewhere the best available."""
+    if sys.platform == "darwin":
+        return "ane"
+    from ..backends import resolve
+
+    return resolve("auto").name
+
+
+def doctor(backend: Optional[str] = None) -> DoctorReport:
+    """Run ``backend``'s bring-up (default: see :func:`default_backend`) and report every step:
+    ok, failed (with the message, the framework's or driver's own where there is one) or
+    skipped (because a step it needs did not pass).  Never raises for what a step finds."""
+    from .. import __version__
+    from .._lib import _module_name
+    from ..machine import fingerprint
+
+    name = default_backend() if backend is None else backend
+    if name not in STEP_MODULES:
+        raise ValueError(f"backend must be one of {', '.join(STEP_MODULES)}; got {name!r}")
+    module = importlib.import_module(f"{__name__}.{STEP_MODULES[name]}")
+    context = module.open_context()
+    try:
+        results = run_steps(module.steps(), context)
+    finally:
+        context.close()
+    native = "" if _module_name == "anethru._native" else f"{_module_name} (not the installed core)"
+    return DoctorReport(name, results, fingerprint(), __version__, native)
+
+
+__all__ = ["doctor", "default_backend", "DoctorReport", "Step", "StepResult", "StepFailed",
+           "run_steps", "OK", "FAILED", "SKIPPED", "SCHEMA", "STEP_MODULES"]

@@ -1,0 +1,51 @@
+"""``anethru ane-files -c 64x32 [--layers N] [--form NAME] DIR``: write the ANE programs as the
+backend writes them into its temporary directory (``model.mil``, ``weights/...``), to inspect
+them or feed them to other tools.  One subdirectory per form, or DIR itself with --form."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from ..cli import EXIT_OK, UsageError, write_stdout
+from ..programs import ane_programs, form_names
+from ..tensors import WEIGHT_KINDS
+from .run import parse_config
+
+DESCRIPTION = ("Write the ANE program forms anethru would try for one configuration (the exact "
+               "MIL text and weight files it hands AppleNeuralEngine.framework), as the backend "
+               "lays them out: DIR/<form>/model.mil and DIR/<form>/weights/..., or DIR/model.mil "
+               "and DIR/weights/... for one --form.  Works on any OS.  Prints the paths written.")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-c", "--config", type=parse_config, required=True, metavar="CxS",
+                   help="channels x spatial, e.g. 64x32")
+    p.add_argument("--layers", type=int, default=1,
+                   help="convs in the program (default 1: one kernel; more: the chained program)")
+    p.add_argument("--form", default=None,
+                   help="only this form (1 layer: " + ", ".join(form_names(1)) + "; more: "
+                        + ", ".join(form_names(2)) + ")")
+    p.add_argument("--weights", choices=WEIGHT_KINDS, default="identity",
+                   help="identity (default) or random")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random weights (default 0)")
+    p.add_argument("dir", metavar="DIR", help="where to write (created if missing)")
+
+
+def run(args: argparse.Namespace) -> int:
+    channels, spatial = args.config
+    try:
+        programs = ane_programs(channels, spatial, layers=args.layers, weights=args.weights,
+                                seed=args.seed)
+    except (ValueError, TypeError, MemoryError) as exc:
+        raise UsageError(str(exc)) from exc
+    if args.form is not None:
+        chosen = [p for p in programs if p.form == args.form]
+        if not chosen:
+            raise UsageError(f"unknown form {args.form!r} for {args.layers} layer(s); choose from "
+                             f"{', '.join(p.form for p in programs)}")
+        written = chosen[0].write(args.dir)
+    else:
+        written = [path for p in programs for path in p.write(os.path.join(args.dir, p.form))]
+    write_stdout("".join(f"{path}\n" for path in written))
+    return EXIT_OK

@@ -1,0 +1,38 @@
+"""``anethru doctor [--backend ane|cuda|cpu] [--json | --markdown]``: a backend's bring-up, step
+by step.  Exit 0 when every step passed, 1 otherwise."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..bringup import STEP_MODULES, default_backend, doctor
+from ..cli import EXIT_FAILURE, EXIT_OK, write_stdout
+
+DESCRIPTION = ("Run a backend's bring-up one step at a time (for the ANE: the host, the framework "
+               "and its classes, the messages anethru sends, the temporary directory, each program "
+               "form's compile and load, surfaces, request, an eval checked bit for bit, the chained "
+               "program, the realtime and direct evals, compiles left) and report each step as ok, "
+               "failed (with the framework's message) or skipped.\n\n"
+               "Exit status 0 when every step passed, 1 otherwise.  --markdown prints a block to "
+               "paste into a bug report.")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-b", "--backend", choices=list(STEP_MODULES), default=None,
+                   help="the backend to examine (default: ane on macOS, else the best available)")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print the report as JSON")
+    out.add_argument("--markdown", action="store_true",
+                     help="print a Markdown block to paste into a bug report")
+
+
+def run(args: argparse.Namespace) -> int:
+    report = doctor(args.backend or default_backend())
+    if args.json:
+        text = report.to_json()
+    elif args.markdown:
+        text = report.to_markdown()
+    else:
+        text = str(report)
+    write_stdout(text + "\n")
+    return EXIT_OK if report.ok else EXIT_FAILURE
