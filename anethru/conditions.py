@@ -18,7 +18,11 @@ def _span(start: dict, end: dict, key: str, fmt: str) -> Optional[str]:
     a, b = start.get(key), end.get(key)
     if a is None and b is None:
         return None
-    show = (lambda v: "?" if v is None else fmt.format(v))
+    # A document may hold any JSON scalar here: format numbers, show the rest as written.
+    def show(v: Any) -> str:
+        if v is None:
+            return "?"
+        return fmt.format(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
     return show(a) if a == b or b is None else f"{show(a)} -> {show(b)}"
 
 

@@ -435,3 +435,19 @@ def test_without_matplotlib_a_stale_figure_is_an_error_and_a_missing_one_a_note(
 def test_submission_names(tmp_path):
     r = anethru.load_results(open(V1_SUITE, "rb").read())[0]
     assert submission_stem(r) == "nvidia-h100-80gb-hbm3-cuda-2026-11-26"
+
+
+def test_a_machine_state_of_strings_is_shown_as_written(tmp_path, capsys):
+    """The format allows any JSON scalar in machine_state: the page and the report show it."""
+    from anethru.result import suite_document
+
+    r = anethru.run_ceiling(8, 8, kernels=2, backend="cpu", iters=2, repeats=3, seed=3)
+    doc = suite_document([r])
+    doc["results"][0]["machine_state"] = {"start": {"load_average_1m": "busy"},
+                                          "end": {"load_average_1m": 1.5}}
+    add_file(tmp_path, submission_stem(r) + ".json", doc)
+    assert gallery(str(tmp_path), capsys=capsys)[0] == 0
+    [row] = table_rows(page_of(tmp_path), "8x8")
+    assert row[5].startswith("load busy -> 1.50")
+    [loaded] = anethru.load_results(json.dumps(doc))
+    assert "load busy -> 1.50" in str(loaded)

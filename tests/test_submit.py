@@ -106,6 +106,10 @@ def test_condition_warnings_and_state_text():
                                   "end": {"load_average_1m": 0.7, "gpu_sm_clock_mhz": 1755,
                                           "gpu_temperature_c": 61}})
     assert text == "load 0.50 -> 0.70 on 16 CPUs, GPU SM 1980 -> 1755 MHz, 35 -> 61 C"
+    # A valid document may hold any JSON scalar there: shown as written, never a crash.
+    text = conditions.state_text({}, {"start": {"load_average_1m": "high", "gpu_sm_clock_mhz": True},
+                                      "end": {"load_average_1m": 2}})
+    assert text == "load high -> 2.00, GPU SM True MHz, ? C"
 
 
 @pytest.mark.parametrize("args", [["--max-time", "0"], ["-c", "0x8"]])
