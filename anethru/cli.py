@@ -32,6 +32,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sweep": ("sweep", "how the round trip grows with size: a grid, a latency + bandwidth fit, "
                        "the crossover"),
     "plot": ("plot", "draw result or sweep files into a PNG, SVG or PDF"),
+    "gallery": ("gallery", "check a folder of result files and write its summary page"),
+    "submit": ("submit", "measure this machine for the results gallery and write its file"),
 }
 DEFAULT_COMMAND = "run"
 

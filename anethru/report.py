@@ -108,7 +108,8 @@ def _machine_line(m: dict, state: dict) -> str:
         a, b = start.get(key), end.get(key)
         if a is None and b is None:
             return None
-        show = (lambda v: "?" if v is None else fmt.format(v))
+        show = (lambda v: "?" if v is None else fmt.format(v)
+                if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v))
         return show(a) if a == b or b is None else f"{show(a)} -> {show(b)}"
 
     load = span("load_average_1m", "{:.2f}")

@@ -107,6 +107,7 @@ def test_extraction_rules():
         "    --list-backends",
         "anethru --json > out.json    # GPU only",
         "anethru sweep --json > s.json  # [tests add: --points 3]",
+        "anethru submit --results r   # a command word first [tests add: -c 8x8]",
         "python -m pytest             # not an example",
         "   # a comment line",
         "```",
@@ -125,9 +126,10 @@ def test_extraction_rules():
                    (3, "anethru --backend ane", "ane"),
                    (4, "anethru -q      --list-backends", None),
                    (6, "anethru --json > out.json", "cuda"),
-                   (7, "anethru sweep --points 3 --json > s.json", None)]),
-        ("python", 13, [(13, 'import anethru\nanethru.run_ceiling(64, 32, backend="cuda")\n', "cuda")]),
-        ("python", 17, [(17, "x = 1  # Mac only\n", "ane")]),
+                   (7, "anethru sweep --points 3 --json > s.json", None),
+                   (8, "anethru submit -c 8x8 --results r", None)]),
+        ("python", 14, [(14, 'import anethru\nanethru.run_ceiling(64, 32, backend="cuda")\n', "cuda")]),
+        ("python", 18, [(18, "x = 1  # Mac only\n", "ane")]),
     ]
 
 
