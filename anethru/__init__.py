@@ -15,7 +15,7 @@ import sys
 import types
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # Public name -> the submodule that defines it.  Loaded on first use (PEP 562): pytest imports
 # anethru.pytest_plugin (and so this package) in every session wherever anethru is installed,

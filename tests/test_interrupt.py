@@ -15,12 +15,21 @@ import pytest
 
 import anethru
 from anethru._lib import lib
+from sigint import default_sigint_in_child
 
 # A measurement that would take many minutes: 768x256 on the CPU is milliseconds per eval.
 LONG = dict(iters=100_000, warmup=0, repeats=3)
 # The proof that the loop stopped early, without timing anything: an eval failure injected
 # thousands of passes in (tens of seconds), which a measurement that ran on would hit.
 SENTINEL_EVAL = 3000
+
+
+@pytest.fixture(autouse=True)
+def sigint_raises_keyboard_interrupt():
+    """Python's own handler, whatever this process inherited (see tests/sigint.py)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 def sigint_later(delay: float, target: str = "process") -> threading.Thread:
@@ -131,7 +140,8 @@ def test_ctrl_c_in_the_cli_prints_what_finished_and_exits_130(fmt):
     # The second configuration would run 20,000 passes per block: minutes.
     cmd = [sys.executable, "-m", "anethru", "-b", "cpu", "-c", "16x8", "-c", "768x256", "-k", "2",
            "-n", "20000", "-r", "1"] + (["--json"] if fmt == "json" else [])
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=default_sigint_in_child)
     err_lines = []
     for line in p.stderr:   # wait until the long configuration is being timed
         err_lines.append(line)

@@ -88,7 +88,7 @@ def test_a_sweep_plot_draws_the_data_the_fit_and_the_crossover(sweep_doc, tmp_pa
     lo, hi = times.get_xlim()
     assert lo <= byte_sizes[0] and hi >= byte_sizes[-1]
     texts = " ".join(t.get_text() for t in fig.texts)
-    assert "backend virtual" in texts and "anethru 0.1.0" in texts and "SIMULATED" in texts
+    assert "backend virtual" in texts and f"anethru {anethru.__version__}" in texts and "SIMULATED" in texts
     assert sw.created_utc[:10] in texts and sw.machine["cpu_model"] in texts
 
 

@@ -22,6 +22,7 @@ from anethru import grid, schema, sweep
 from anethru.sweep import plan_batches
 
 import cuda_helpers
+from sigint import default_sigint_in_child
 from cuda_fixtures import build_dir, fake  # noqa: F401 (fixtures)
 from virtual_clock import Costs, virtual_costs
 
@@ -291,7 +292,7 @@ def test_cli_ctrl_c_prints_what_finished_and_exits_130():
     proc = subprocess.Popen([sys.executable, "-m", "anethru", "sweep", "--backend", "cpu",
                              "--configs", "64x32,768x256", "-r", "50", "-t",
                              "sequential,run_only", "--json"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint_in_child)
     seen = ""
     deadline = time.monotonic() + 240
     while "768x256: timing" not in seen and time.monotonic() < deadline:

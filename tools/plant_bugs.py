@@ -95,15 +95,15 @@ BUGS = (
         "the CPU backend evaluates while a lock is held",
         (Edit("csrc/cpu_backend.c", "if (k->lock[0].state || k->lock[1].state) {", "if (0) {"),),
         ("tests/test_cpu_locks.py",)),
-    Bug("spans_zero_warning_never_emitted", "CeilingResult.build in anethru/result.py",
+    Bug("spans_zero_warning_never_emitted", "result_warnings in anethru/result.py",
         'the "overhead spans zero" warning is never emitted',
-        (Edit("anethru/result.py", "if rto and rto.stats.min <= 0 <= rto.stats.max:",
-              "if rto and False:"),),
-        (), "tested by the warnings tests of the report rework (another branch)"),
+        (Edit("anethru/result.py", "        if s.ci_low <= 0 <= s.ci_high:",
+              "        if False:"),),
+        ("tests/test_report_contract.py",)),
     Bug("csv_median_is_the_mean", "to_csv in anethru/report.py",
         "the CSV's median column writes the mean",
-        (Edit("anethru/report.py", '"median": s.median,', '"median": s.mean,', count=2),),
-        (), "tested by the CSV tests of the report rework (another branch)"),
+        (Edit("anethru/report.py", '{"median": s.median,', '{"median": s.mean,'),),
+        ("tests/test_report_contract.py",)),
 )
 
 
