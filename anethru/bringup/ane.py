@@ -13,39 +13,13 @@ from __future__ import annotations
 
 from .._lib import ffi, lib
 from ..programs import form_names
-from .steps import Step, StepFailed
+from .steps import NativeSession, Step, native_step
 
 CHANNELS, SPATIAL, LAYERS = 64, 32, 12
 
 
-class Session:
-    """The native session the steps share; closing it undoes everything they made."""
-
-    def __init__(self) -> None:
-        self.handle = lib.anethru_ane_bringup_open(CHANNELS, SPATIAL, LAYERS)
-        if self.handle == ffi.NULL:
-            raise MemoryError("cannot open an ANE bring-up session")
-
-    def step(self, step: int, arg: int = 0) -> str:
-        msg = ffi.new("char[]", 1024)
-        rc = lib.anethru_ane_bringup_step(self.handle, step, arg, msg, len(msg))
-        text = ffi.string(msg).decode("utf-8", "replace")
-        if rc != lib.ANETHRU_OK:
-            raise StepFailed(text or f"native error {rc}")
-        return text
-
-    def close(self) -> None:
-        if self.handle not in (None, ffi.NULL):
-            lib.anethru_ane_bringup_close(self.handle)
-        self.handle = None
-
-
-def open_context() -> Session:
-    return Session()
-
-
-def _native(step: int, arg: int = 0):
-    return lambda session: session.step(step, arg)
+def open_context() -> NativeSession:
+    return NativeSession("ane", CHANNELS, SPATIAL, LAYERS)
 
 
 def classes() -> list[tuple[int, str, bool]]:
@@ -56,31 +30,31 @@ def classes() -> list[tuple[int, str, bool]]:
 def steps() -> list[Step]:
     required = [f"class {name}" for _, name, req in classes() if req]
     client = "class _ANEClient"
-    out = [Step("platform", _native(lib.ANETHRU_ANE_STEP_PLATFORM)),
-           Step("framework", _native(lib.ANETHRU_ANE_STEP_FRAMEWORK), needs=("platform",))]
-    out += [Step(f"class {name}", _native(lib.ANETHRU_ANE_STEP_CLASS, i), needs=("framework",))
+    out = [Step("platform", native_step(lib.ANETHRU_ANE_STEP_PLATFORM)),
+           Step("framework", native_step(lib.ANETHRU_ANE_STEP_FRAMEWORK), needs=("platform",))]
+    out += [Step(f"class {name}", native_step(lib.ANETHRU_ANE_STEP_CLASS, i), needs=("framework",))
             for i, name, _ in classes()]
-    out += [Step("selectors", _native(lib.ANETHRU_ANE_STEP_SELECTORS, 0), needs=tuple(required)),
-            Step("client selectors", _native(lib.ANETHRU_ANE_STEP_SELECTORS, 1), needs=(client,)),
-            Step("temp directory", _native(lib.ANETHRU_ANE_STEP_TMPDIR), needs=("framework",))]
+    out += [Step("selectors", native_step(lib.ANETHRU_ANE_STEP_SELECTORS, 0), needs=tuple(required)),
+            Step("client selectors", native_step(lib.ANETHRU_ANE_STEP_SELECTORS, 1), needs=(client,)),
+            Step("temp directory", native_step(lib.ANETHRU_ANE_STEP_TMPDIR), needs=("framework",))]
     loads = []
     for i, form in enumerate(form_names(1)):
-        out += [Step(f"descriptor {form}", _native(lib.ANETHRU_ANE_STEP_DESCRIPTOR, i),
+        out += [Step(f"descriptor {form}", native_step(lib.ANETHRU_ANE_STEP_DESCRIPTOR, i),
                      needs=("selectors", "temp directory")),
-                Step(f"compile {form}", _native(lib.ANETHRU_ANE_STEP_COMPILE, i),
+                Step(f"compile {form}", native_step(lib.ANETHRU_ANE_STEP_COMPILE, i),
                      needs=(f"descriptor {form}",)),
-                Step(f"load {form}", _native(lib.ANETHRU_ANE_STEP_LOAD, i), needs=(f"compile {form}",))]
+                Step(f"load {form}", native_step(lib.ANETHRU_ANE_STEP_LOAD, i), needs=(f"compile {form}",))]
         loads.append(f"load {form}")
-    out += [Step("IOSurfaces", _native(lib.ANETHRU_ANE_STEP_SURFACES), needs_any=tuple(loads)),
-            Step("request", _native(lib.ANETHRU_ANE_STEP_REQUEST), needs=("IOSurfaces",)),
-            Step("eval", _native(lib.ANETHRU_ANE_STEP_EVAL), needs=("request",)),
-            Step("identity", _native(lib.ANETHRU_ANE_STEP_IDENTITY), needs=("eval",))]
-    out += [Step(f"chained {LAYERS} layers {form}", _native(lib.ANETHRU_ANE_STEP_CHAINED, i),
+    out += [Step("IOSurfaces", native_step(lib.ANETHRU_ANE_STEP_SURFACES), needs_any=tuple(loads)),
+            Step("request", native_step(lib.ANETHRU_ANE_STEP_REQUEST), needs=("IOSurfaces",)),
+            Step("eval", native_step(lib.ANETHRU_ANE_STEP_EVAL), needs=("request",)),
+            Step("identity", native_step(lib.ANETHRU_ANE_STEP_IDENTITY), needs=("eval",))]
+    out += [Step(f"chained {LAYERS} layers {form}", native_step(lib.ANETHRU_ANE_STEP_CHAINED, i),
                  needs=("identity",)) for i, form in enumerate(form_names(LAYERS))]
     # Each path checks the client's messages it needs itself, and names a missing one.
-    out += [Step("realtime eval", _native(lib.ANETHRU_ANE_STEP_REALTIME), needs=("eval", client)),
-            Step("direct eval", _native(lib.ANETHRU_ANE_STEP_DIRECT), needs=("eval", client)),
-            Step("compiles left", _native(lib.ANETHRU_ANE_STEP_COMPILES_LEFT), needs=("framework",))]
+    out += [Step("realtime eval", native_step(lib.ANETHRU_ANE_STEP_REALTIME), needs=("eval", client)),
+            Step("direct eval", native_step(lib.ANETHRU_ANE_STEP_DIRECT), needs=("eval", client)),
+            Step("compiles left", native_step(lib.ANETHRU_ANE_STEP_COMPILES_LEFT), needs=("framework",))]
     return out
 
 

@@ -12,40 +12,15 @@ bit for bit, and the conv variant the tuner picks for CHANNELS x SPATIAL.
 
 from __future__ import annotations
 
-from .._lib import ffi, lib
-from .steps import Step, StepFailed
+from .._lib import lib
+from .steps import NativeSession, Step, native_step
 
 CHANNELS, SPATIAL, LAYERS = 64, 32, 12
 
 
-class Session:
-    """The native session the steps share; closing it undoes everything they made."""
-
-    def __init__(self) -> None:
-        self.handle = lib.anethru_cuda_bringup_open(CHANNELS, SPATIAL, LAYERS)
-        if self.handle == ffi.NULL:
-            raise MemoryError("cannot open a CUDA bring-up session")
-
-    def step(self, step: int, arg: int = 0) -> str:
-        msg = ffi.new("char[]", 2048)  # the conv variant's step lists every candidate
-        rc = lib.anethru_cuda_bringup_step(self.handle, step, arg, msg, len(msg))
-        text = ffi.string(msg).decode("utf-8", "replace")
-        if rc != lib.ANETHRU_OK:
-            raise StepFailed(text or f"native error {rc}")
-        return text
-
-    def close(self) -> None:
-        if self.handle not in (None, ffi.NULL):
-            lib.anethru_cuda_bringup_close(self.handle)
-        self.handle = None
-
-
-def open_context() -> Session:
-    return Session()
-
-
-def _native(step: int, arg: int = 0):
-    return lambda session: session.step(step, arg)
+def open_context() -> NativeSession:
+    # 2 KiB of message: the conv variant's step lists every candidate.
+    return NativeSession("cuda", CHANNELS, SPATIAL, LAYERS, message_size=2048)
 
 
 def modules() -> list[tuple[int, str]]:
@@ -55,18 +30,18 @@ def modules() -> list[tuple[int, str]]:
 
 def steps() -> list[Step]:
     (_, base), *others = modules()
-    out = [Step("driver library", _native(lib.ANETHRU_CUDA_STEP_LIBRARY)),
-           Step("entry points", _native(lib.ANETHRU_CUDA_STEP_ENTRY_POINTS), needs=("driver library",)),
-           Step("cuInit", _native(lib.ANETHRU_CUDA_STEP_INIT), needs=("entry points",)),
-           Step("device", _native(lib.ANETHRU_CUDA_STEP_DEVICE), needs=("cuInit",)),
-           Step("context", _native(lib.ANETHRU_CUDA_STEP_CONTEXT), needs=("device",)),
-           Step(base, _native(lib.ANETHRU_CUDA_STEP_MODULE, 0), needs=("context",))]
+    out = [Step("driver library", native_step(lib.ANETHRU_CUDA_STEP_LIBRARY)),
+           Step("entry points", native_step(lib.ANETHRU_CUDA_STEP_ENTRY_POINTS), needs=("driver library",)),
+           Step("cuInit", native_step(lib.ANETHRU_CUDA_STEP_INIT), needs=("entry points",)),
+           Step("device", native_step(lib.ANETHRU_CUDA_STEP_DEVICE), needs=("cuInit",)),
+           Step("context", native_step(lib.ANETHRU_CUDA_STEP_CONTEXT), needs=("device",)),
+           Step(base, native_step(lib.ANETHRU_CUDA_STEP_MODULE, 0), needs=("context",))]
     # The other modules hold optional variants: nothing but the variant choice uses them.
-    out += [Step(name, _native(lib.ANETHRU_CUDA_STEP_MODULE, i), needs=(base,)) for i, name in others]
-    out += [Step("launch", _native(lib.ANETHRU_CUDA_STEP_LAUNCH), needs=(base,)),
-            Step("graph", _native(lib.ANETHRU_CUDA_STEP_GRAPH), needs=("launch",)),
-            Step("identity", _native(lib.ANETHRU_CUDA_STEP_IDENTITY), needs=("graph",)),
-            Step("conv variant", _native(lib.ANETHRU_CUDA_STEP_VARIANT), needs=("launch",))]
+    out += [Step(name, native_step(lib.ANETHRU_CUDA_STEP_MODULE, i), needs=(base,)) for i, name in others]
+    out += [Step("launch", native_step(lib.ANETHRU_CUDA_STEP_LAUNCH), needs=(base,)),
+            Step("graph", native_step(lib.ANETHRU_CUDA_STEP_GRAPH), needs=("launch",)),
+            Step("identity", native_step(lib.ANETHRU_CUDA_STEP_IDENTITY), needs=("graph",)),
+            Step("conv variant", native_step(lib.ANETHRU_CUDA_STEP_VARIANT), needs=("launch",))]
     return out
 
 

@@ -71,3 +71,38 @@ def run_steps(steps: Iterable[Step], context: Any) -> list[StepResult]:
                 f"internal error in this step: {type(exc).__name__}: {exc}"
         done[step.name] = StepResult(step.name, status, (time.perf_counter() - t0) * 1e3, message)
     return list(done.values())
+
+
+class NativeSession:
+    """A backend's native bring-up session (``anethru_<backend>_bringup_open/_step/_close``):
+    the state its steps share; closing it undoes everything they made."""
+
+    def __init__(self, backend: str, channels: int, spatial: int, layers: int,
+                 message_size: int = 1024) -> None:
+        from .._lib import ffi, lib
+
+        self._ffi = ffi
+        self._step = getattr(lib, f"anethru_{backend}_bringup_step")
+        self._close = getattr(lib, f"anethru_{backend}_bringup_close")
+        self._message_size = message_size
+        self.handle = getattr(lib, f"anethru_{backend}_bringup_open")(channels, spatial, layers)
+        if self.handle == ffi.NULL:
+            raise MemoryError(f"cannot open a {backend} bring-up session")
+
+    def step(self, step: int, arg: int = 0) -> str:
+        msg = self._ffi.new("char[]", self._message_size)
+        rc = self._step(self.handle, step, arg, msg, len(msg))
+        text = self._ffi.string(msg).decode("utf-8", "replace")
+        if rc != 0:  # ANETHRU_OK
+            raise StepFailed(text or f"native error {rc}")
+        return text
+
+    def close(self) -> None:
+        if self.handle not in (None, self._ffi.NULL):
+            self._close(self.handle)
+        self.handle = None
+
+
+def native_step(step: int, arg: int = 0) -> Callable[[NativeSession], str]:
+    """A step that is one native call of the session."""
+    return lambda session: session.step(step, arg)
