@@ -79,3 +79,15 @@ def runner(sim: str, tmp_path):
 def assert_clean(counters):
     left = {k: counters[k] for k in CLEAN}
     assert left == CLEAN, f"leaked: {counters}"
+
+
+@pytest.fixture(scope="session")
+def sim(tmp_path_factory):
+    """The simulated ANE's build directory (import this fixture into a test module)."""
+    return build(tmp_path_factory)
+
+
+@pytest.fixture
+def run(sim, tmp_path):
+    """run(script, **knobs): a script against the simulated ANE, in a subprocess."""
+    return runner(sim, tmp_path)

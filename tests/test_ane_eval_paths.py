@@ -12,19 +12,9 @@ import json
 import pytest
 
 import anethru
-import sim_ane
+from sim_ane import run, sim  # noqa: F401 (fixtures)
 from anethru.cli import main
 from sim_ane import assert_clean
-
-
-@pytest.fixture(scope="session")
-def sim(tmp_path_factory):
-    return sim_ane.build(tmp_path_factory)
-
-
-@pytest.fixture
-def run(sim, tmp_path):
-    return sim_ane.runner(sim, tmp_path)
 
 
 UNITS = 13                 # 12 kernels and the chained program, each probed once

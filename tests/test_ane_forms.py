@@ -5,18 +5,7 @@ fake's own check that every method has the signature csrc/ane_msg.h declares."""
 
 import pytest
 
-import sim_ane
-from sim_ane import assert_clean
-
-
-@pytest.fixture(scope="session")
-def sim(tmp_path_factory):
-    return sim_ane.build(tmp_path_factory)
-
-
-@pytest.fixture
-def run(sim, tmp_path):
-    return sim_ane.runner(sim, tmp_path)
+from sim_ane import assert_clean, run, sim  # noqa: F401 (run, sim: fixtures)
 
 
 RUN_AND_REPORT = """

@@ -13,21 +13,10 @@ import subprocess
 
 import pytest
 
-import sim_ane
-from sim_ane import ROOT, assert_clean, sim_build
+from sim_ane import ROOT, assert_clean, sim_build, run, sim  # noqa: F401 (run, sim: fixtures)
 
 EVALS_PER_PASS = {"sequential": 12, "run_only": 12, "memcpy_only": 0, "serial_queue": 12,
                   "chained": 1}
-
-
-@pytest.fixture(scope="session")
-def sim(tmp_path_factory):
-    return sim_ane.build(tmp_path_factory)
-
-
-@pytest.fixture
-def run(sim, tmp_path):
-    return sim_ane.runner(sim, tmp_path)
 
 
 # ---------------------------------------------------------------------------- the program

@@ -5,19 +5,9 @@ nothing leaked and no temporary directory left behind."""
 
 import pytest
 
-import sim_ane
+from sim_ane import run, sim  # noqa: F401 (fixtures)
 from anethru.bringup import ane as ane_steps
 from sim_ane import assert_clean
-
-
-@pytest.fixture(scope="session")
-def sim(tmp_path_factory):
-    return sim_ane.build(tmp_path_factory)
-
-
-@pytest.fixture
-def run(sim, tmp_path):
-    return sim_ane.runner(sim, tmp_path)
 
 
 DOCTOR = """
