@@ -11,6 +11,7 @@ import os
 import pytest
 
 import cuda_helpers as H
+from cuda_fixtures import build_dir, fake  # noqa: F401 (fixtures)
 from anethru.bringup import cuda as cuda_steps
 from anethru.cli import main
 
@@ -43,16 +44,6 @@ result["after"] = dict(
 print(json.dumps(result))
 """
 CLEAN = dict(objects=0, modules=0, context_refs=0, chains=0, kernels=0)
-
-
-@pytest.fixture(scope="module")
-def build_dir(tmp_path_factory):
-    return str(tmp_path_factory.mktemp("cuda_fake_doctor"))
-
-
-@pytest.fixture(scope="module")
-def fake(build_dir):
-    return H.build_fake(build_dir)
 
 
 def doctor(library, prepare="", cleanup="", cli=False, **env):
