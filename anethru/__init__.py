@@ -11,55 +11,57 @@ See ``run_ceiling``, ``run_suite``, ``run_sweep``, ``Chain``, ``backends``, ``lo
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.2.0"
+from ._version import __version__
 
 # Public name -> the submodule that defines it.  Loaded on first use (PEP 562): pytest imports
 # anethru.pytest_plugin (and so this package) in every session wherever anethru is installed,
 # and that must not load the native core.
 _EXPORTS = {
-    "run_ceiling": "api", "run_suite": "api", "ConfigFailure": "api",
-    "release_cached_chains": "api", "SEED_CONFIGS": "api", "SEED_KERNELS": "api",
-    "run_in_worker": "worker",
-    "run_sweep": "sweep", "SweepInterrupted": "sweep",
-    "SweepResult": "sweep_result", "SweepFailure": "sweep_result", "load_sweep": "sweep_result",
-    "backends": "backends", "best_backend": "backends", "BackendInfo": "backends",
-    "Chain": "chain", "Measurement": "chain",
+    "run_ceiling": "measure.api", "run_suite": "measure.api", "ConfigFailure": "results.failure",
+    "release_cached_chains": "measure.api", "SEED_CONFIGS": "measure.api", "SEED_KERNELS": "measure.api",
+    "run_in_worker": "measure.worker.parent",
+    "run_sweep": "measure.sweep", "SweepInterrupted": "measure.sweep",
+    "SweepResult": "results.sweep", "SweepFailure": "results.failure", "load_sweep": "results.sweep",
+    "backends": "native.backends", "best_backend": "native.backends", "BackendInfo": "native.backends",
+    "Chain": "measure.chain", "Measurement": "measure.chain",
     "AnethruError": "errors", "BackendUnavailableError": "errors", "ChainCheckError": "errors",
     "CompileError": "errors", "EvalError": "errors", "InternalError": "errors",
     "LimitError": "errors", "NativeMemoryError": "errors", "UnsupportedError": "errors",
     "WorkerError": "errors", "WorkerTimeoutError": "errors", "WorkerUnavailableError": "errors",
-    "CeilingResult": "result", "ChainCheck": "result", "Config": "result", "Derived": "result",
-    "TestResult": "result", "load_results": "result",
+    "CeilingResult": "results.ceiling", "ChainCheck": "results.ceiling", "Config": "results.ceiling", "Derived": "results.ceiling",
+    "TestResult": "results.ceiling", "load_results": "results.loader",
     "ResultFormatError": "errors", "SuiteInterrupted": "errors",
-    "compare": "compare", "Comparison": "compare",
-    "Stats": "stats",
-    "DEFAULT_TESTS": "testnames", "TEST_NAMES": "testnames",
+    "compare": "results.compare", "Comparison": "results.compare",
+    "Stats": "results.stats",
+    "DEFAULT_TESTS": "native.vocab", "TEST_NAMES": "native.vocab",
     "doctor": "bringup", "DoctorReport": "bringup",
-    "ane_programs": "programs", "AneProgram": "programs",
+    "ane_programs": "native.programs", "AneProgram": "native.programs",
 }
 
 if TYPE_CHECKING:  # what static checkers and IDEs see; at run time __getattr__ loads them
-    from .api import (SEED_CONFIGS, SEED_KERNELS, ConfigFailure, release_cached_chains,
-                      run_ceiling, run_suite)
-    from .backends import BackendInfo, backends, best_backend
-    from .bringup import DoctorReport, doctor
-    from .chain import Chain, Measurement
-    from .compare import Comparison, compare
-    from .programs import AneProgram, ane_programs
-    from .errors import (AnethruError, BackendUnavailableError, ChainCheckError, CompileError,
-                         EvalError, InternalError, LimitError, NativeMemoryError,
-                         ResultFormatError, SuiteInterrupted, UnsupportedError, WorkerError,
-                         WorkerTimeoutError, WorkerUnavailableError)
-    from .result import CeilingResult, ChainCheck, Config, Derived, TestResult, load_results
-    from .stats import Stats
-    from .sweep import SweepInterrupted, run_sweep
-    from .sweep_result import SweepFailure, SweepResult, load_sweep
-    from .testnames import DEFAULT_TESTS, TEST_NAMES
-    from .worker import run_in_worker
+    from anethru.measure.api import (SEED_CONFIGS, SEED_KERNELS, release_cached_chains,
+                                     run_ceiling, run_suite)
+    from anethru.results.failure import ConfigFailure
+    from anethru.native.backends import BackendInfo, backends, best_backend
+    from anethru.bringup import DoctorReport, doctor
+    from anethru.measure.chain import Chain, Measurement
+    from anethru.results.compare import Comparison, compare
+    from anethru.native.programs import AneProgram, ane_programs
+    from anethru.errors import (AnethruError, BackendUnavailableError, ChainCheckError,
+                                CompileError, EvalError, InternalError, LimitError,
+                                NativeMemoryError, ResultFormatError, SuiteInterrupted,
+                                UnsupportedError, WorkerError, WorkerTimeoutError,
+                                WorkerUnavailableError)
+    from anethru.results.ceiling import CeilingResult, ChainCheck, Config, Derived, TestResult
+    from anethru.results.loader import load_results
+    from anethru.results.stats import Stats
+    from anethru.measure.sweep import SweepInterrupted, run_sweep
+    from anethru.results.failure import SweepFailure
+    from anethru.results.sweep import SweepResult, load_sweep
+    from anethru.native.vocab import DEFAULT_TESTS, TEST_NAMES
+    from anethru.measure.worker.parent import run_in_worker
 
 
 def __getattr__(name: str) -> Any:
@@ -73,18 +75,6 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_EXPORTS))
-
-
-class _Package(types.ModuleType):
-    def __setattr__(self, name: str, value: Any) -> None:
-        # Importing the submodule anethru.backends sets the package attribute "backends" to it;
-        # the public anethru.backends is the function of that name (as the eager imports had it).
-        if isinstance(value, types.ModuleType) and name in _EXPORTS:
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
 
 
 __all__ = ["__version__", *_EXPORTS]

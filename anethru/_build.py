@@ -18,7 +18,7 @@ Other helpers (tests/objc's simulated-ANE build) reuse ``CDEF``, ``C_SOURCES`` a
 and links ``darwin_config()`` for macOS against Apple's headers on any host.
 
 The extension is stamped with the version and digests of its interface and sources
-(``anethru_build_stamp()``, see ``anethru/_stamp.py``); importing anethru refuses a stale build.
+(``anethru_build_stamp()``, see ``anethru/native/stamp.py``); importing anethru refuses a stale build.
 """
 
 import importlib.util
@@ -94,7 +94,7 @@ CDEF = _read_cdef("csrc/anethru.h")
 
 def _load_stamp_module():
     # By path: the package itself cannot be imported before its extension exists.
-    spec = importlib.util.spec_from_file_location("_anethru_stamp", os.path.join("anethru", "_stamp.py"))
+    spec = importlib.util.spec_from_file_location("_anethru_stamp", os.path.join("anethru", "native", "stamp.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -18,7 +18,7 @@ import sys
 import textwrap
 from typing import Callable, NoReturn, Optional, Sequence
 
-from ._native_check import NativeCoreError
+from anethru.native.check import NativeCoreError
 
 PROG = "anethru"
 

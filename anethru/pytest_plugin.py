@@ -29,7 +29,7 @@ class _WithBenchmark:
     """Registered when pytest-benchmark is active."""
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        from .native_clock import NATIVE_CLOCK
+        from anethru.native.clock import NATIVE_CLOCK
 
         # Tests using the fixture time with the native clock: the test's own benchmark marker
         # (group, ...) is kept, its timer replaced.
@@ -42,7 +42,7 @@ class _WithBenchmark:
 
     @pytest.fixture(scope="session")
     def _anethru_session_chains(self) -> Any:
-        from .benchmarking import SessionChains
+        from anethru.measure.benchmarking import SessionChains
 
         chains = SessionChains()
         yield chains
@@ -62,7 +62,7 @@ class _WithBenchmark:
         the machine fingerprint.  Skips with the reason where the backend is missing or cannot
         run ``test``.  Usable once per test, like ``benchmark``.
         """
-        from .benchmarking import run_benchmark
+        from anethru.measure.benchmarking import run_benchmark
 
         default_rounds = request.config.getoption("benchmark_min_rounds", 5)
 

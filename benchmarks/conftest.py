@@ -4,7 +4,7 @@ the side-by-side ratios the benchmarks measured."""
 from __future__ import annotations
 
 import anethru
-from anethru.machine import fingerprint
+from anethru.measure.host.fingerprint import fingerprint
 
 from _ratios import RATIOS
 

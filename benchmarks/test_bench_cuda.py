@@ -37,7 +37,7 @@ import pytest
 
 import anethru
 
-from anethru.native_clock import NATIVE_CLOCK
+from anethru.native.clock import NATIVE_CLOCK
 
 from _ratios import RATIOS
 

@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from anethru._lib import lib
+from anethru.native.lib import lib
 
 
 def live_counts() -> tuple[int, int, int]:

@@ -207,7 +207,7 @@ def test_side_by_side_table_and_json_from_the_raw_blocks(no_leaks):
     eval_paths = dict(res.eval_paths, results={"realtime": {"schedule": ["sequential", "run_only"] * 3,
                                                             "tests": fast}})
     res = dataclasses.replace(res, eval_paths=eval_paths)
-    from anethru.report import _row_unit, duration
+    from anethru.units import duration, row_unit as _row_unit
 
     std = {n: res.tests[n].per_unit_ms.median for n in ("sequential", "run_only")}
     text = str(res)

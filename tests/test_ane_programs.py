@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 import anethru
-from anethru import tensors
+from anethru.native import tensors
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEED = os.path.join(HERE, "data", "seed_test_throughput_ceiling.txt")
@@ -179,7 +179,7 @@ def test_every_weight_file_is_what_apples_writer_writes(channels, spatial, layer
     writer = blob_storage_writer()
     w = tensors.make_weights("random", channels, layers, seed=channels + layers)
     programs = anethru.ane_programs(channels, spatial, layers=layers, weights=w)
-    assert [p.form for p in programs] == anethru.programs.form_names(layers)
+    assert [p.form for p in programs] == anethru.native.programs.form_names(layers)
     for p in programs:
         refs = blobfiles(p.mil)
         assert len(refs) == layers, p.form
@@ -223,8 +223,8 @@ def test_every_blobfile_resolves_to_its_layers_weights(channels, spatial, layers
 
 
 def test_forms_and_their_order():
-    assert anethru.programs.form_names(1) == ["ios16", "ios18"]
-    assert anethru.programs.form_names(12) == ["ios16-files", "ios16-onefile", "ios18-files",
+    assert anethru.native.programs.form_names(1) == ["ios16", "ios18"]
+    assert anethru.native.programs.form_names(12) == ["ios16-files", "ios16-onefile", "ios18-files",
                                                "ios18-onefile"]
     files = program(64, 32, layers=3, form="ios16-files")
     assert sorted(files.weights) == [f"@model_path/weights/w{i}.bin" for i in range(3)]

@@ -151,7 +151,7 @@ def test_concurrent_evals_of_one_kernel_never_overlap(run):
     serialise evals per kernel, since they share the kernel's surfaces."""
     r = run("""
         import threading
-        from anethru._lib import ffi, lib
+        from anethru.native.lib import ffi, lib
         chain = anethru.Chain(64, 32, kernels=2, backend="ane", chained=False)
         ids = {n: i for i, n in enumerate(anethru.TEST_NAMES)}
         def worker(results):
@@ -322,7 +322,7 @@ def test_exception_during_eval_and_unload(run):
     r = run("""
         c = anethru.Chain(64, 32, kernels=2, backend="ane", chained=False)
         c.close()                                  # unload raises inside release: survived
-        report(after=counters(), dirs=kernel_dirs(), live=anethru._lib.lib.anethru_live_kernels())
+        report(after=counters(), dirs=kernel_dirs(), live=anethru.native.lib.lib.anethru_live_kernels())
     """, FAKE_ANE_FAIL_AT="unload", FAKE_ANE_FAIL_HOW="raise")
     assert r["live"] == 0 and r["after"]["live_surfaces"] == 0 and r["after"]["live_objects"] == 0
     assert r["dirs"] == {}

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import anethru
-from anethru import tensors
-from anethru._lib import lib
+from anethru.native import tensors
+from anethru.native.lib import lib
 
 
 def test_backends_lists_every_backend_with_a_reason_when_missing(monkeypatch):
@@ -38,7 +38,7 @@ def test_missing_ane_is_explained_in_one_line():
 ])
 def test_auto_picks_the_first_available_backend(monkeypatch, available, picked):
     # The registry's order is ane, cuda, cpu; "auto" takes the first whose probe succeeds.
-    backends_module = importlib.import_module("anethru.backends")  # anethru.backends is the function
+    backends_module = importlib.import_module("anethru.native.backends")  # anethru.native.backends is the function
 
     def probe(name):
         up = name in available

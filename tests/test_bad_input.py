@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import anethru
-from anethru.validate import INT32_MAX
+from anethru.native.validate import INT32_MAX
 
 
 @pytest.mark.parametrize("kwargs,exc,pattern", [
@@ -113,7 +113,7 @@ def test_native_allocation_failure_is_an_exception_and_frees_everything():
     code = textwrap.dedent("""
         import resource, gc
         import anethru
-        from anethru._lib import lib
+        from anethru.native.lib import lib
         resource.setrlimit(resource.RLIMIT_AS, (1536 << 20, resource.RLIM_INFINITY))
         try:
             anethru.Chain(8192, 8192, kernels=4, backend="cpu")
@@ -238,7 +238,7 @@ def test_max_block_ms_is_a_usable_cap(value, exc, message, no_leaks):
 
 def test_memory_guard_counts_page_aligned_buffers(monkeypatch, no_leaks):
     # A 1x1 kernel's two buffers are a page each, whatever the tensor's 2 bytes.
-    from anethru import validate
+    from anethru.native import validate
 
     page = validate._page_size()
     assert validate.chain_bytes(1, 1, 100_000) >= 100_000 * 2 * page
@@ -274,7 +274,7 @@ def test_memory_guard_matches_what_a_chain_really_takes():
 
 
 def test_cpu_panel_rows_match_the_c_source():
-    from anethru import validate
+    from anethru.native import validate
 
     with open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "csrc",
                            "cpu_conv.h"), encoding="utf-8") as f:

@@ -1,4 +1,4 @@
-"""`anethru compare` and anethru.compare: pairs with known differences get the right verdicts."""
+"""`anethru compare` and anethru.results.compare: pairs with known differences get the right verdicts."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import sys
 import jsonschema
 import pytest
 
-from anethru import schema
-from anethru.compare import compare, judge_difference, judge_times
-from anethru.result import CeilingResult, ChainCheck, Config, TestResult, suite_document
+from anethru.results import schema
+from anethru.results.compare import compare, judge_difference, judge_times
+from anethru.results.ceiling import CeilingResult, ChainCheck, Config, TestResult, suite_document
 
 KERNELS = 12
 BASE_PASS_MS = {"sequential": 3.0, "run_only": 2.0, "memcpy_only": 0.05, "serial_queue": 2.4,

@@ -9,8 +9,8 @@ import math
 import numpy as np
 import pytest
 
-from anethru import stats
-from anethru.stats import Stats, median_ci_ranks, ratio_ci, shift_ci, u_critical
+from anethru.results import stats
+from anethru.results.stats import Stats, median_ci_ranks, ratio_ci, shift_ci, u_critical
 
 
 def binomial_coverage(n: int, j: int) -> float:

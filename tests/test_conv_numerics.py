@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import anethru
-from anethru import tensors
-from anethru._lib import ffi, lib
+from anethru.native import tensors
+from anethru.native.lib import ffi, lib
 
 VARIANTS = ["portable"] + (["native"] if ffi.string(lib.anethru_cpu_kernel_variant()) != b"portable" else [])
 

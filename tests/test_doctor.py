@@ -55,7 +55,7 @@ def test_cpu_doctor_json_exits_0_with_every_step_ok(capsys, no_leaks):
     assert [s["name"] for s in doc["steps"]] == ["probe", "kernel variant", "compile",
                                                  "one conv vs numpy", "chain check"]
     assert {s["status"] for s in doc["steps"]} == {"ok"}
-    variant = anethru._lib.ffi.string(anethru._lib.lib.anethru_cpu_kernel_variant()).decode()
+    variant = anethru.native.lib.ffi.string(anethru.native.lib.lib.anethru_cpu_kernel_variant()).decode()
     assert doc["steps"][1]["message"].startswith(variant)
     assert doc["machine"]["cpu_count"] == os.cpu_count()
 

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.skipif(H.CC is None, reason="no C compiler to build the
 DOCTOR = """
 import contextlib, ctypes, io, json, os
 import anethru
-from anethru._lib import lib as native
+from anethru.native.lib import lib as native
 {prepare}
 if {cli}:
     out = io.StringIO()
@@ -277,7 +277,7 @@ def test_without_a_driver_the_library_step_fails_and_the_rest_is_skipped(capsys,
 
 def test_a_step_out_of_order_says_what_it_needs():
     """The native steps check their own prerequisites (nothing is loaded here)."""
-    from anethru._lib import ffi, lib
+    from anethru.native.lib import ffi, lib
     assert lib.anethru_cuda_bringup_open(64, 32, 1) == ffi.NULL            # a graph needs 2+
     session = lib.anethru_cuda_bringup_open(64, 32, 12)
     msg = ffi.new("char[]", 256)

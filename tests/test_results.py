@@ -7,9 +7,9 @@ import json
 import pytest
 
 import anethru
-from anethru.report import to_csv
-from anethru.result import TestResult
-from anethru.testnames import DEFAULT_TESTS
+from anethru.report.csv import to_csv
+from anethru.results.ceiling import TestResult
+from anethru.native.vocab import DEFAULT_TESTS
 from virtual_clock import virtual_costs
 
 

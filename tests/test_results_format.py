@@ -13,9 +13,9 @@ import jsonschema
 import pytest
 
 import anethru
-from anethru import schema
-from anethru.report import to_csv
-from anethru.result import suite_document
+from anethru.results import schema
+from anethru.report.csv import to_csv
+from anethru.results.ceiling import suite_document
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
 V1_SUITE = os.path.join(DATA, "h100-suite-anethru-0.1.0.json")

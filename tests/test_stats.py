@@ -7,8 +7,8 @@ import statistics
 
 import pytest
 
-from anethru.result import TestResult, derive
-from anethru.stats import Stats
+from anethru.results.ceiling import TestResult, derive
+from anethru.results.stats import Stats
 
 
 def test_stats_of_known_samples():

@@ -7,11 +7,11 @@ import itertools
 import pytest
 
 import anethru
-from anethru import stopping
-from anethru.chain import Measurement, shuffled_schedule
-from anethru.result import TestResult
-from anethru.stopping import (FixedRepeats, Limits, Precision, State, measure_until,
-                              passes_per_block)
+from anethru.measure import stopping
+from anethru.measure.chain import Measurement, shuffled_schedule
+from anethru.results.ceiling import TestResult
+from anethru.measure.stopping import (FixedRepeats, Limits, Precision, State, measure_until,
+                                      passes_per_block)
 
 
 @pytest.mark.parametrize("test,pass_ms,want", [

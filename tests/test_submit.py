@@ -10,8 +10,9 @@ import os
 import pytest
 
 import anethru
-from anethru import cli, conditions
-from anethru.gallery import read_gallery, submission_stem
+from anethru import cli
+from anethru.measure.host import conditions
+from anethru.gallery.files import read_gallery, submission_stem
 
 
 def submit(*args: str, capsys) -> tuple[int, str, str]:
@@ -66,17 +67,17 @@ def test_submit_unknown_or_unavailable_backend(tmp_path, capsys):
 
 
 def test_submit_warns_on_battery_and_throttling(tmp_path, capsys, monkeypatch):
-    import anethru.machine
+    import anethru.measure.host.fingerprint as machine
 
-    real = anethru.machine.fingerprint
+    real = anethru.measure.host.fingerprint.fingerprint
 
     def on_battery():
         return {**real(), "power_source": "Battery Power", "battery_percent": 41,
                 "thermal_state": "throttled (CPU speed limit 70%)", "low_power_mode": True}
 
-    monkeypatch.setattr(anethru.machine, "fingerprint", on_battery)
-    import anethru.api
-    monkeypatch.setattr(anethru.api, "fingerprint", on_battery)
+    monkeypatch.setattr(anethru.measure.host.fingerprint, "fingerprint", on_battery)
+    import anethru.measure.api as api
+    monkeypatch.setattr(anethru.measure.api, "fingerprint", on_battery)
     code, out, err = submit("-b", "cpu", "-c", "8x8", "--max-time", "1", "--results",
                             str(tmp_path), "-q", capsys=capsys)
     assert code == 0, err

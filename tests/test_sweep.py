@@ -18,8 +18,9 @@ import jsonschema
 import pytest
 
 import anethru
-from anethru import grid, schema, sweep
-from anethru.sweep import plan_batches
+from anethru.measure import grid, sweep
+from anethru.results import schema
+from anethru.measure.sweep import plan_batches
 
 import cuda_helpers
 from sigint import default_sigint_in_child

@@ -19,7 +19,7 @@ import pytest
 
 import anethru
 from anethru import TEST_NAMES
-from anethru._lib import ffi, lib
+from anethru.native.lib import ffi, lib
 from virtual_clock import COSTS, Costs, virtual_costs
 
 MEMCPY_FACTOR = 10  # memcpy_only runs 10x the passes (the seed's iters * 10)
@@ -155,7 +155,7 @@ def test_the_virtual_backend_is_for_tests_only(monkeypatch):
 def test_auto_never_picks_a_test_backend(monkeypatch):
     # Even with every real backend unavailable (and the test backends listed), "auto" refuses
     # rather than measuring with a virtual clock.
-    backends_module = importlib.import_module("anethru.backends")  # anethru.backends is the function
+    backends_module = importlib.import_module("anethru.native.backends")  # anethru.native.backends is the function
     real_probe = backends_module.probe
 
     def only_virtual(name):

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 import anethru
-from anethru import _wire
-from anethru.worker import run_in_worker
+from anethru.measure.worker import wire as _wire
+from anethru.measure.worker.parent import run_in_worker
 
 pytestmark = pytest.mark.skipif(shutil.which("pgrep") is None,
                                 reason="pgrep is needed to look for leftover worker processes")
@@ -94,7 +94,7 @@ def test_a_worker_killed_mid_run_raises_a_clear_error(no_children_left):
         anethru.run_ceiling(768, 256, backend="cpu", isolate=True,
                             progress=kill_worker_when_timing_starts)
     assert killed
-    assert f"worker (pid {killed[0]}) running anethru.api:run_ceiling was killed by signal " \
+    assert f"worker (pid {killed[0]}) running anethru.measure.api:run_ceiling was killed by signal " \
            "SIGKILL before returning a result" in str(err.value)
 
 

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from typing import Iterator, NamedTuple
 
-from anethru._lib import ffi, lib
+from anethru.native.lib import ffi, lib
 
 
 @dataclass(frozen=True)

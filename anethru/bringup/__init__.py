@@ -12,8 +12,8 @@ import importlib
 import sys
 from typing import Optional
 
-from .report import SCHEMA, DoctorReport
-from .steps import FAILED, OK, SKIPPED, Step, StepFailed, StepResult, run_steps
+from anethru.bringup.report import SCHEMA, DoctorReport
+from anethru.bringup.steps import FAILED, OK, SKIPPED, Step, StepFailed, StepResult, run_steps
 
 STEP_MODULES = {"ane": "ane", "cuda": "cuda", "cpu": "cpu"}
 
@@ -22,7 +22,7 @@ def default_backend() -> str:
     """On a Mac the ANE (the backend most worth diagnosing there); elsewhere the best available."""
     if sys.platform == "darwin":
         return "ane"
-    from ..backends import resolve
+    from anethru.native.backends import resolve
 
     return resolve("auto").name
 
@@ -31,9 +31,9 @@ def doctor(backend: Optional[str] = None) -> DoctorReport:
     """Run ``backend``'s bring-up (default: see :func:`default_backend`) and report every step:
     ok, failed (with the message, the framework's or driver's own where there is one) or
     skipped (because a step it needs did not pass).  Never raises for what a step finds."""
-    from .. import __version__
-    from .._lib import _module_name
-    from ..machine import fingerprint
+    from anethru._version import __version__
+    from anethru.native.lib import _module_name
+    from anethru.measure.host.fingerprint import fingerprint
 
     name = default_backend() if backend is None else backend
     if name not in STEP_MODULES:

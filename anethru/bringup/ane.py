@@ -11,9 +11,9 @@ the process has left.
 from __future__ import annotations
 
 
-from .._lib import ffi, lib
-from ..programs import form_names
-from .steps import NativeSession, Step, native_step
+from anethru.native.lib import ffi, lib
+from anethru.native.programs import form_names
+from anethru.bringup.steps import NativeSession, Step, native_step
 
 CHANNELS, SPATIAL, LAYERS = 64, 32, 12
 

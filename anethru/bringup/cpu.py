@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import tensors
-from .._lib import ffi, lib
-from ..backends import probe
-from ..chain import Chain
-from .steps import Step, StepFailed
+from anethru.native import tensors
+from anethru.native.lib import ffi, lib
+from anethru.native.backends import probe
+from anethru.measure.chain import Chain
+from anethru.bringup.steps import Step, StepFailed
 
 CHANNELS, SPATIAL = 64, 32
 

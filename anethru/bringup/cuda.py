@@ -12,8 +12,8 @@ bit for bit, and the conv variant the tuner picks for CHANNELS x SPATIAL.
 
 from __future__ import annotations
 
-from .._lib import lib
-from .steps import NativeSession, Step, native_step
+from anethru.native.lib import lib
+from anethru.bringup.steps import NativeSession, Step, native_step
 
 CHANNELS, SPATIAL, LAYERS = 64, 32, 12
 

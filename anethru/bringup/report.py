@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .steps import FAILED, OK, SKIPPED, StepResult
+from anethru.bringup.steps import FAILED, OK, SKIPPED, StepResult
 
 SCHEMA = "anethru.doctor/1"
 

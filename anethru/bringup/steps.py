@@ -64,7 +64,7 @@ def run_steps(steps: Iterable[Step], context: Any) -> list[StepResult]:
         except StepFailed as exc:
             status, message = FAILED, str(exc)
         except Exception as exc:  # an anethru error carries the native message; anything else is ours
-            from ..errors import AnethruError
+            from anethru.errors import AnethruError
 
             status = FAILED
             message = str(exc) if isinstance(exc, AnethruError) else \
@@ -79,7 +79,7 @@ class NativeSession:
 
     def __init__(self, backend: str, channels: int, spatial: int, layers: int,
                  message_size: int = 1024) -> None:
-        from .._lib import ffi, lib
+        from anethru.native.lib import ffi, lib
 
         self._ffi = ffi
         self._step = getattr(lib, f"anethru_{backend}_bringup_step")

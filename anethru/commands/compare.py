@@ -8,8 +8,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..cli import EXIT_FAILURE, EXIT_OK, UsageError, error, write_stdout
-from .run import parse_fraction
+from anethru.cli import EXIT_FAILURE, EXIT_OK, UsageError, error, write_stdout
+from anethru.commands.run import parse_fraction
 
 DESCRIPTION = ("Compare result files (anethru --json, or a saved result): for every configuration "
                "in more than one file, the medians with their 95% intervals side by side, the "
@@ -34,9 +34,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..compare import DEFAULT_SAME_WITHIN, compare
-    from ..errors import ResultFormatError
-    from ..result import load_results
+    from anethru.results.compare import DEFAULT_SAME_WITHIN, compare
+    from anethru.errors import ResultFormatError
+    from anethru.results.loader import load_results
 
     if len(args.files) < 2:
         raise UsageError("compare needs at least two files")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..bringup import STEP_MODULES, default_backend, doctor
-from ..cli import EXIT_FAILURE, EXIT_OK, write_stdout
+from anethru.bringup import STEP_MODULES, default_backend, doctor
+from anethru.cli import EXIT_FAILURE, EXIT_OK, write_stdout
 
 DESCRIPTION = ("Run a backend's bring-up one step at a time (for the ANE: the host, the framework "
                "and its classes, the messages anethru sends, the temporary directory, each program "

@@ -13,7 +13,7 @@ import argparse
 import os
 from typing import Optional
 
-from ..cli import EXIT_OK, error, progress_printer, write_stdout
+from anethru.cli import EXIT_OK, error, progress_printer, write_stdout
 
 DEFAULT_PAGE = "RESULTS.md"
 FIGURE_SUFFIX = ".png"
@@ -69,8 +69,8 @@ def _write_atomically(path: str, text: str) -> None:
 
 
 def _check(page: str, text: str, figure: str, stamp: str, say, regenerate: str) -> int:
-    from ..gallery_markdown import FORMAT_LINE
-    from ..gallery_plot import stamp_of
+    from anethru.gallery.markdown import FORMAT_LINE
+    from anethru.gallery.figure import stamp_of
 
     try:
         with open(page, encoding="utf-8", newline="") as f:
@@ -100,7 +100,7 @@ def _check(page: str, text: str, figure: str, stamp: str, say, regenerate: str) 
 
 def _write_figure(figure: str, data, stamp: str, say) -> Optional[str]:
     """Draw the figure unless it already shows this data; the reason it could not, or None."""
-    from ..gallery_plot import draw, stamp_of
+    from anethru.gallery.figure import draw, stamp_of
 
     if stamp_of(figure) == stamp:
         say(f"{figure} already shows these figures; left as it is")
@@ -123,10 +123,10 @@ def _write_figure(figure: str, data, stamp: str, say) -> Optional[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..gallery import read_gallery, result_files
-    from ..gallery_markdown import render
-    from ..gallery_plot import data_stamp, figure_data
-    from ..gallery_tables import tables
+    from anethru.gallery.files import read_gallery, result_files
+    from anethru.gallery.markdown import render
+    from anethru.gallery.figure import data_stamp, figure_data
+    from anethru.gallery.tables import tables
 
     say = progress_printer(args.quiet)
     directory = args.directory

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from ..cli import EXIT_OK, UsageError, error, progress_printer
+from anethru.cli import EXIT_OK, UsageError, error, progress_printer
 
 DESCRIPTION = ("Draw result files (anethru --json, anethru sweep --json) into a picture: one "
                "configuration's per-kernel times with intervals and derived figures; a sweep's "
@@ -25,8 +25,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import ResultFormatError
-    from ..plot import FORMATS, PlotUnavailableError, plot_files
+    from anethru.errors import ResultFormatError
+    from anethru.report.plot import FORMATS, PlotUnavailableError, plot_files
 
     suffix = os.path.splitext(args.output)[1].lower().lstrip(".")
     if suffix not in FORMATS:

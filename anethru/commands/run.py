@@ -13,18 +13,20 @@ import re
 import sys
 from typing import Optional
 
-from .. import __version__
-from ..api import SEED_CONFIGS, SEED_KERNELS, ConfigFailure, run_suite
-from ..backends import backends
-from ..cli import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, PROG, UsageError, error,
-                   progress_printer, write_stdout)
-from ..errors import AnethruError, SuiteInterrupted
-from ..eval_paths import EVAL_CHOICES
-from ..report import format_suite, format_suite_markdown, to_csv
-from ..result import CeilingResult, suite_document
-from ..stopping import DEFAULT_MAX_TIME, DEFAULT_PRECISION
-from ..tensors import WEIGHT_KINDS
-from ..testnames import DEFAULT_TESTS, DESCRIPTIONS, TEST_NAMES
+from anethru._version import __version__
+from anethru.measure.api import SEED_CONFIGS, SEED_KERNELS, ConfigFailure, run_suite
+from anethru.native.backends import backends
+from anethru.cli import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, PROG, UsageError, error,
+                         progress_printer, write_stdout)
+from anethru.errors import AnethruError, SuiteInterrupted
+from anethru.native.vocab import EVAL_CHOICES
+from anethru.report.csv import to_csv
+from anethru.report.markdown import format_suite_markdown
+from anethru.report.text import format_suite
+from anethru.results.ceiling import CeilingResult, suite_document
+from anethru.measure.stopping import DEFAULT_MAX_TIME, DEFAULT_PRECISION
+from anethru.native.tensors import WEIGHT_KINDS
+from anethru.native.vocab import DEFAULT_TESTS, DESCRIPTIONS, TEST_NAMES
 
 DESCRIPTION = ("Multi-kernel throughput ceiling: how much of a chain of accelerator kernels is the "
                "CPU round trip between them, and what chaining would save.")

@@ -16,9 +16,9 @@ import json
 import os
 import sys
 
-from ..cli import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, PROG, UsageError, error,
-                   progress_printer, write_stdout)
-from .run import parse_config
+from anethru.cli import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, PROG, UsageError, error,
+                         progress_printer, write_stdout)
+from anethru.commands.run import parse_config
 
 DEFAULT_RESULTS = "results"
 SUBMIT_MAX_TIME = 60.0   # s per configuration: long enough for the target on a quiet machine
@@ -52,7 +52,7 @@ def _warn(text: str) -> None:
 
 def _backend(name: str):
     """The backend to measure, refusing a simulated one (UsageError when it was named)."""
-    from ..backends import resolve
+    from anethru.native.backends import resolve
 
     try:
         info = resolve(name)
@@ -69,9 +69,9 @@ def _backend(name: str):
 
 def _preflight(backend: str) -> None:
     """Warn, before spending minutes, about what would make the figures incomparable."""
-    from .. import conditions
-    from ..machine import fingerprint
-    from ..machine_state import snapshot
+    from anethru.measure.host import conditions
+    from anethru.measure.host.fingerprint import fingerprint
+    from anethru.measure.host.state import snapshot
 
     machine, state = fingerprint(), snapshot(backend)
     for w in conditions.warnings(machine, {"start": state}):
@@ -93,7 +93,7 @@ def _free_name(directory: str, stem: str) -> str:
 
 
 def _next_steps(directory: str, name: str, results: list, failures: list) -> str:
-    from ..gallery import machine_label
+    from anethru.gallery.files import machine_label
 
     r = results[0]
     page = os.path.join(directory, "RESULTS.md")
@@ -121,12 +121,12 @@ def _next_steps(directory: str, name: str, results: list, failures: list) -> str
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..api import SEED_CONFIGS, ConfigFailure, run_suite
-    from ..conditions import warnings as condition_warnings
-    from ..errors import AnethruError, SuiteInterrupted
-    from ..gallery import InvalidSubmission, read_submission, submission_stem
-    from ..result import CeilingResult, suite_document
-    from ..stopping import DEFAULT_PRECISION
+    from anethru.measure.api import SEED_CONFIGS, ConfigFailure, run_suite
+    from anethru.measure.host.conditions import warnings as condition_warnings
+    from anethru.errors import AnethruError, SuiteInterrupted
+    from anethru.gallery.files import InvalidSubmission, read_submission, submission_stem
+    from anethru.results.ceiling import CeilingResult, suite_document
+    from anethru.measure.stopping import DEFAULT_PRECISION
 
     try:
         info = _backend(args.backend)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..cli import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, PROG, UsageError, error,
-                   progress_printer, write_stdout)
-from ..errors import AnethruError
-from ..grid import DEFAULT_BYTES, DEFAULT_CHANNELS, DEFAULT_POINTS, parse_bytes, size_text
-from .run import add_measurement_arguments, measurement_kwargs, parse_config
+from anethru.cli import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, PROG, UsageError, error,
+                         progress_printer, write_stdout)
+from anethru.errors import AnethruError
+from anethru.measure.grid import (DEFAULT_BYTES, DEFAULT_CHANNELS, DEFAULT_POINTS, parse_bytes,
+                                  size_text)
+from anethru.commands.run import add_measurement_arguments, measurement_kwargs, parse_config
 
 DESCRIPTION = ("How the round trip grows with tensor size: every configuration of a grid "
                "measured as `anethru` measures one, then the round-trip overhead per layer "
@@ -85,7 +86,7 @@ def _render(sweep, args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..sweep import SweepInterrupted, run_sweep
+    from anethru.measure.sweep import SweepInterrupted, run_sweep
 
     if args.configs is not None and any(
             v is not None for v in (args.channels, args.spatial, args.points, args.bytes_range)):

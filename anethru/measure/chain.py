@@ -1,0 +1,408 @@
+"""A compiled chain of kernels: compile once, check it, time any test any number of times.
+
+    with anethru.Chain(768, 256, backend="cpu") as chain:
+        chain.check()
+        m = chain.measure(["sequential", "run_only"], iters=50, repeats=5)
+
+Each ``measure`` is one native call: warm-up, then every timed block, in a shuffled order.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+from typing import Iterable, Mapping, Optional, Union
+
+import numpy as np
+
+from anethru.native import tensors, validate
+from anethru.native.lib import ffi, lib, new_status, raise_for, status_message
+from anethru.native.validate import check_ane_eval, paths_to_set_up
+from anethru.native.vocab import EVAL_PATHS, PATH_IDS
+from anethru.native.backends import BackendInfo, resolve
+from anethru.errors import AnethruError, ChainCheckError, UnsupportedError
+from anethru.native.interrupts import sigint_stops_native_loops
+from anethru.results.ceiling import ChainCheck, TestResult
+from anethru.native.vocab import TEST_IDS, TEST_NAMES, units
+
+# memcpy_only passes are ~100x cheaper than eval passes: the seed ran 10x more of them so that
+# each timed block stays well above the clock's resolution.
+MEMCPY_ITERS_FACTOR = 10
+SEED_ITERS = 50
+# Auto iters: the longest a timed block should last (a 768x256 pass on the CPU backend takes
+# ~45 ms; the seed's 50 passes x 5 repeats x 5 tests would take a minute per configuration).
+AUTO_MAX_BLOCK_MS = 200.0
+
+# Every open chain, so that a forked child can disown the ones it inherited (see _after_fork).
+_open_chains: "weakref.WeakSet[Chain]" = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    """A child of fork() gets copies of the parent's chains but not their owners: a thread that
+    was inside ``measure`` (holding the chain's lock, and native locks mid-pass) does not exist
+    in the child, and a device context (CUDA, the ANE) does not cross a fork.  So every
+    inherited chain is disowned: a fresh lock, its native handle dropped without freeing what
+    belongs to the parent, and any use raises an error saying so instead of waiting forever."""
+    pid = os.getppid()
+    for chain in list(_open_chains):
+        chain._disown(pid)
+    _open_chains.clear()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Raw output of one measure call: which test each block ran, and its total in ns."""
+
+    schedule: tuple[str, ...]
+    block_ns: tuple[int, ...]
+    iters: dict[str, int]
+    warmup: int
+    repeats: int
+    seed: int
+
+    def results(self, kernels: int) -> dict[str, TestResult]:
+        """Per-test results, blocks kept in repeat order."""
+        out = {}
+        for name in TEST_NAMES:
+            blocks = tuple(ns for t, ns in zip(self.schedule, self.block_ns) if t == name)
+            if blocks:
+                unit, n = units(name, kernels)
+                out[name] = TestResult(name, unit, n, self.iters[name], blocks)
+        return out
+
+
+def shuffled_schedule(tests: Iterable[str], repeats: int, seed: int) -> list[str]:
+    """Each repeat runs every test once, in its own seeded random order, so no test is always
+    first or last (fixed order is how the seed got a negative overhead)."""
+    rng = random.Random(seed)
+    schedule: list[str] = []
+    for _ in range(repeats):
+        block = list(tests)
+        rng.shuffle(block)
+        schedule += block
+    return schedule
+
+
+class Chain:
+    """``kernels`` compiled 1x1-conv kernels of ``channels`` x ``spatial`` on one backend.
+
+    ``weights``: "identity" (the seed's), "random" (seeded by ``seed``), or your own fp16 array
+    of shape (kernels, channels, channels), [kernel][out][in].
+
+    Also compiles the whole chain as one unit when ``chained=True`` and the backend can (see
+    :meth:`supports`).  Close it (or use ``with``) to free the native buffers; the object is
+    safe to share between threads, one native call at a time.  It does not cross a fork(): in
+    the child it raises AnethruError (open a new chain there).
+
+    ``ane_eval``: how the ANE evaluates ("standard", "realtime", "direct", or "all" to set up
+    every path and switch between them with :meth:`set_eval_path`); each non-standard path is
+    probed with one eval right after compile.  Asking for one path that failed its probe raises
+    UnsupportedError with the framework's message.  ``ane_realtime=True`` is the old spelling
+    of ``ane_eval="realtime"``.
+
+    ``cuda_memory`` (cuda backend only): "device" keeps each kernel's input and output in GPU
+    memory, reached through pinned staging copies; "mapped" puts them in mapped pinned host
+    memory that the kernels read and write directly (docs/cuda.md).  On cuda, ``cuda_kernel``
+    names the conv kernel variant the chain runs and ``cuda_tuning`` how it was chosen.
+    """
+
+    def __init__(self, channels: int, spatial: int, *, kernels: int = 12, backend: str = "auto",
+                 weights: Union[str, np.ndarray] = "identity", seed: int = 0,
+                 chained: bool = True, ane_realtime: bool = False,
+                 ane_eval: str = "standard", cuda_memory: str = "device") -> None:
+        self._handle = None  # first, so __del__ of a half-built Chain has nothing to free
+        self._lock = threading.Lock()
+        self._inherited_from: Optional[int] = None  # the parent's pid, in a forked child
+        self.channels, self.spatial, self.kernels = validate.check_sizes(channels, spatial, kernels)
+        self.seed = validate.positive_int("seed", seed, minimum=0)
+        chained = validate.flag("chained", chained)
+        ane_realtime = validate.flag("ane_realtime", ane_realtime)
+        if isinstance(weights, np.ndarray):
+            self.weights_kind = "custom"
+            self.weights = validate.check_weight_array(weights, self.channels, self.kernels)
+        else:
+            self.weights_kind = validate.check_weights(weights)
+            self.weights = tensors.make_weights(self.weights_kind, self.channels, self.kernels,
+                                                self.seed)
+        self.ane_eval = check_ane_eval(ane_eval, ane_realtime)
+        self.backend_info: BackendInfo = resolve(backend)
+        self.backend = self.backend_info.name
+        self.cuda_memory = validate.check_cuda_memory(cuda_memory, self.backend)
+        self.options: tuple[str, ...] = \
+            () if self.ane_eval == "standard" else (f"ane_eval={self.ane_eval}",)
+        self.eval_path = "standard"
+        handle = ffi.new("anethru_chain **")
+        st = new_status()
+        flags = 0
+        for path in paths_to_set_up(self.ane_eval):
+            flags |= getattr(lib, f"ANETHRU_OPT_ANE_{path.upper()}")
+        if self.cuda_memory == "mapped":
+            flags |= lib.ANETHRU_OPT_CUDA_MAPPED
+        choices_before = lib.anethru_cuda_choices_made()
+        t0 = time.perf_counter()
+        rc = lib.anethru_chain_open(self.backend.encode(), self.channels, self.spatial,
+                                    self.kernels, ffi.from_buffer("uint16_t[]", self.weights),
+                                    flags, 1 if chained else 0, handle, st)
+        self.compile_ms = (time.perf_counter() - t0) * 1e3
+        raise_for(rc, st, f"compiling {self.label} on {self.backend}")
+        self._handle = handle[0]
+        _open_chains.add(self)
+        self.cuda_kernel: Optional[str] = None
+        self.cuda_tuning: dict = {}
+        if self.backend == "cuda":
+            self._record_cuda_choice(choices_before)
+        if self.ane_eval in EVAL_PATHS and self.ane_eval != "standard":
+            try:
+                self.set_eval_path(self.ane_eval)
+            except BaseException:
+                self.close()
+                raise
+
+    def _record_cuda_choice(self, choices_before: int) -> None:
+        """Which conv variant the cuda kernels run, and how it was chosen (into options)."""
+        rec = ffi.new("anethru_cuda_choice *")
+        if lib.anethru_cuda_kernel_choice(self.channels, self.spatial,
+                                          int(self.cuda_memory == "mapped"), rec) != lib.ANETHRU_OK:
+            return  # pragma: no cover - a compiled cuda chain always leaves its choice
+        self.cuda_kernel = ffi.string(rec.kernel).decode()
+        if rec.forced:
+            how = "forced"
+        elif rec.serial <= choices_before:
+            how = "cached"  # tuned for an earlier chain of this shape in this process
+        elif rec.tuning_ms == 0:
+            how = "only"
+        else:
+            how = "tuned"
+        spent = rec.tuning_ms if how == "tuned" else 0.0
+        self.cuda_tuning = {"kernel": self.cuda_kernel, "how": how, "tuning_ms": spent,
+                            "detail": ffi.string(rec.detail).decode("utf-8", "replace")}
+        self.options += (f"cuda_memory={self.cuda_memory}", f"cuda_kernel={self.cuda_kernel}",
+                         f"cuda_kernel_chosen={how}", f"cuda_tuning_ms={spent:.2f}")
+
+    # ------------------------------------------------------------------ lifetime
+    @property
+    def label(self) -> str:
+        return f"{self.channels}x{self.spatial}"
+
+    @property
+    def closed(self) -> bool:
+        return self._handle is None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._handle is not None:
+                lib.anethru_chain_close(self._handle)
+                self._handle = None
+        _open_chains.discard(self)
+
+    def _disown(self, parent_pid: int) -> None:
+        # In a forked child only (see _after_fork_in_child): the native chain is the parent's.
+        self._lock = threading.Lock()
+        if self._handle is not None:
+            self._handle = None
+            self._inherited_from = parent_pid
+
+    def __enter__(self) -> "Chain":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:  # a forgotten chain still frees its native buffers
+        try:
+            self.close()
+        except Exception:  # pragma: no cover - interpreter shutdown tears modules down first
+            pass
+
+    def __repr__(self) -> str:
+        state = ("inherited through fork, unusable" if self._inherited_from is not None
+                 else "closed" if self.closed else "open")
+        return f"<anethru.Chain {self.label} x{self.kernels} on {self.backend} ({state})>"
+
+    def _live(self):
+        if self._inherited_from is not None:
+            raise AnethruError(
+                f"{self!r} was opened in process {self._inherited_from} and this process "
+                f"inherited it through fork(): a chain cannot be used across a fork (a run in "
+                f"progress and the device's state stay with the parent); open a new Chain here")
+        if self._handle is None:
+            raise AnethruError(f"{self!r} is closed")
+        return self._handle
+
+    @property
+    def clock_name(self) -> str:
+        """The clock this chain's blocks are timed with (the virtual backend has its own)."""
+        with self._lock:
+            return ffi.string(lib.anethru_chain_clock_name(self._live())).decode()
+
+    # ------------------------------------------------------------------ capabilities
+    def supports(self, test: str) -> tuple[bool, str]:
+        """Whether ``test`` can run on this chain, and if not, why."""
+        (test,) = validate.check_tests([test])
+        why = ffi.new("char[]", 512)
+        with self._lock:
+            ok = lib.anethru_chain_supports(self._live(), TEST_IDS[test], why, len(why))
+        return bool(ok), "" if ok else ffi.string(why).decode("utf-8", "replace")
+
+    # ------------------------------------------------------------------ eval paths and forms
+    def _switch_path(self, path: str):
+        if path not in EVAL_PATHS:
+            raise ValueError(f"eval path must be one of {', '.join(EVAL_PATHS)}; got {path!r}")
+        st = new_status()
+        with self._lock:
+            rc = lib.anethru_chain_set_eval_path(self._live(), PATH_IDS[path], st)
+        if rc not in (lib.ANETHRU_OK, lib.ANETHRU_E_UNSUPPORTED):
+            raise_for(rc, st, f"switching {self.label} on {self.backend} to the {path} eval path")
+        if rc == lib.ANETHRU_OK:
+            self.eval_path = path
+            return ""
+        return status_message(st)
+
+    def set_eval_path(self, path: str) -> None:
+        """Evaluate every kernel through ``path`` from now on (between measurements; the
+        chain must have been opened with that path, or "all").  UnsupportedError, with the
+        backend's reason (for the ANE the framework's message from the probe), if it cannot."""
+        why = self._switch_path(path)
+        if why:
+            raise UnsupportedError(f"{self.backend} cannot evaluate {self.label} through the "
+                                   f"{path} eval path: {why}")
+
+    def eval_path_support(self) -> dict[str, str]:
+        """Every eval path -> "" if this chain can use it, else why not.  Leaves the chain on
+        the path it was on."""
+        current = self.eval_path
+        out = {path: self._switch_path(path) for path in EVAL_PATHS}
+        self.set_eval_path(current)
+        return out
+
+    def forms(self) -> dict[str, dict]:
+        """The program forms the backend compiled, where it has forms (the ANE):
+        {"kernels": {"form": "ios16", "rejected": ["ios16: ..."]}, "chained": {...}}; {} else."""
+        out = {}
+        for key, chained in (("kernels", 0), ("chained", 1)):
+            form, rejected = ffi.new("char[]", 64), ffi.new("char[]", 4096)
+            with self._lock:
+                has = lib.anethru_chain_form(self._live(), chained, form, len(form), rejected,
+                                             len(rejected))
+            if has:
+                lines = ffi.string(rejected).decode("utf-8", "replace").splitlines()
+                out[key] = {"form": ffi.string(form).decode(), "rejected": [ln for ln in lines if ln]}
+        return out
+
+    # ------------------------------------------------------------------ data through the chain
+    def roundtrip(self, x: np.ndarray, test: str = "sequential") -> np.ndarray:
+        """Write ``x`` (fp16 [C, S]) into the first kernel, run one pass of ``test``
+        ("sequential" or "chained"), and return the last kernel's output."""
+        x = np.ascontiguousarray(x, dtype=np.float16)
+        if x.shape != (self.channels, self.spatial):
+            raise ValueError(f"input shape {x.shape} does not match the chain's "
+                             f"{(self.channels, self.spatial)}")
+        (test,) = validate.check_tests([test])
+        out = np.empty_like(x)
+        st = new_status()
+        with self._lock:
+            rc = lib.anethru_chain_roundtrip(self._live(), TEST_IDS[test],
+                                             ffi.from_buffer("uint16_t[]", x),
+                                             ffi.from_buffer("uint16_t[]", out), st)
+        raise_for(rc, st, f"running {self.label} on {self.backend}")
+        return out
+
+    def check(self, seed: Optional[int] = None) -> ChainCheck:
+        """Run a random input through the chain (sequential, and chained where supported) and
+        compare with the expected output; raise ChainCheckError on any mismatch."""
+        seed = self.seed if seed is None else validate.positive_int("seed", seed, minimum=0)
+        x = tensors.make_input(self.channels, self.spatial, seed)
+        exact = self.weights_kind == "identity"
+        expected = x if exact else tensors.reference_chain(self.weights, x)
+        tolerance = 0.0 if exact else tensors.check_tolerance(self.kernels)
+        scale = float(np.max(np.abs(expected.astype(np.float32)))) or 1.0
+        checked, worst = [], 0.0
+        for test in ("sequential", "chained"):
+            if test == "chained" and not self.supports("chained")[0]:
+                continue
+            y = self.roundtrip(x, test)
+            err = float(np.max(np.abs(y.astype(np.float32) - expected.astype(np.float32))))
+            worst = max(worst, err)
+            checked.append(test)
+            bad = not np.array_equal(y.view(np.uint16), expected.view(np.uint16)) if exact \
+                else not (np.all(np.isfinite(y)) and err <= tolerance * scale)
+            if bad:
+                where = np.argwhere(y != expected)
+                first = tuple(int(i) for i in where[0]) if len(where) else ()
+                raise ChainCheckError(
+                    f"{self.label} on {self.backend}: the {test} chain's output is wrong "
+                    f"(weights={self.weights_kind}, max |error| {err:.4g}, "
+                    f"allowed {tolerance * scale:.4g}; first mismatch at [c, s] = {first})")
+        return ChainCheck(self.weights_kind, tuple(checked), exact, worst, tolerance, True)
+
+    # ------------------------------------------------------------------ timing
+    def measure(self, tests: Iterable[str] | str | None = None, *,
+                iters: Union[int, Mapping[str, int], None] = None,
+                warmup: int = 5, repeats: int = 5, seed: Optional[int] = None,
+                memcpy_iters: Optional[int] = None,
+                max_block_ms: float = AUTO_MAX_BLOCK_MS, shuffle: bool = True,
+                where: Optional[str] = None) -> Measurement:
+        """Time ``tests``: ``warmup`` untimed passes each, then ``repeats`` blocks per test,
+        interleaved in a seeded shuffled order (``seed=None`` draws one; it is recorded).
+        ``shuffle=False`` runs each repeat in the order ``tests`` gives (for callers that
+        shuffle themselves, as the rounds of ``run_ceiling`` do; ``where`` then names the round
+        in a failure's message instead of "repeat i of n").
+
+        ``iters`` passes per block, exactly, when given (an int for every test but memcpy_only,
+        which runs ``memcpy_iters``; or a dict giving each test's).  ``iters=None`` (auto) runs
+        the seed's 50 passes (500 for memcpy_only), fewer where the warm-up shows a block would
+        last longer than ``max_block_ms``, so slow backends finish in reasonable time.  One native
+        call; the GIL is released throughout.  Ctrl-C in the main thread stops it before the
+        next pass and raises KeyboardInterrupt; the chain stays usable.
+        """
+        names = validate.check_tests(tests)
+        auto = iters is None
+        given = None
+        if isinstance(iters, Mapping):
+            missing = [t for t in names if t not in iters]
+            if missing:
+                raise ValueError(f"iters has no entry for {', '.join(missing)}")
+            given = {t: validate.positive_int(f"iters[{t!r}]", iters[t]) for t in names}
+            iters = SEED_ITERS
+        iters = validate.positive_int("iters", SEED_ITERS if auto else iters)
+        warmup = validate.positive_int("warmup", warmup, minimum=0)
+        repeats = validate.positive_int("repeats", repeats)
+        if memcpy_iters is None:
+            memcpy_iters = min(iters * MEMCPY_ITERS_FACTOR, validate.INT32_MAX)
+        memcpy_iters = validate.positive_int("memcpy_iters", memcpy_iters)
+        budget_ns = validate.block_budget_ns(max_block_ms)  # checked even when iters is exact
+        if not auto:
+            budget_ns = 0  # exact iters: no cap
+        for t in names:
+            ok, why = self.supports(t)
+            if not ok:
+                raise UnsupportedError(f"{self.backend} cannot run the {t} test: {why}")
+        if seed is None:
+            seed = random.SystemRandom().randrange(2**31)
+        seed = validate.positive_int("seed", seed, minimum=0)
+        schedule = shuffled_schedule(names, repeats, seed) if shuffle else list(names) * repeats
+        per_test = given or {t: (memcpy_iters if t == "memcpy_only" else iters) for t in names}
+        iters_arr = ffi.new("int[]", [per_test.get(t, 1) for t in TEST_NAMES])
+        sched_arr = ffi.new("int[]", [TEST_IDS[t] for t in schedule])
+        block_ns = ffi.new("uint64_t[]", len(schedule))
+        st = new_status()
+        with self._lock, sigint_stops_native_loops():
+            rc = lib.anethru_chain_measure(self._live(), sched_arr, len(schedule), iters_arr,
+                                           warmup, budget_ns, block_ns, st)
+        if rc != lib.ANETHRU_OK and st.block >= 0:
+            context = (f"measuring {self.label} on {self.backend}, "
+                       + (where or f"repeat {st.block // len(names) + 1} of {repeats}"))
+        else:
+            context = f"measuring {self.label} on {self.backend}"
+        raise_for(rc, st, context)
+        used = {t: int(iters_arr[TEST_IDS[t]]) for t in names}
+        return Measurement(tuple(schedule), tuple(int(b) for b in block_ns), used, warmup,
+                           repeats, seed)

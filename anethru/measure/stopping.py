@@ -1,0 +1,214 @@
+"""How many repeats a measurement runs: named stopping criteria, and the loop that measures in
+rounds until one is met or a limit ends it.
+
+The loop (``measure_until``), on an open and checked :class:`~anethru.measure.chain.Chain`:
+
+1. Decides passes per block once: with ``iters=None``, a calibration call runs the warm-up and
+   one pass of each test, and each test gets enough passes for a block of about
+   ``TARGET_BLOCK_MS``, never fewer than ``MIN_PASSES`` (unless one pass is so long that they
+   would exceed ``LONG_BLOCK_MS``) and never more than the seed's 50 (500 for memcpy_only).  So
+   a slow configuration runs fewer rounds of proper blocks, not many blocks of one or two passes:
+   the time budget decides the repeats.  Explicit ``iters`` are used as given, and the first
+   round does the warm-up.
+2. Runs rounds: every test once, in a fresh order shuffled from one seeded generator (the whole
+   schedule equals ``chain.shuffled_schedule(tests, repeats, seed)``), as one native
+   ``Chain.measure`` call with fixed passes and no warm-up.
+3. After each round asks the criterion whether it is finished (not before ``min_repeats``), then
+   the guards: ``max_repeats``, and the time limit, which ends the run when the next round (as
+   long as the last) would overrun it.  The criterion never sees the clock.
+
+Criteria are small objects with a ``name`` and ``is_finished(state)`` (``CRITERIA`` maps names
+to them): ``repeats`` (an exact count) and ``precision`` (every per-test median's interval
+within +/- ``precision`` of it, and the round-trip overhead's interval excluding zero or within
+``precision`` of run_only's per-kernel median; ``anethru.results.stats.precision_shortfall``, the same
+predicate the report's warnings use).  A sweep or a worker process reuses this loop with its
+own chain and limits.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from typing import Callable, ClassVar, Iterable, Optional, Protocol
+
+from anethru.native import validate
+from anethru.measure.chain import MEMCPY_ITERS_FACTOR, SEED_ITERS, Chain, Measurement
+from anethru.results.ceiling import Stopping, TestResult
+from anethru.results.stats import Stats, paired_difference, per_pass_ms, precision_shortfall
+
+# Passes per block (auto): a block of about TARGET_BLOCK_MS, at least MIN_PASSES passes unless
+# MIN_PASSES would last longer than LONG_BLOCK_MS.
+TARGET_BLOCK_MS = 200.0
+MIN_PASSES = 5
+LONG_BLOCK_MS = 1000.0
+# Defaults of a precision run: +/-5% on every median, within 15 s per configuration (the
+# seed's three configurations end within a minute on a 2-core CPU).
+DEFAULT_PRECISION = 0.05
+DEFAULT_MAX_TIME = 15.0
+# A precision run never stops before 6 repeats (the fewest whose median interval reaches 95%)
+# and never runs more than 500 (past that the interval barely narrows and documents grow).
+MIN_REPEATS = 6
+MAX_REPEATS = 500
+PROGRESS_EVERY_S = 5.0
+
+
+@dataclass(frozen=True)
+class State:
+    """What a criterion sees after each round."""
+
+    tests: dict[str, TestResult]
+    kernels: int
+    repeats: int
+
+    def per_unit(self) -> dict[str, Stats]:
+        return {n: t.per_unit_ms for n, t in self.tests.items()}
+
+    def overhead(self) -> Optional[Stats]:
+        """round_trip_overhead (ms per layer), when sequential and run_only both ran."""
+        if "sequential" not in self.tests or "run_only" not in self.tests:
+            return None
+        seq, run = self.tests["sequential"], self.tests["run_only"]
+        return Stats.of(paired_difference(per_pass_ms(seq.block_ns, seq.iters),
+                                          per_pass_ms(run.block_ns, run.iters), self.kernels - 1))
+
+
+class Criterion(Protocol):
+    name: str
+
+    def is_finished(self, state: State) -> bool: ...
+
+    def shortfall(self, state: State) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class FixedRepeats:
+    """Exactly ``repeats`` rounds."""
+
+    repeats: int
+    name: ClassVar[str] = "repeats"
+
+    def is_finished(self, state: State) -> bool:
+        return state.repeats >= self.repeats
+
+    def shortfall(self, state: State) -> list[str]:
+        return [] if self.is_finished(state) else [f"{state.repeats} of {self.repeats} repeats"]
+
+
+@dataclass(frozen=True)
+class Precision:
+    """Every per-test median within +/- ``precision``, and the overhead settled (see above)."""
+
+    precision: float
+    name: ClassVar[str] = "precision"
+
+    def shortfall(self, state: State) -> list[str]:
+        run_only = state.tests["run_only"].per_unit_ms if "run_only" in state.tests else None
+        return precision_shortfall(state.per_unit(), state.overhead(), run_only, self.precision)
+
+    def is_finished(self, state: State) -> bool:
+        return not self.shortfall(state)
+
+
+CRITERIA: dict[str, Callable[..., Criterion]] = {"repeats": FixedRepeats, "precision": Precision}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Guards outside the criterion: seconds from ``started`` (time.monotonic), and rounds."""
+
+    max_time: Optional[float] = None
+    min_repeats: int = 1
+    max_repeats: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    measurement: Measurement   # every round's blocks, in the order they ran
+    stopping: Stopping
+
+
+def passes_per_block(test: str, pass_ms: float) -> int:
+    """Passes per block for a test whose pass takes ``pass_ms`` (see the module docstring)."""
+    cap = SEED_ITERS * (MEMCPY_ITERS_FACTOR if test == "memcpy_only" else 1)
+    if pass_ms <= 0:
+        return cap
+    fit = int(TARGET_BLOCK_MS // pass_ms)
+    least = min(MIN_PASSES, max(1, int(LONG_BLOCK_MS // pass_ms)))
+    return max(least, min(cap, fit))
+
+
+def calibrate(chain: Chain, tests: list[str], warmup: int) -> dict[str, int]:
+    """Warm up every test, time one pass of each, and choose passes per block from it."""
+    cal = chain.measure(tests, iters=1, memcpy_iters=1, warmup=warmup, repeats=1, seed=0,
+                        shuffle=False)
+    return {t: passes_per_block(t, ns / 1e6) for t, ns in zip(cal.schedule, cal.block_ns)}
+
+
+def measure_until(chain: Chain, tests: Iterable[str], criterion: Criterion, *,
+                  iters: Optional[int] = None, warmup: int = 5, seed: Optional[int] = None,
+                  limits: Limits = Limits(), started: Optional[float] = None,
+                  progress: Optional[Callable[[str], None]] = None) -> Outcome:
+    """Measure ``tests`` on ``chain`` in rounds until ``criterion`` is met or a limit ends it.
+
+    ``started`` (a time.monotonic() value; default now) is when the time limit began counting,
+    so a caller can include its own compile and check.  ``seed`` orders the rounds (None draws
+    one; it is recorded).  Ctrl-C raises KeyboardInterrupt (from inside a round within one pass).
+    """
+    names = list(validate.check_tests(list(tests)))
+    t0 = time.monotonic()
+    started = t0 if started is None else started
+    if seed is None:
+        seed = random.SystemRandom().randrange(2**31)
+    rng = random.Random(seed)
+    say = progress or (lambda line: None)
+    if iters is None:
+        per_test = calibrate(chain, names, warmup)
+        first_warmup = 0
+    else:
+        per_test = {t: min(iters * MEMCPY_ITERS_FACTOR, validate.INT32_MAX)
+                    if t == "memcpy_only" else iters for t in names}
+        first_warmup = warmup
+    schedule: list[str] = []
+    block_ns: list[int] = []
+    rounds, last_said = 0, time.monotonic()
+    while True:
+        order = list(names)
+        rng.shuffle(order)
+        r0 = time.monotonic()
+        total = f" of {criterion.repeats}" if isinstance(criterion, FixedRepeats) else ""
+        m = chain.measure(order, iters=per_test, warmup=first_warmup if rounds == 0 else 0,
+                          repeats=1, shuffle=False, where=f"repeat {rounds + 1}{total}")
+        round_s = time.monotonic() - r0
+        rounds += 1
+        schedule += m.schedule
+        block_ns += m.block_ns
+        state = State(Measurement(tuple(schedule), tuple(block_ns), per_test, warmup, rounds,
+                                  seed).results(chain.kernels), chain.kernels, rounds)
+        now = time.monotonic()
+        if rounds >= limits.min_repeats and criterion.is_finished(state):
+            stopped_by = criterion.name
+            break
+        if limits.max_repeats is not None and rounds >= limits.max_repeats:
+            stopped_by = "max_repeats"
+            break
+        if limits.max_time is not None and (now - started) + round_s > limits.max_time:
+            stopped_by = "max_time"
+            break
+        if now - last_said >= PROGRESS_EVERY_S:
+            missing = criterion.shortfall(state)
+            say(f"{rounds} repeats in {now - t0:.0f} s" + (f"; still {', '.join(missing[:3])}"
+                                                            if missing else ""))
+            last_said = now
+    elapsed = time.monotonic() - t0
+    measurement = Measurement(tuple(schedule), tuple(block_ns), per_test, warmup, rounds, seed)
+    stopping = Stopping(criterion=criterion.name, stopped_by=stopped_by,
+                        precision=getattr(criterion, "precision", None),
+                        max_time_s=limits.max_time, min_repeats=limits.min_repeats,
+                        max_repeats=limits.max_repeats, elapsed_s=round(elapsed, 3))
+    return Outcome(measurement, stopping)
+
+
+__all__ = ["measure_until", "calibrate", "passes_per_block", "Criterion", "FixedRepeats",
+           "Precision", "CRITERIA", "Limits", "Outcome", "State", "DEFAULT_PRECISION",
+           "DEFAULT_MAX_TIME", "MIN_REPEATS", "MAX_REPEATS"]

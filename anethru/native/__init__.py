@@ -1,0 +1,1 @@
+"""The native core's Python boundary: the only package that touches the cffi library (loader, build stamp, backends, programs, tensors, interrupts, and the vocabulary mirrored from csrc/anethru.h)."""

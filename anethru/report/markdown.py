@@ -1,0 +1,72 @@
+"""Markdown renderings: a result's tables, a suite, and the one Markdown escape."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterable
+
+from anethru.report.common import (DERIVED_TEXT, check_text, derived_value, intervals_text,
+                                   machine_line, provenance, stopping_text)
+from anethru.units import duration, percent, row_unit
+
+if TYPE_CHECKING:
+    from anethru.results.ceiling import CeilingResult
+
+def md_escape(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def md_table(header: list[str], rows: list[list[str]], align: str) -> list[str]:
+    out = ["| " + " | ".join(header) + " |",
+           "|" + "|".join("---:" if a == "r" else "---" for a in align) + "|"]
+    out += ["| " + " | ".join(md_escape(c) for c in row) + " |" for row in rows]
+    return out
+
+
+def format_markdown(r: "CeilingResult") -> str:
+    """The report as Markdown: tables of figures, warnings, and the machine fingerprint."""
+    c = r.config
+    lines = [f"### anethru: {c.label} (channels x spatial), {c.kernels} kernels, "
+             f"backend `{c.backend}`", ""]
+    if r.simulated:
+        lines += ["**SIMULATED**: these figures come from a stand-in, not from the named hardware.",
+                  ""]
+    lines += [f"- device: {md_escape(r.device)}",
+              f"- machine: {md_escape(machine_line(r.machine, r.machine_state))}",
+              f"- timing: {md_escape(stopping_text(r))}; {c.warmup} warm-up passes; passes per block "
+              + md_escape(", ".join(f"{t.name} {t.iters}" for t in r.tests.values())),
+              f"- intervals: {md_escape(intervals_text(r))}",
+              f"- chain check: {md_escape(check_text(r))}; compile+load {r.compile_ms:.1f} ms; "
+              f"{md_escape(provenance(r))}", ""]
+    rows = []
+    for t in r.tests.values():
+        s = t.per_unit_ms
+        u = row_unit(s.median, s.ci_low, s.ci_high)
+        ci = "-" if s.ci_low is None else f"{duration(s.ci_low, u)} .. {duration(s.ci_high, u)}"
+        rows.append([f"`{t.name}`", t.unit, duration(s.median, u), ci, duration(s.min, u),
+                     duration(s.max, u), percent(s.cv), duration(t.per_pass_ms.median)])
+    for name, why in r.unsupported.items():
+        rows.append([f"`{name}`", "", "not run", why, "", "", "", ""])
+    lines += md_table(["test", "per", "median", "CI", "min", "max", "CV", "per pass"], rows,
+                       "llrrrrrr")
+    if r.derived:
+        lines.append("")
+        rows = [[DERIVED_TEXT.get(d.name, d.name), derived_value(d), f"`{d.formula}`"]
+                for d in r.derived.values()]
+        lines += md_table(["derived figure", "median [CI]", "formula"], rows, "lrl")
+    if r.warnings:
+        lines.append("")
+        lines += [f"> **warning**: {md_escape(w)}" for w in r.warnings]
+    lines += ["", "<details><summary>machine fingerprint</summary>", ""]
+    lines += md_table(["key", "value"], [[k, v] for k, v in r.machine.items()], "ll")
+    lines += ["", "</details>"]
+    return "\n".join(lines)
+
+
+def format_suite_markdown(results: Iterable["CeilingResult"]) -> str:
+    return "\n\n".join(r.to_markdown() for r in results)
+
+
+# ---------------------------------------------------------------------- CSV
+
+# Values are ms (ms per kernel, copy or layer) except where unit is "ratio".  ci_* are the
+# median's interval; note says why a figure is undefined.

@@ -1,0 +1,409 @@
+"""What one measurement of a chain found: per-test statistics, derived figures, metadata.
+
+``CeilingResult.build`` turns raw native block totals into figures; ``to_dict``/``to_json`` write
+the versioned document (raw blocks included, format in ``anethru/schema.py``), and
+``from_dict``/``from_json``/``load_results`` read any version back, validated, with every
+statistic recomputed from the raw blocks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Optional, Union
+
+from anethru.results import schema
+from anethru.results.views import render
+from anethru.results.stats import (Stats, UndefinedFigure, paired_difference, paired_ratio,
+                                   per_pass_ms, per_unit_ms, precision_shortfall)
+from anethru.native.vocab import TEST_NAMES
+
+SCHEMA = schema.name_of("ceiling")        # "anethru.ceiling/2"
+SUITE_SCHEMA = schema.name_of("suite")    # what `anethru --json` prints: results + failures
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """One test's figures over the repeats."""
+
+    __test__ = False  # not a pytest class, despite the name
+
+    name: str
+    unit: str            # "kernel" or "copy": what per_unit_ms is per
+    units_per_pass: int
+    iters: int           # passes per timed block
+    block_ns: tuple[int, ...]  # raw totals, one per repeat, in repeat order
+
+    @cached_property
+    def per_unit_ms(self) -> Stats:
+        return Stats.of(per_unit_ms(self.block_ns, self.iters, self.units_per_pass))
+
+    @cached_property
+    def per_pass_ms(self) -> Stats:
+        return Stats.of(per_pass_ms(self.block_ns, self.iters))
+
+    @property
+    def units_per_second(self) -> Optional[float]:
+        """Kernels (copies) per second at the median; None when the median is 0 (a block
+        shorter than the clock's resolution)."""
+        median = self.per_unit_ms.median
+        return 1000.0 / median if median > 0 else None
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name, "unit": self.unit, "units_per_pass": self.units_per_pass,
+            "iters": self.iters, "block_ns": list(self.block_ns),
+            "per_unit_ms": self.per_unit_ms.to_dict(), "per_pass_ms": self.per_pass_ms.to_dict(),
+            "units_per_second": self.units_per_second,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TestResult":
+        return cls(d["name"], d["unit"], d["units_per_pass"], d["iters"], tuple(d["block_ns"]))
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A figure computed from two tests, repeat by repeat.  ``stats`` is None when the figure is
+    undefined (a ratio whose denominator is 0 in some repeat); ``undefined`` then says why."""
+
+    name: str
+    formula: str
+    unit: str            # "ms" or "ratio"
+    stats: Optional[Stats]
+    undefined: Optional[str] = None
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "formula": self.formula, "unit": self.unit,
+                "stats": None if self.stats is None else self.stats.to_dict(),
+                "undefined": self.undefined}
+
+
+def derive(tests: dict[str, TestResult], kernels: int) -> dict[str, Derived]:
+    """The figures the seed printed the formula for, and what chaining changes."""
+    out: dict[str, Derived] = {}
+    passes = {name: per_pass_ms(t.block_ns, t.iters) for name, t in tests.items()}
+    layers = kernels - 1
+
+    def add(name: str, formula: str, unit: str, compute) -> None:
+        try:
+            out[name] = Derived(name, formula, unit, Stats.of(compute()))
+        except UndefinedFigure as why:
+            out[name] = Derived(name, formula, unit, None, str(why))
+
+    if "sequential" in passes and "run_only" in passes:
+        add("round_trip_overhead", f"(sequential - run_only) per pass / {layers}", "ms",
+            lambda: paired_difference(passes["sequential"], passes["run_only"], layers))
+        if "memcpy_only" in tests:
+            copy = per_unit_ms(tests["memcpy_only"].block_ns, tests["memcpy_only"].iters, layers)
+            overhead = paired_difference(passes["sequential"], passes["run_only"], layers)
+            add("memcpy_share", "memcpy_only per copy / round_trip_overhead", "ratio",
+                lambda: paired_ratio(copy, overhead, "round_trip_overhead"))
+    if "serial_queue" in passes and "run_only" in passes:
+        add("serial_queue_vs_direct", "serial_queue / run_only", "ratio",
+            lambda: paired_ratio(passes["serial_queue"], passes["run_only"], "run_only"))
+    if "chained" in passes and "sequential" in passes:
+        add("chaining_saves", f"(sequential - chained) per pass / {layers}", "ms",
+            lambda: paired_difference(passes["sequential"], passes["chained"], layers))
+    if "chained" in passes and "run_only" in passes:
+        add("dispatch_saved", f"(run_only - chained) per pass / {layers}", "ms",
+            lambda: paired_difference(passes["run_only"], passes["chained"], layers))
+    return out
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    """The correctness pass run before any timing."""
+
+    weights: str
+    tests: tuple[str, ...]     # which passes carried data through the chain
+    exact: bool                # identity weights: output must equal input bit for bit
+    max_abs_error: float
+    tolerance: float           # relative to max |reference|; 0 when exact
+    passed: bool
+
+    def to_dict(self) -> dict:
+        return {"weights": self.weights, "tests": list(self.tests), "exact": self.exact,
+                "max_abs_error": self.max_abs_error, "tolerance": self.tolerance,
+                "passed": self.passed}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ChainCheck":
+        return cls(d["weights"], tuple(d["tests"]), d["exact"], d["max_abs_error"],
+                   d["tolerance"], d["passed"])
+
+
+@dataclass(frozen=True)
+class Config:
+    backend: str
+    channels: int
+    spatial: int
+    kernels: int
+    bytes_per_tensor: int
+    auto_iters: bool            # passes per block chosen by a calibration pass (anethru.measure.stopping)
+    warmup: int
+    repeats: int                # rounds run: blocks per test
+    weights: str
+    test_order_seed: int
+    schedule: tuple[str, ...]   # the tests in the order their blocks ran
+    options: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return f"{self.channels}x{self.spatial}"
+
+    def to_dict(self) -> dict:
+        d = dict(self.__dict__)
+        d["schedule"] = list(self.schedule)
+        d["options"] = list(self.options)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Config":
+        d = dict(d)
+        d["schedule"] = tuple(d["schedule"])
+        d["options"] = tuple(d.get("options", ()))
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class Stopping:
+    """How the number of repeats was decided (see anethru/stopping.py), and what ended the run.
+
+    ``criterion``: "repeats" (an exact count) or "precision" (until every median is known to
+    within ``precision``).  ``stopped_by``: "repeats", "precision", "max_time" (the time limit
+    ran out first) or "max_repeats" (the cap on rounds).  ``elapsed_s``: time spent measuring,
+    warm-up to last round (None in documents written by anethru 0.1.0)."""
+
+    criterion: str
+    stopped_by: str
+    precision: Optional[float] = None
+    max_time_s: Optional[float] = None
+    min_repeats: int = 1
+    max_repeats: Optional[int] = None
+    elapsed_s: Optional[float] = None
+
+    @property
+    def reached_target(self) -> bool:
+        return self.stopped_by == self.criterion
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Stopping":
+        return cls(**d)
+
+
+# What warnings look at in machine_state (anethru/machine_state.py).
+SM_CLOCK_DROP_WARN = 0.10
+
+
+def result_warnings(tests: dict[str, TestResult], derived: dict[str, Derived], config: Config,
+                    stopping: Stopping, machine: dict, machine_state: dict) -> list[str]:
+    """Everything a reader should distrust in a result, each with what to do about it.
+    Recomputed from the result's contents whenever one is built or loaded (the time-limit
+    warning uses precision_shortfall, the predicate that stops a precision run)."""
+    out: list[str] = []
+    if config.repeats == 1:
+        out.append("1 repeat: no spread and no confidence interval; give more repeats "
+                   "(or --precision) for figures you can compare")
+    for t in tests.values():
+        out += t.per_unit_ms.noise_warnings(t.name)
+    rto = derived.get("round_trip_overhead")
+    s = rto.stats if rto else None
+    if s is not None and s.ci_low is not None and s.ci_high is not None:
+        if s.ci_low <= 0 <= s.ci_high:
+            out.append(f"round_trip_overhead's {s.ci_level:.0%} CI [{s.ci_low:.4g} .. "
+                       f"{s.ci_high:.4g}] ms spans zero: the round trip is within this machine's "
+                       f"noise here, and memcpy_share means little")
+        elif s.ci_high < 0:
+            out.append("round_trip_overhead is negative (its whole CI is below zero): sequential "
+                       "ran faster than run_only; look for interference")
+    if stopping.stopped_by in ("max_time", "max_repeats") and stopping.criterion == "precision":
+        missing = precision_shortfall(
+            {n: t.per_unit_ms for n, t in tests.items()}, s,
+            tests["run_only"].per_unit_ms if "run_only" in tests else None,
+            stopping.precision or 0.0)
+        limit = (f"the time limit ({stopping.max_time_s:g} s) ran out"
+                 if stopping.stopped_by == "max_time"
+                 else f"the cap of {stopping.max_repeats} repeats was reached")
+        out.append(f"{limit} after {config.repeats} repeats, before the precision target "
+                   f"(+/-{stopping.precision:.1%}) was reached"
+                   + (": " + "; ".join(missing) if missing else "")
+                   + "; allow more time (--max-time) or accept a looser --precision")
+    row = config.spatial * 2
+    if config.backend == "ane" and row % 64:
+        out.append(f"spatial {config.spatial}: a row is {row} bytes, not a multiple of 64; no run "
+                   f"on an ANE with such rows has been seen (the chain check above is what "
+                   f"vouches for the layout)")
+    start = (machine_state or {}).get("start", {})
+    end = (machine_state or {}).get("end", {})
+    load, cpus = start.get("load_average_1m"), machine.get("cpu_count")
+    if isinstance(load, (int, float)) and isinstance(cpus, int) and cpus > 0 \
+            and load > max(1, cpus - 1):
+        out.append(f"load average {load:.2f} at start on {cpus} CPUs: other work shared the "
+                   f"machine, so figures may be slower and noisier than on an idle one")
+    governor = start.get("cpu_governor")
+    if isinstance(governor, str) and governor not in ("performance", ""):
+        out.append(f"CPU frequency governor is {governor!r}: clock speed may change during the "
+                   f"run (the 'performance' governor gives steadier figures)")
+    sm0, sm1 = start.get("gpu_sm_clock_mhz"), end.get("gpu_sm_clock_mhz")
+    if isinstance(sm0, (int, float)) and isinstance(sm1, (int, float)) and sm0 > 0 \
+            and sm1 < (1 - SM_CLOCK_DROP_WARN) * sm0:
+        out.append(f"GPU SM clock fell from {sm0:g} to {sm1:g} MHz during the run "
+                   f"(temperature {start.get('gpu_temperature_c', '?')} -> "
+                   f"{end.get('gpu_temperature_c', '?')} C): throttling may have slowed it")
+    return out
+
+
+@dataclass(frozen=True)
+class CeilingResult:
+    """Experiment I on one configuration.  ``str()`` is the readable report."""
+
+    config: Config
+    device: str
+    simulated: bool                      # True: not figures of the named hardware
+    compile_ms: float
+    check: ChainCheck
+    tests: dict[str, TestResult]
+    unsupported: dict[str, str]          # test -> why this backend could not run it
+    machine: dict[str, Any]
+    clock: str
+    anethru_version: str
+    warnings: tuple[str, ...] = ()
+    derived: dict[str, Derived] = field(default_factory=dict)
+    stopping: Optional[Stopping] = None  # None only for hand-built results: build() fills it
+    machine_state: dict[str, dict[str, Any]] = field(default_factory=dict)  # "start", "end"
+    # The program forms the backend compiled, where it has forms (the ANE): {"kernels":
+    # {"form": "ios16", "rejected": ["ios16: <message>", ...]}, "chained": {...}}; {} otherwise.
+    program_forms: dict[str, Any] = field(default_factory=dict)
+    # ane_eval="all": the other eval paths measured beside `tests` (the standard path):
+    # {"rounds": [[path, ...] per round], "unsupported": {path: why},
+    #  "results": {path: {"schedule": [...], "tests": {name: TestResult}}}}; {} otherwise.
+    eval_paths: dict[str, Any] = field(default_factory=dict)
+
+    def eval_path_tests(self) -> dict[str, dict[str, TestResult]]:
+        """Per eval path measured, its per-test results: "standard" is ``tests``."""
+        out = {"standard": self.tests} if self.eval_paths else {}
+        for path, r in self.eval_paths.get("results", {}).items():
+            out[path] = r["tests"]
+        return out
+
+    def eval_path_derived(self) -> dict[str, dict[str, Derived]]:
+        """Per eval path measured, its derived figures (computed from its raw blocks)."""
+        return {p: (self.derived if p == "standard" else derive(t, self.config.kernels))
+                for p, t in self.eval_path_tests().items()}
+
+    @classmethod
+    def build(cls, *, config: Config, tests: dict[str, TestResult], **kw: Any) -> "CeilingResult":
+        """A result from raw blocks: derived figures and warnings computed here."""
+        ordered = {n: tests[n] for n in TEST_NAMES if n in tests}
+        derived = derive(ordered, config.kernels)
+        kw.pop("warnings", None)
+        stopping = kw.pop("stopping", None) or Stopping("repeats", "repeats")
+        warnings = result_warnings(ordered, derived, config, stopping, kw.get("machine", {}),
+                                   kw.get("machine_state", {}))
+        return cls(config=config, tests=ordered, derived=derived, warnings=tuple(warnings),
+                   stopping=stopping, **kw)
+
+    def per_kernel_ms(self, test: str) -> float:
+        """Median ms per kernel (per copy for memcpy_only) of one test."""
+        return self.tests[test].per_unit_ms.median
+
+    def to_dict(self) -> dict:
+        return {
+            "schema": SCHEMA,
+            "config": self.config.to_dict(),
+            "device": self.device,
+            "simulated": self.simulated,
+            "compile_ms": self.compile_ms,
+            "check": self.check.to_dict(),
+            "stopping": (self.stopping or Stopping("repeats", "repeats")).to_dict(),
+            "tests": {n: t.to_dict() for n, t in self.tests.items()},
+            "unsupported": dict(self.unsupported),
+            "derived": {n: d.to_dict() for n, d in self.derived.items()},
+            "warnings": list(self.warnings),
+            "machine": dict(self.machine),
+            "machine_state": {k: dict(v) for k, v in self.machine_state.items()},
+            "clock": self.clock,
+            "anethru_version": self.anethru_version,
+            "program_forms": self.program_forms,
+            "eval_paths": _eval_paths_to_dict(self.eval_paths),
+        }
+
+    def to_json(self, indent: Optional[int] = 2) -> str:
+        # allow_nan=False: a non-finite number here is a bug, never something to write.
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    @classmethod
+    def from_dict(cls, d: Any) -> "CeilingResult":
+        """A result from a document of any known version (see anethru/schema.py), validated,
+        with every figure recomputed from the raw blocks.  ResultFormatError names the first
+        bad field of anything malformed, inconsistent or of an unknown version."""
+        return load_ceiling(schema.upgrade(d, "ceiling"), "$")
+
+    @classmethod
+    def from_json(cls, text: Union[str, bytes]) -> "CeilingResult":
+        return cls.from_dict(schema.parse_json(text))
+
+    def to_markdown(self) -> str:
+        """The report as Markdown (tables and the machine fingerprint), ready to paste."""
+        return render("ceiling", "markdown", self)
+
+    def plot(self, path: Union[str, os.PathLike], title: Optional[str] = None) -> None:
+        """Draw each test's per-kernel time with its interval, and the derived figures (needs
+        matplotlib: pip install 'anethru[plot]'); the suffix (.png, .svg, .pdf) picks the format."""
+        render("document", "plot", [self.to_dict()], path, names=None if title is None else [title])
+
+    def __str__(self) -> str:
+        return render("ceiling", "text", self)
+
+
+def load_ceiling(doc: dict, path: str) -> CeilingResult:
+    """A result from a validated current-version document; stated figures must match."""
+    result = CeilingResult.build(
+        config=Config.from_dict(doc["config"]),
+        tests={n: TestResult.from_dict(t) for n, t in doc["tests"].items()},
+        device=doc["device"],
+        simulated=doc["simulated"],
+        compile_ms=doc["compile_ms"],
+        check=ChainCheck.from_dict(doc["check"]),
+        unsupported=dict(doc["unsupported"]),
+        machine=dict(doc["machine"]),
+        machine_state={k: dict(v) for k, v in doc.get("machine_state", {}).items()},
+        clock=doc["clock"],
+        anethru_version=doc["anethru_version"],
+        stopping=Stopping.from_dict(doc["stopping"]),
+        program_forms={k: dict(v) for k, v in doc.get("program_forms", {}).items()},
+        eval_paths=_eval_paths_from_dict(doc.get("eval_paths", {})),
+    )
+    schema.check_stated_figures(doc, result.to_dict(), path)
+    return result
+
+
+def suite_document(results: list, failures: list = (), interrupted: Optional[dict] = None) -> dict:
+    """The document `anethru --json` prints: results, the configurations that failed, and the
+    one a Ctrl-C stopped (if any)."""
+    return {"schema": SUITE_SCHEMA, "results": [r.to_dict() for r in results],
+            "failures": [f.to_dict() for f in failures], "interrupted": interrupted}
+
+
+def _eval_paths_to_dict(e: dict[str, Any]) -> dict[str, Any]:
+    if not e:
+        return {}
+    return {"rounds": [list(r) for r in e["rounds"]], "unsupported": dict(e["unsupported"]),
+            "results": {p: {"schedule": list(r["schedule"]),
+                            "tests": {n: t.to_dict() for n, t in r["tests"].items()}}
+                        for p, r in e["results"].items()}}
+
+
+def _eval_paths_from_dict(d: dict[str, Any]) -> dict[str, Any]:
+    if not d:
+        return {}
+    return {"rounds": [list(r) for r in d["rounds"]], "unsupported": dict(d["unsupported"]),
+            "results": {p: {"schedule": list(r["schedule"]),
+                            "tests": {n: TestResult.from_dict(t) for n, t in r["tests"].items()}}
+                        for p, r in d["results"].items()}}

@@ -1,0 +1,371 @@
+"""The latency + bandwidth model of a sweep: straight lines fitted to per-size medians against
+tensor bytes, their bootstrap intervals, the regions one line cannot describe, and the size at
+which the round trip crosses a share of a sequential layer.  Pure functions over numbers: no
+measuring, no printing (anethru/sweep_model.py applies them to measured results).
+
+**The line** ``y = alpha + beta * bytes`` is fitted by weighted least squares to each size's
+median, each weighted by 1 / se^2, where se is the standard error of that median (the spread
+of its bootstrap replicates below), never taken below ``SE_FLOOR_REL`` of the median: timings
+on a shared machine drift between sizes by more than their within-size spread suggests, and a
+size that happened to be quiet must not pull the line alone.  R^2 is the weighted one.
+
+**Intervals** are percentile bootstrap intervals over repeats: each replicate resamples every
+size's repeats with replacement (the same draw for every figure of a size, so figures measured
+in the same repeat stay paired), takes the medians and refits with the same weights.
+``BOOTSTRAP_REPLICATES`` replicates from the fixed ``BOOTSTRAP_SEED``, so the same points always
+give the same intervals (a saved document's figures can be recomputed and checked on load).
+Bounds are order statistics (the replicate at or beyond the 2.5% and 97.5% ranks), so a bound
+that falls outside the measured range stays infinite rather than being interpolated.
+
+**Badly explained sizes**: those more than ``BAD_FIT_Z`` of their own standard errors *and*
+more than ``BAD_FIT_REL`` of the fitted value away from the line (a precise size a little off
+the line is not "bad", nor is an imprecise one).
+
+**Where one line does not describe the points** (a cache cliff): binary segmentation with the
+Bayesian information criterion, tried only where the line leaves some size badly explained
+(the criterion alone, searching every split, splits about a third of purely linear noisy
+sweeps; a cliff always leaves sizes far off one line).  For such a run of sizes, every split
+leaving at least ``MIN_SEGMENT_SIZES`` sizes on each side is tried; two lines replace one when
+n ln(RSS2 / n) + 5 ln n < n ln(RSS1 / n) + 2 ln n (RSS: weighted residual sum of squares; two
+lines and the breakpoint are 5 parameters against 2), and each side is then tried again.
+Intervals of a segment's line are conditional on the breakpoints found.
+
+**Crossings**: with ``g = overhead - r * kernel`` at each size (r = t / (1 - t): the round trip
+is a share t of a sequential layer, overhead + kernel, where g = 0), the crossing is where g
+changes sign for the last time in the measured range, found between the two sizes straddling it
+by taking overhead and kernel time as linear in bytes there (exact when they are, as the model
+says).  Its bootstrap interval counts replicates that never leave the final side as "below the
+measured range" and those that end on the other side as "beyond it".
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+import numpy as np
+
+from anethru.results.stats import CI_LEVEL
+
+BOOTSTRAP_REPLICATES = 2000
+BOOTSTRAP_SEED = 20240917
+SE_FLOOR_REL = 0.01
+BAD_FIT_Z = 3.0
+BAD_FIT_REL = 0.10
+MIN_FIT_SIZES = 3          # distinct sizes a line needs (two give no residuals to judge it by)
+MIN_SEGMENT_SIZES = 3      # sizes on each side of a break: a line and one residual to judge it
+# Weighted residuals below this many standard errors count as zero in the segmentation test:
+# exact (simulated) points must not split over rounding.
+RSS_FLOOR_SE = 1e-3
+# Shares of a sequential layer that the round trip is compared with.
+CROSSOVER_SHARE = 0.5      # round trip = kernel time
+SMALL_SHARE = 0.10         # "the round trip stops mattering"
+
+
+# ---------------------------------------------------------------------- the bootstrap
+
+def resample_indices(sizes: Sequence[int], replicates: int = BOOTSTRAP_REPLICATES,
+                     seed: int = BOOTSTRAP_SEED) -> list[np.ndarray]:
+    """For each point with n repeats, a (replicates, n) array of repeat indices drawn with
+    replacement; one generator for all, in point order."""
+    rng = np.random.default_rng(seed)
+    return [rng.integers(0, n, size=(replicates, n)) for n in sizes]
+
+
+def bootstrap_medians(samples: Sequence[Sequence[float]], indices: Sequence[np.ndarray]
+                      ) -> np.ndarray:
+    """(replicates, points): each point's median over its resampled repeats."""
+    cols = [np.median(np.asarray(s, float)[idx], axis=1) for s, idx in zip(samples, indices)]
+    return np.stack(cols, axis=1)
+
+
+def percentile_ci(values: np.ndarray, level: float = CI_LEVEL) -> tuple[float, float]:
+    """Order-statistic bounds of the central ``level`` of ``values`` (infinities allowed)."""
+    v = np.sort(np.asarray(values, float))
+    n = len(v)
+    tail = (1 - level) / 2
+    lo = v[max(0, math.floor(tail * n))]           # at or below the lower rank
+    hi = v[min(n - 1, math.ceil((1 - tail) * n) - 1)]
+    return float(lo), float(hi)
+
+
+def standard_errors(medians: np.ndarray, boot: np.ndarray) -> np.ndarray:
+    """Each point's standard error: its bootstrap replicates' spread, floored (see above)."""
+    spread = boot.std(axis=0, ddof=1) if boot.shape[0] > 1 else np.zeros(boot.shape[1])
+    return np.maximum(spread, np.maximum(SE_FLOOR_REL * np.abs(medians), 1e-12))
+
+
+# ---------------------------------------------------------------------- lines
+
+def weighted_line(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """alpha, beta of the weighted least-squares line; ``y`` may be (points,) or
+    (replicates, points), giving one line per row."""
+    sw = w.sum()
+    xm = (w * x).sum() / sw
+    dx = x - xm
+    sxx = (w * dx * dx).sum()
+    ym = (y * w).sum(axis=-1) / sw
+    beta = (y * (w * dx)).sum(axis=-1) / sxx
+    return ym - beta * xm, beta
+
+
+def _rss(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
+    a, b = weighted_line(x, y, w)
+    r = y - (a + b * x)
+    return float((w * r * r).sum())
+
+
+@dataclass(frozen=True)
+class Residual:
+    label: str
+    bytes: float
+    median: float
+    fitted: float
+    se: float
+
+    @property
+    def residual(self) -> float:
+        return self.median - self.fitted
+
+    @property
+    def z(self) -> float:
+        return self.residual / self.se
+
+    @property
+    def bad(self) -> bool:
+        scale = max(abs(self.fitted), abs(self.median))
+        return abs(self.z) > BAD_FIT_Z and abs(self.residual) > BAD_FIT_REL * scale
+
+    def to_dict(self) -> dict:
+        return {"label": self.label, "bytes": self.bytes, "median": self.median,
+                "fitted": self.fitted, "residual": self.residual, "se": self.se, "z": self.z,
+                "bad": self.bad}
+
+
+@dataclass(frozen=True)
+class LineFit:
+    """``alpha + beta * bytes`` over a run of sizes (alpha in the samples' unit, beta in that
+    unit per byte), with bootstrap intervals and every size's residual."""
+
+    alpha: float
+    beta: float
+    alpha_ci: tuple[float, float]
+    beta_ci: tuple[float, float]
+    ci_level: float
+    r_squared: Optional[float]
+    residuals: tuple[Residual, ...]
+    replicates: np.ndarray = field(repr=False, compare=False)  # (replicates, 2): alpha, beta
+
+    @property
+    def sizes(self) -> int:
+        return len(self.residuals)
+
+    @property
+    def bytes_range(self) -> tuple[float, float]:
+        return self.residuals[0].bytes, self.residuals[-1].bytes
+
+    @property
+    def bad(self) -> list[Residual]:
+        return [r for r in self.residuals if r.bad]
+
+    def at(self, nbytes: float) -> float:
+        return self.alpha + self.beta * nbytes
+
+    def band(self, xs: Sequence[float], level: float = CI_LEVEL) -> tuple[np.ndarray, np.ndarray]:
+        """Pointwise bootstrap interval of the fitted line at each of ``xs``."""
+        xs = np.asarray(xs, float)
+        ys = self.replicates[:, :1] + self.replicates[:, 1:] * xs[None, :]
+        bounds = [percentile_ci(ys[:, i], level) for i in range(len(xs))]
+        return np.array([b[0] for b in bounds]), np.array([b[1] for b in bounds])
+
+    def to_dict(self) -> dict:
+        return {"alpha": self.alpha, "alpha_ci": list(self.alpha_ci), "beta": self.beta,
+                "beta_ci": list(self.beta_ci), "ci_level": self.ci_level,
+                "r_squared": self.r_squared, "sizes": self.sizes,
+                "bytes_min": self.bytes_range[0], "bytes_max": self.bytes_range[1],
+                "residuals": [r.to_dict() for r in self.residuals],
+                "bad": [r.label for r in self.bad]}
+
+
+def fit_line(labels: Sequence[str], x: np.ndarray, medians: np.ndarray, boot: np.ndarray,
+             se: np.ndarray, level: float = CI_LEVEL) -> LineFit:
+    """The weighted line through ``medians`` (one per size, ``x`` sorted), its bootstrap
+    intervals from ``boot`` (replicates, sizes) and residuals."""
+    w = 1.0 / se ** 2
+    alpha, beta = weighted_line(x, medians, w)
+    a_star, b_star = weighted_line(x, boot, w)
+    fitted = alpha + beta * x
+    ym = (w * medians).sum() / w.sum()
+    total = float((w * (medians - ym) ** 2).sum())
+    r2 = None if total == 0 else 1 - float((w * (medians - fitted) ** 2).sum()) / total
+    residuals = tuple(Residual(lb, float(xi), float(m), float(f), float(s))
+                      for lb, xi, m, f, s in zip(labels, x, medians, fitted, se))
+    return LineFit(float(alpha), float(beta), percentile_ci(a_star, level),
+                   percentile_ci(b_star, level), level, r2, residuals,
+                   np.stack([a_star, b_star], axis=1))
+
+
+# ---------------------------------------------------------------------- segments
+
+def _bic(rss: float, n: int, params: int, floor: float) -> float:
+    return n * math.log(max(rss, floor) / n) + params * math.log(n)
+
+
+def _misfits(x: np.ndarray, y: np.ndarray, se: np.ndarray) -> bool:
+    """Whether one line through these sizes leaves any of them badly explained."""
+    a, b = weighted_line(x, y, 1.0 / se ** 2)
+    fitted = a + b * x
+    r = y - fitted
+    scale = np.maximum(np.abs(fitted), np.abs(y))
+    return bool(np.any((np.abs(r) > BAD_FIT_Z * se) & (np.abs(r) > BAD_FIT_REL * scale)))
+
+
+def segments(x: np.ndarray, y: np.ndarray, se: np.ndarray, lo: int = 0,
+             hi: Optional[int] = None) -> list[tuple[int, int]]:
+    """[start, end) index runs of sorted ``x`` that one line each describes (see above)."""
+    hi = len(x) if hi is None else hi
+    n = hi - lo
+    if n < 2 * MIN_SEGMENT_SIZES or not _misfits(x[lo:hi], y[lo:hi], se[lo:hi]):
+        return [(lo, hi)]
+    w = 1.0 / se ** 2
+    floor = n * RSS_FLOOR_SE ** 2
+    one = _bic(_rss(x[lo:hi], y[lo:hi], w[lo:hi]), n, 2, floor)
+    best, best_k = math.inf, None
+    for k in range(lo + MIN_SEGMENT_SIZES, hi - MIN_SEGMENT_SIZES + 1):
+        if x[k - 1] == x[k] or len(set(x[lo:k])) < MIN_FIT_SIZES or len(set(x[k:hi])) < MIN_FIT_SIZES:
+            continue  # a break must fall between two different sizes
+        rss = _rss(x[lo:k], y[lo:k], w[lo:k]) + _rss(x[k:hi], y[k:hi], w[k:hi])
+        if rss < best:
+            best, best_k = rss, k
+    if best_k is None or _bic(best, n, 5, floor) >= one:
+        return [(lo, hi)]
+    return segments(x, y, se, lo, best_k) + segments(x, y, se, best_k, hi)
+
+
+@dataclass(frozen=True)
+class ModelFit:
+    """One figure against bytes: the single line over every size, and, where the segmentation
+    test finds that one line does not describe the points, a line per region."""
+
+    line: LineFit
+    regions: tuple[LineFit, ...]    # empty when one line describes the points
+
+    @property
+    def one_line(self) -> bool:
+        return not self.regions
+
+    @property
+    def describing(self) -> tuple[LineFit, ...]:
+        """The fits that describe the points: the regions, or the one line."""
+        return self.regions or (self.line,)
+
+    @property
+    def breaks(self) -> list[tuple[float, float]]:
+        """(last size before, first size after) of each break."""
+        return [(a.bytes_range[1], b.bytes_range[0]) for a, b in zip(self.regions, self.regions[1:])]
+
+    @property
+    def bad(self) -> list[Residual]:
+        return [r for f in self.describing for r in f.bad]
+
+    def to_dict(self) -> dict:
+        return {"line": self.line.to_dict(), "one_line_describes": self.one_line,
+                "regions": [r.to_dict() for r in self.regions],
+                "breaks": [{"after_bytes": a, "before_bytes": b} for a, b in self.breaks],
+                "bad": [r.label for r in self.bad]}
+
+
+def fit_model(labels: Sequence[str], x: Sequence[float], medians: Sequence[float],
+              boot: np.ndarray, level: float = CI_LEVEL) -> ModelFit:
+    """The line and, where needed, the regions, for sizes sorted by ``x``.  ValueError when
+    fewer than ``MIN_FIT_SIZES`` distinct sizes were measured."""
+    x = np.asarray(x, float)
+    y = np.asarray(medians, float)
+    if len(set(x.tolist())) < MIN_FIT_SIZES:
+        raise ValueError(f"a line needs {MIN_FIT_SIZES} or more different sizes; "
+                         f"{len(set(x.tolist()))} measured")
+    if np.any(np.diff(x) < 0):
+        raise ValueError("sizes must be sorted by bytes")
+    se = standard_errors(y, boot)
+    line = fit_line(labels, x, y, boot, se, level)
+    runs = segments(x, y, se)
+    regions = () if len(runs) == 1 else tuple(
+        fit_line(labels[a:b], x[a:b], y[a:b], boot[:, a:b], se[a:b], level) for a, b in runs)
+    return ModelFit(line, regions)
+
+
+# ---------------------------------------------------------------------- crossings
+
+BELOW, ABOVE = "below", "above"
+
+
+def settling_position(x: np.ndarray, g: np.ndarray, side: str) -> np.ndarray:
+    """The size from which ``g`` (rows of values per sorted size) stays on ``side`` (``below``:
+    g < 0; ``above``: g >= 0) to the end of the range: -inf when it is there at every size, +inf
+    when the last size is not there, else the root between the last size off it and the next,
+    interpolated linearly in bytes."""
+    g = np.atleast_2d(np.asarray(g, float))
+    on = (g < 0) if side == BELOW else (g >= 0)
+    n = g.shape[1]
+    off = ~on
+    # index of the last size off the side, -1 when none
+    last_off = np.where(off.any(axis=1), n - 1 - np.argmax(off[:, ::-1], axis=1), -1)
+    out = np.empty(g.shape[0])
+    for row, i in enumerate(last_off):
+        if i < 0:
+            out[row] = -math.inf
+        elif i == n - 1:
+            out[row] = math.inf
+        else:
+            g0, g1 = g[row, i], g[row, i + 1]
+            out[row] = x[i] + g0 / (g0 - g1) * (x[i + 1] - x[i])
+    return out
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """Where the round trip settles on one side of ``share`` of a sequential layer.
+
+    ``side``: "below" (from ``bytes`` on, the round trip stays under the share) or "above".
+    ``status``: "crossed" (``bytes`` is the size), "throughout" (on that side at every measured
+    size: the crossing, if any, is below the range) or "not_reached" (the largest size is not on
+    that side).  ``ci_low``/``ci_high``: None where the bound lies below/beyond the range."""
+
+    share: float
+    side: str
+    status: str
+    bytes: Optional[float]
+    ci_low: Optional[float]
+    ci_high: Optional[float]
+    ci_level: float
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def crossing(x: Sequence[float], overhead: np.ndarray, kernel: np.ndarray,
+             boot_overhead: np.ndarray, boot_kernel: np.ndarray, share: float,
+             side: Optional[str] = None, level: float = CI_LEVEL) -> Crossing:
+    """The size from which the round trip stays on ``side`` of ``share`` of a sequential layer
+    (``side=None``: the side it is on at the largest size), with its bootstrap interval.
+    ``overhead``/``kernel``: medians per sorted size; ``boot_*``: (replicates, sizes)."""
+    if not 0 < share < 1:
+        raise ValueError(f"share must be in (0, 1); got {share!r}")
+    x = np.asarray(x, float)
+    r = share / (1 - share)
+    g = np.asarray(overhead, float) - r * np.asarray(kernel, float)
+    if side is None:
+        side = BELOW if g[-1] < 0 else ABOVE
+    position = float(settling_position(x, g, side)[0])
+    lo, hi = percentile_ci(settling_position(x, boot_overhead - r * boot_kernel, side), level)
+    status = "throughout" if position == -math.inf else (
+        "not_reached" if position == math.inf else "crossed")
+    finite = (lambda v: v if math.isfinite(v) else None)
+    return Crossing(share, side, status, finite(position), finite(lo), finite(hi), level)
+
+
+__all__ = ["BOOTSTRAP_REPLICATES", "BOOTSTRAP_SEED", "CROSSOVER_SHARE", "SMALL_SHARE",
+           "resample_indices", "bootstrap_medians", "percentile_ci", "standard_errors",
+           "weighted_line", "fit_line", "fit_model", "segments", "LineFit", "ModelFit",
+           "Residual", "crossing", "settling_position", "Crossing"]
