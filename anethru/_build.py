@@ -30,52 +30,41 @@ import sys
 from cffi import FFI
 
 CSRC = "csrc"
-HEADERS = [
-    "csrc/anethru.h",
-    "csrc/backend.h",
-    "csrc/cpu_conv.h",
-    "csrc/port_lock.h",
-    "csrc/ane_runtime.h",
-    "csrc/ane_internal.h",
-    "csrc/ane_msg.h",
-    "csrc/ane_classes.h",
-    "csrc/ane_forms.h",
-    "csrc/ane_mil.h",
-    "csrc/ane_weights.h",
-    "csrc/ane_tmpdir.h",
-    "csrc/cuda_api.h",
-    "csrc/cuda_driver.h",
-    "csrc/cuda_kernels.h",
-    "csrc/cuda_kernels_ptx.h",
-    "csrc/cuda_tuner.h",
-    "csrc/cuda_variants.h",
-]
-# Plain C sources compiled on every platform.
-C_SOURCES = [
-    "csrc/backends.c",
-    "csrc/messages.c",
-    "csrc/cpu_backend.c",
-    "csrc/cpu_conv.c",
-    "csrc/port_lock.c",
-    "csrc/cuda_backend.c",
-    "csrc/cuda_bringup.c",
-    "csrc/cuda_driver.c",
-    "csrc/cuda_tuner.c",
-    "csrc/cuda_variants.c",
-    "csrc/virtual_backend.c",
-    # The ANE's program forms (MIL text, weight files) and class names: plain C, built
-    # everywhere so that anethru.ane_programs() shows what the backend compiles on any OS.
-    "csrc/ane_forms.c",
-    "csrc/ane_mil.c",
-    "csrc/ane_weights.c",
-    "csrc/ane_classes.c",
-]
-OBJC_SOURCES = ["csrc/ane_framework.m", "csrc/ane_kernel.m", "csrc/ane_runtime.m",
-                "csrc/ane_bringup.m", "csrc/throughput.m"]
-# Plain C helper of the ANE backend (its private temp directories): built with it.
-ANE_C_SOURCES = ["csrc/ane_tmpdir.c"]
+
+
+# Listed from the tree this file sits in; the paths stay relative to the root, as setuptools wants.
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _in(folder, suffixes):
+    """The sources of one folder of csrc/ (not its sub-folders), sorted: the folders are the lists."""
+    full = os.path.join(_ROOT, folder)
+    return sorted(f"{folder}/{n}" for n in os.listdir(full)
+                  if n.endswith(suffixes) and os.path.isfile(os.path.join(full, n)))
+
+
+def _headers():
+    found = []
+    for folder, _, names in os.walk(os.path.join(_ROOT, CSRC)):
+        rel = os.path.relpath(folder, _ROOT).replace(os.sep, "/")
+        found += [f"{rel}/{n}" for n in names if n.endswith(".h")]
+    return sorted(found)
+
+
+HEADERS = _headers()
+# Plain C compiled on every platform: the shared core, each backend that needs no Objective-C,
+# and the ANE's program forms and class names (csrc/ane/forms/), built everywhere so that
+# anethru.ane_programs() shows what the backend compiles on any OS.
+PORTABLE_DIRS = ["csrc/common", "csrc/cpu", "csrc/virtual", "csrc/cuda", "csrc/ane/forms"]
+C_SOURCES = [src for folder in PORTABLE_DIRS for src in _in(folder, (".c",))]
+# The ANE runtime (macOS only): csrc/ane/'s Objective-C, the runtime's entry points and the
+# timing loops (throughput.m is also plain C, included textually elsewhere).
+ANE_DIR = "csrc/ane"
+OBJC_SOURCES = _in(ANE_DIR, (".m",)) + ["csrc/ane_runtime.m", "csrc/throughput.m"]
 # Where the ANE runtime is not built: the "ane" backend that says why, and its bring-up stubs.
-ANE_ABSENT_SOURCES = ["csrc/ane_absent.c"]
+ANE_ABSENT_SOURCES = ["csrc/ane/ane_absent.c"]
+# Plain C helpers of the ANE backend (its private temp directories): built with it.
+ANE_C_SOURCES = [c for c in _in(ANE_DIR, (".c",)) if c not in ANE_ABSENT_SOURCES]
 C_FLAGS = ["-O3", "-std=gnu11"]
 
 

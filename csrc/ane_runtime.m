@@ -18,9 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ane_forms.h"
-#include "ane_internal.h"
-#include "ane_weights.h"
+#include "ane/forms/ane_forms.h"
+#include "ane/ane_internal.h"
+#include "ane/forms/ane_weights.h"
 
 /* ------------------------------------------------------------------ forms remembered */
 

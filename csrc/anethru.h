@@ -148,7 +148,7 @@ int anethru_cuda_kernel_choice(int channels, int spatial, int mapped, anethru_cu
 /* How many choices this process has made so far (compare before and after a compile to tell
  * a fresh choice from a cached one). */
 int anethru_cuda_choices_made(void);
-/* The virtual backend (tests only, csrc/virtual_backend.c): the cpu backend's numerics with a
+/* The virtual backend (tests only, csrc/virtual/virtual_backend.c): the cpu backend's numerics with a
  * virtual clock that each operation advances by a fixed cost in ns, and a trace of every
  * operation. */
 typedef struct {
@@ -190,7 +190,7 @@ long anethru_virtual_trace(uint64_t chain_id, long start, anethru_trace_entry *o
                            long *dropped);
 void anethru_virtual_trace_clear(uint64_t chain_id);
 
-/* ANE program forms (csrc/ane_forms.c: plain C, in every build): exactly the MIL text and
+/* ANE program forms (csrc/ane/forms/ane_forms.c: plain C, in every build): exactly the MIL text and
  * weight files the ANE backend hands the framework, in the order it tries them. */
 typedef struct {
     char *path;          /* as the MIL names it, e.g. "@model_path/weights/weight.bin" */
@@ -213,13 +213,13 @@ anethru_ane_program *anethru_ane_program_new(int index, int channels, int spatia
                                              const uint16_t *weights);
 void anethru_ane_program_free(anethru_ane_program *program);
 
-/* The private classes the ANE backend looks up (csrc/ane_classes.c, every build); the optional
+/* The private classes the ANE backend looks up (csrc/ane/forms/ane_classes.c, every build); the optional
  * one (_ANEClient) is needed only by the realtime and direct eval paths. */
 int anethru_ane_class_count(void);
 const char *anethru_ane_class_name(int index);
 int anethru_ane_class_required(int index);
 
-/* ANE bring-up one step at a time, for `anethru doctor` (csrc/ane_bringup.m).  A session
+/* ANE bring-up one step at a time, for `anethru doctor` (csrc/ane/ane_bringup.m).  A session
  * holds what the steps made (models, surfaces, temp directories) until it is closed; each step
  * returns ANETHRU_OK or a code, with a one-line message either way.  Builds without the ANE
  * runtime answer every step with ANETHRU_E_UNAVAILABLE and the reason. */
@@ -246,7 +246,7 @@ int anethru_ane_bringup_step(anethru_ane_bringup *session, int step, int arg, ch
                              size_t msglen);
 void anethru_ane_bringup_close(anethru_ane_bringup *session);
 
-/* CUDA bring-up one step at a time, for `anethru doctor --backend cuda` (csrc/cuda_bringup.c):
+/* CUDA bring-up one step at a time, for `anethru doctor --backend cuda` (csrc/cuda/cuda_bringup.c):
  * the steps the backend takes to load the driver (the same code), each on its own, then one
  * launch, a graph of `layers` launches, the identity check and the conv variant.  A session holds
  * what the steps made (a reference to the primary context, modules, a stream, buffers, the

@@ -66,7 +66,7 @@ typedef struct anethru_backend {
      * nothing), e.g. a program form it had to fall back from. */
     int (*notes)(char *buf, size_t buflen);
 
-    /* Optional members for the test suite's backend (csrc/virtual_backend.c); every real
+    /* Optional members for the test suite's backend (csrc/virtual/virtual_backend.c); every real
      * backend leaves them 0/NULL. */
     /* Non-zero: a backend for tests only.  backend="auto" never picks it, and anethru.backends()
      * and --list-backends list it only when asked (include_test=True, ANETHRU_TEST_BACKENDS=1). */

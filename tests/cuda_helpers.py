@@ -48,9 +48,10 @@ def build_vtable_check(out_dir):
     exe = os.path.join(out_dir, "vtable_check")
     subprocess.run([CC, "-std=gnu11", "-O1", "-g", "-Wall", "-Werror", "-I", CSRC,
                     os.path.join(HERE, "cuda_fake", "vtable_check.c"),
-                    *(os.path.join(CSRC, f) for f in ("cuda_backend.c", "cuda_driver.c",
-                                                      "cuda_tuner.c", "cuda_variants.c")),
-                    os.path.join(CSRC, "port_lock.c"), os.path.join(CSRC, "messages.c"),
+                    *(os.path.join(CSRC, "cuda", f) for f in ("cuda_backend.c", "cuda_driver.c",
+                                                              "cuda_tuner.c", "cuda_variants.c")),
+                    os.path.join(CSRC, "common", "port_lock.c"),
+                    os.path.join(CSRC, "common", "messages.c"),
                     "-o", exe, "-ldl", "-lpthread"], check=True, capture_output=True, text=True)
     return exe
 
@@ -107,9 +108,9 @@ def reference_chain(weights, x):
 
 
 def variant_table():
-    """csrc/cuda_kernels.h's variants: {name: (tm, tn, bk, groups, stages)}, FMA as (32, 32, 0,
+    """csrc/cuda/kernels/cuda_kernels.h's variants: {name: (tm, tn, bk, groups, stages)}, FMA as (32, 32, 0,
     0, 0), read from the header's X-macro lists so tests follow it."""
-    text = open(os.path.join(CSRC, "cuda_kernels.h")).read()
+    text = open(os.path.join(CSRC, "cuda", "kernels", "cuda_kernels.h")).read()
     out = {}
     for m in re.finditer(r"X\((\w+), (\d+), (\d+), (\d+), (\d+)(?:, (\d+))?\)", text):
         name, *nums = m.groups()
@@ -133,6 +134,7 @@ def build_emulator(out_dir, cxx=None, name="cuda_emu"):
     p = subprocess.run([cxx or CXX, "-std=c++20", "-O1", "-fno-strict-aliasing",
                         "-ffp-contract=off", "-Wall", "-Werror",
                         "-I", emu, "-I", os.path.join(HERE, "cuda_fake"), "-I", CSRC,
+                        "-I", os.path.join(CSRC, "cuda", "kernels"),
                         "-include", os.path.join(emu, "emu_runtime.h"),
                         os.path.join(emu, "emu_main.cpp"), "-o", exe, "-lpthread"],
                        capture_output=True, text=True)
@@ -140,7 +142,7 @@ def build_emulator(out_dir, cxx=None, name="cuda_emu"):
 
 
 def mma_groups(c, bk=64):
-    """csrc/cuda_kernels.h's ANETHRU_CUDA_MMA_GROUPS."""
+    """csrc/cuda/kernels/cuda_kernels.h's ANETHRU_CUDA_MMA_GROUPS."""
     return 4 if c % (4 * bk) == 0 else 2 if c % (2 * bk) == 0 else 1
 
 

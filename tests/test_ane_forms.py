@@ -1,7 +1,7 @@
 """The ANE backend's program forms against the simulated framework (tests/sim_ane.py): the
 first form the framework accepts is used and recorded, every rejection is kept, compiles of
 rejected forms count toward the per-process limit, a failed load is retried once; and the
-fake's own check that every method has the signature csrc/ane_msg.h declares."""
+fake's own check that every method has the signature csrc/ane/ane_msg.h declares."""
 
 import pytest
 
@@ -147,7 +147,7 @@ def test_rows_not_a_multiple_of_64_bytes_run_with_a_warning(run, channels, spati
 
 
 def test_the_fake_refuses_a_method_whose_signature_differs_from_the_declaration(run):
-    """compileWithQoS: built to take a long: the fake's check against csrc/ane_msg.h (the list
+    """compileWithQoS: built to take a long: the fake's check against csrc/ane/ane_msg.h (the list
     the backend's casts come from) stops the run with the method and both types named."""
     r = run("""
         try:
@@ -158,5 +158,5 @@ def test_the_fake_refuses_a_method_whose_signature_differs_from_the_declaration(
     """, ANETHRU_SIM_ANE_FRAMEWORK=run.framework("mistyped"))
     assert r["kind"] == "InternalError"
     assert "signature mismatch: -[_ANEInMemoryModel compileWithQoS:options:error:]: argument 1 " \
-           "is q, csrc/ane_msg.h says I" in r["error"]
+           "is q, csrc/ane/ane_msg.h says I" in r["error"]
     assert_clean(r["after"])

@@ -49,7 +49,7 @@ def test_every_kind_of_mistake_is_planted():
     assert {"nsstring_method_typo", "selector_typo_compile", "iosurfacelock_swapped_args",
             "uncast_objc_msgsend", "wrapper_wrong_argument_type", "missing_bridge_to_cf"} <= names
     assert {p.file for p in check_syntax.PLANTS} == {
-        "csrc/ane_framework.m", "csrc/ane_kernel.m", "csrc/ane_runtime.m", "csrc/ane_msg.h",
+        "csrc/ane/ane_framework.m", "csrc/ane/ane_kernel.m", "csrc/ane_runtime.m", "csrc/ane/ane_msg.h",
         "csrc/throughput.m"}
     for p in check_syntax.PLANTS:  # a planted header is seen through a source that includes it
         assert p.file.endswith(".m") or p.check.endswith(".m"), p.name
@@ -71,7 +71,7 @@ def _declared_selectors(header_text):
 
 def _sent_selectors():
     """The selector of every entry of ane_msg.h's ANE_MESSAGES list."""
-    text = _read("csrc/ane_msg.h")
+    text = _read("csrc/ane/ane_msg.h")
     body = text[text.index("#define ANE_MESSAGES(X)"):]
     body = body[:body.index("\n\n")].replace("\\\n", " ")
     entries = re.findall(r"X\(([^()]*)\)", body)
@@ -84,7 +84,7 @@ def test_every_private_selector_the_backend_sends_is_declared_in_the_shim():
     declared = _declared_selectors(_read(os.path.relpath(toolchain.PRIVATE_API_HEADER, toolchain.ROOT)))
     assert sent == declared
     # ...and every @selector() in the ANE sources is one of them.
-    for src in ("csrc/ane_framework.m", "csrc/ane_kernel.m", "csrc/ane_runtime.m", "csrc/ane_bringup.m"):
+    for src in ("csrc/ane/ane_framework.m", "csrc/ane/ane_kernel.m", "csrc/ane_runtime.m", "csrc/ane/ane_bringup.m"):
         for sel in re.findall(r"@selector\(([^)]*)\)", _read(src)):
             assert sel in declared, f"{src}: @selector({sel})"
     # Misspellings planted in the wrapper list, each of a different selector.
@@ -93,7 +93,7 @@ def test_every_private_selector_the_backend_sends_is_declared_in_the_shim():
 
 
 def test_check_compiles_the_ane_sources_against_the_private_api_declarations():
-    cmd = toolchain.syntax_check_command(os.path.join(toolchain.ROOT, "csrc/ane_kernel.m"))
+    cmd = toolchain.syntax_check_command(os.path.join(toolchain.ROOT, "csrc/ane/ane_kernel.m"))
     assert "-Wundeclared-selector" in cmd and "-Werror" in cmd
     assert cmd[cmd.index("-include") + 1] == toolchain.PRIVATE_API_HEADER
     header = _read(os.path.relpath(toolchain.PRIVATE_API_HEADER, toolchain.ROOT))
@@ -113,7 +113,11 @@ def test_macos_build_compiles_the_ane_sources_with_arc_exceptions():
     with open(os.path.join(toolchain.ROOT, "anethru", "_build.py"), encoding="utf-8") as f:
         text = f.read()
     assert '"-fobjc-arc-exceptions"' in text and '"-fobjc-arc"' in text
-    for src in ("csrc/ane_framework.m", "csrc/ane_kernel.m", "csrc/ane_runtime.m",
-                "csrc/ane_bringup.m", "csrc/ane_mil.c", "csrc/ane_weights.c", "csrc/ane_forms.c",
-                "csrc/ane_tmpdir.c"):
-        assert f'"{src}"' in text
+    import runpy
+
+    builder = runpy.run_path(os.path.join(toolchain.ROOT, "anethru", "_build.py"), run_name="builder")
+    sources = set(builder["darwin_config"]()["sources"])
+    for src in ("csrc/ane/ane_framework.m", "csrc/ane/ane_kernel.m", "csrc/ane_runtime.m",
+                "csrc/ane/ane_bringup.m", "csrc/ane/forms/ane_mil.c", "csrc/ane/forms/ane_weights.c",
+                "csrc/ane/forms/ane_forms.c", "csrc/ane/ane_tmpdir.c"):
+        assert src in sources, src

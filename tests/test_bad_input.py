@@ -257,7 +257,7 @@ def test_memory_guard_matches_what_a_chain_really_takes():
 
     code = textwrap.dedent("""
         import anethru
-        from anethru import validate
+        from anethru.native import validate
         def rss():
             with open("/proc/self/status") as f:
                 return next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmRSS"))
@@ -277,5 +277,5 @@ def test_cpu_panel_rows_match_the_c_source():
     from anethru.native import validate
 
     with open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "csrc",
-                           "cpu_conv.h"), encoding="utf-8") as f:
+                           "cpu", "cpu_conv.h"), encoding="utf-8") as f:
         assert f"#define CPU_CONV_PANEL {validate.CPU_CONV_PANEL}\n" in f.read()

@@ -31,7 +31,7 @@ def test_linux_build_needs_no_objective_c(monkeypatch):
     assert cfg["module_name"] == "anethru._native"
     assert not any(s.endswith(".m") for s in cfg["sources"])       # gcc cannot compile .m
     assert '#include "throughput.m"' in cfg["source"]              # the harness, as plain C
-    assert "csrc/cpu_backend.c" in cfg["sources"] and "csrc/cuda_backend.c" in cfg["sources"]
+    assert "csrc/cpu/cpu_backend.c" in cfg["sources"] and "csrc/cuda/cuda_backend.c" in cfg["sources"]
     assert not any("objc" in flag for flag in cfg["extra_compile_args"])
     assert ("ANETHRU_WITH_ANE", "1") not in cfg.get("define_macros", [])
     for path in cfg["sources"] + cfg["depends"]:

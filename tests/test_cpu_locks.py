@@ -1,4 +1,4 @@
-"""The cpu backend's lock rules (IOSurface's, csrc/port_lock.h), call by call through its
+"""The cpu backend's lock rules (IOSurface's, csrc/common/port_lock.h), call by call through its
 backend table: tests/cpu_driver/cpu_calls.c runs each call and prints its status and message."""
 
 from __future__ import annotations

@@ -425,12 +425,12 @@ NVCC = shutil.which("nvcc") or ("/usr/local/cuda/bin/nvcc"
 
 @pytest.mark.skipif(CUDA_H is None, reason="no CUDA toolkit header cuda.h on this machine")
 def test_declarations_match_cuda_h(tmp_path):
-    """Every PFN_* in csrc/cuda_api.h must accept the real function, every constant match."""
-    api = open(os.path.join(H.CSRC, "cuda_api.h")).read()
+    """Every PFN_* in csrc/cuda/cuda_api.h must accept the real function, every constant match."""
+    api = open(os.path.join(H.CSRC, "cuda", "cuda_api.h")).read()
     consts = re.findall(r"^#define ((?:CUDA_|CU_)\w+) (\d+)$", api, re.M)
     pfns = re.findall(r"typedef CUresult \(\*PFN_(\w+)\)", api)
     assert len(consts) > 10 and len(pfns) > 25
-    src = ["#define CUresult anethru_CUresult", '#include "cuda_api.h"', "#undef CUresult"]
+    src = ["#define CUresult anethru_CUresult", '#include "cuda/cuda_api.h"', "#undef CUresult"]
     src += [f"#undef {name}" for name, _ in consts]
     src += ["#include <cuda.h>"]
     src += [f'_Static_assert({name} == {value}, "{name}");' for name, value in consts]
@@ -444,8 +444,8 @@ def test_declarations_match_cuda_h(tmp_path):
 
 
 def embedded_ptx(module="anethru_cuda_ptx"):
-    """One PTX module of csrc/cuda_kernels_ptx.h, as the driver receives it."""
-    text = open(os.path.join(H.CSRC, "cuda_kernels_ptx.h")).read()
+    """One PTX module of csrc/cuda/kernels/cuda_kernels_ptx.h, as the driver receives it."""
+    text = open(os.path.join(H.CSRC, "cuda", "kernels", "cuda_kernels_ptx.h")).read()
     body = re.search(rf"static const char {module}\[\] =\n(.*?)\n    ;", text, re.S).group(1)
     return "".join(ast.literal_eval(m) for m in re.findall(r'^    ("(?:[^"\\]|\\.)*")$', body, re.M))
 

@@ -50,12 +50,12 @@ def builds(workdir):
 # ------------------------------------------------------------------ what is compiled, and how
 
 def test_the_check_compiles_what_the_darwin_build_compiles():
-    assert {"csrc/ane_runtime.m", "csrc/throughput.m", "csrc/cpu_conv.c"} <= set(CONFIG["sources"])
+    assert {"csrc/ane_runtime.m", "csrc/throughput.m", "csrc/cpu/cpu_conv.c"} <= set(CONFIG["sources"])
     assert list(db.sources(CONFIG)) == CONFIG["sources"]
 
 
 def test_compile_commands_carry_the_darwin_flags_plus_wall_werror():
-    for src in ("csrc/throughput.m", "csrc/cpu_conv.c", "csrc/ane_runtime.m"):
+    for src in ("csrc/throughput.m", "csrc/cpu/cpu_conv.c", "csrc/ane_runtime.m"):
         cmd = db.compile_command(TARGETS[0], os.path.join(db.ROOT, src), "x.o", CONFIG)
         for flag in CONFIG["extra_compile_args"] + ["-Wall", "-Werror"]:
             assert flag in cmd, (src, flag)
@@ -91,8 +91,8 @@ def test_system_headers_are_apples(builds, target):
         assert read("csrc/throughput.m", suffix).startswith(apple)
     for suffix in ("/objc/message.h", "/objc/NSObject.h", "/pthread.h", "/mach/kern_return.h"):
         assert read("csrc/ane_runtime.m", suffix).startswith(apple)
-    for suffix in ("/dlfcn.h", "/sys/sysctl.h"):  # the framework's loader (csrc/ane_framework.m)
-        assert read("csrc/ane_framework.m", suffix).startswith(apple)
+    for suffix in ("/dlfcn.h", "/sys/sysctl.h"):  # the framework's loader (csrc/ane/ane_framework.m)
+        assert read("csrc/ane/ane_framework.m", suffix).startswith(apple)
     shimmed = {os.path.relpath(h, db.OBJC_SHIM).split(os.sep)[0]
                for h in builds[target].compiled["csrc/ane_runtime.m"].headers
                if h.startswith(db.OBJC_SHIM + os.sep)}
@@ -157,14 +157,14 @@ class Plant:
 PLANTS = [
     # Linux-only calls: declared by hand it compiles and links, and only the symbol check sees it;
     # through glibc's header it stops at the compile.
-    Plant("linux_only_call_declared", "csrc/messages.c", "",
+    Plant("linux_only_call_declared", "csrc/common/messages.c", "",
           "\nextern int sched_getcpu(void);\nint anethru_planted_cpu(void) { return sched_getcpu(); }\n",
           "undefined symbol _sched_getcpu"),
-    Plant("linux_only_header", "csrc/cpu_backend.c", "",
+    Plant("linux_only_header", "csrc/cpu/cpu_backend.c", "",
           "\n#include <malloc.h>\n"
           "size_t anethru_planted_usable(void *p) { return malloc_usable_size(p); }\n",
           "malloc.h"),
-    Plant("gnu_secure_getenv", "csrc/cpu_conv.c", "",
+    Plant("gnu_secure_getenv", "csrc/cpu/cpu_conv.c", "",
           "\nextern char *secure_getenv(const char *name);\n"
           "const char *anethru_planted_env(void) { return secure_getenv(\"ANETHRU_CPU_KERNEL\"); }\n",
           "undefined symbol _secure_getenv"),

@@ -126,7 +126,7 @@ def _edit(path: str, old: str, new: str) -> None:
 
 @pytest.mark.parametrize("change,message", [
     (None, None),
-    (("csrc/cpu_backend.c", "#include", "/* edited */\n#include"),
+    (("csrc/cpu/cpu_backend.c", "#include", "/* edited */\n#include"),
      "was built from other C sources than {tree}/csrc now holds"),
     (("csrc/anethru.h", "/* CDEF-END */", "int anethru_new_call(void);\n/* CDEF-END */"),
      "was built before the interface in csrc/anethru.h changed (calling it could crash)"),

@@ -1,7 +1,7 @@
 """The virtual backend from the tests' side: set its costs, read a chain's operation trace, and
 what the seed's passes and costs should produce, written out here independently of anethru.
 
-The virtual backend (csrc/virtual_backend.c) computes like the cpu backend, but every lock,
+The virtual backend (csrc/virtual/virtual_backend.c) computes like the cpu backend, but every lock,
 unlock, byte copied, eval, hand-off to another thread, chained submission and null eval
 advances its chain's clock by a fixed cost, and the harness times blocks with that clock.
 """

@@ -1,5 +1,5 @@
-"""Regenerate csrc/cuda_kernels_ptx.h from csrc/cuda_kernels.cu and csrc/cuda_kernels_sm80.cu
-(needs nvcc; run after editing either .cu or csrc/cuda_mma_tile.cuh).
+"""Regenerate csrc/cuda/kernels/cuda_kernels_ptx.h from csrc/cuda/kernels/cuda_kernels.cu and csrc/cuda/kernels/cuda_kernels_sm80.cu
+(needs nvcc; run after editing either .cu or csrc/cuda/kernels/cuda_mma_tile.cuh).
 
     python tools/gen_cuda_ptx.py [--nvcc PATH] [--check]
 
@@ -21,7 +21,8 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CSRC = os.path.join(ROOT, "csrc")
-HEADER = os.path.join(CSRC, "cuda_kernels_ptx.h")
+KERNELS = os.path.join(CSRC, "cuda", "kernels")
+HEADER = os.path.join(KERNELS, "cuda_kernels_ptx.h")
 # (C array name, source, virtual architecture): compute_75 is the oldest target CUDA 13 compiles
 # for; the driver's JIT carries it to sm_80, sm_90, ...
 MODULES = (("anethru_cuda_ptx", "cuda_kernels.cu", "compute_75"),
@@ -37,7 +38,7 @@ def find_nvcc():
 def build_ptx(nvcc, source, arch):
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "k.ptx")
-        subprocess.run([nvcc, "-ptx", f"-arch={arch}", "-I", CSRC, os.path.join(CSRC, source),
+        subprocess.run([nvcc, "-ptx", f"-arch={arch}", "-I", CSRC, os.path.join(KERNELS, source),
                         "-o", out], check=True)
         ptx = open(out).read()
     ptx, n = re.subn(r"^\.version \d+\.\d+$", f".version {PTX_ISA}", ptx, flags=re.M)
@@ -75,7 +76,7 @@ def main():
     if args.check:
         old = open(HEADER).read() if os.path.exists(HEADER) else ""
         same = significant(old) == significant(text)
-        print("in sync" if same else "csrc/cuda_kernels_ptx.h is stale: rerun tools/gen_cuda_ptx.py")
+        print("in sync" if same else "csrc/cuda/kernels/cuda_kernels_ptx.h is stale: rerun tools/gen_cuda_ptx.py")
         return 0 if same else 1
     with open(HEADER, "w") as f:
         f.write(text)

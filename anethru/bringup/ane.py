@@ -1,5 +1,5 @@
 """The ANE backend's bring-up, step by step, through the native entry points of
-csrc/ane_bringup.m: the same code the backend compiles and runs kernels with, one call per step.
+csrc/ane/ane_bringup.m: the same code the backend compiles and runs kernels with, one call per step.
 
 Order and dependencies: the host, the framework and its classes, the messages anethru sends,
 the temporary directory; then each 1-layer program form (descriptor, compile, load) at 64x32;

@@ -1,5 +1,5 @@
 """The CUDA backend's bring-up, step by step, through the native entry points of
-csrc/cuda_bringup.c: the same code the backend loads the driver with (csrc/cuda_driver.c), one
+csrc/cuda/cuda_bringup.c: the same code the backend loads the driver with (csrc/cuda/cuda_driver.c), one
 call per step, on a session of its own.
 
 Order and dependencies: the driver library (its file and version), every entry point, cuInit,

@@ -4,7 +4,7 @@
     ['ios16', 'ios18']
 
 Each form's MIL text and weight files come from the same plain-C builders the backend hands to
-AppleNeuralEngine.framework (csrc/ane_forms.c), so what is inspected or tested here is exactly
+AppleNeuralEngine.framework (csrc/ane/forms/ane_forms.c), so what is inspected or tested here is exactly
 what is compiled on a Mac.
 """
 

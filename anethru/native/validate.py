@@ -16,7 +16,7 @@ from anethru.native.tensors import WEIGHT_KINDS
 
 INT32_MAX = 2**31 - 1
 MAX_BLOCK_NS = 2**63 - 1
-# Rows per packed fp32 weight panel of the CPU kernels: CPU_CONV_PANEL in csrc/cpu_conv.h.
+# Rows per packed fp32 weight panel of the CPU kernels: CPU_CONV_PANEL in csrc/cpu/cpu_conv.h.
 CPU_CONV_PANEL = 6
 # malloc bookkeeping and the small structs of one compiled kernel, generously.
 KERNEL_OVERHEAD_BYTES = 512

@@ -16,7 +16,7 @@
 #ifdef FLOOR_OWN_DECLS
 /* A GPU machine without the CUDA toolkit has libcuda but no cuda.h: use anethru's declarations
  * (same ABI; checked against cuda.h by tests/test_cuda.py). */
-#include "cuda_api.h"
+#include "cuda/cuda_api.h"
 CUresult cuInit(unsigned int);
 CUresult cuDeviceGet(CUdevice *, int);
 CUresult cuDeviceGetName(char *, int, CUdevice);

@@ -2,7 +2,7 @@
  * in CI without a GPU.  Built by tests/cuda_fake/build.py into a shared library that the backend
  * loads through ANETHRU_CUDA_LIBRARY.
  *
- * It implements, on the CPU, just the driver-API subset in csrc/cuda_api.h: "device" memory is
+ * It implements, on the CPU, just the driver-API subset in csrc/cuda/cuda_api.h: "device" memory is
  * malloc'd blocks (bounds-checked on every copy and launch), streams run work at once, a launch
  * of any of anethru's conv kernel variants computes the conv (with the real kernels' arithmetic:
  * every product, so 0 * inf is NaN) after checking the launch geometry against cuda_kernels.h,
@@ -50,8 +50,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "cuda_api.h"
-#include "cuda_kernels.h"
+#include "cuda/cuda_api.h"
+#include "cuda/kernels/cuda_kernels.h"
 #include "fake_half.h"
 
 #define EXPORT __attribute__((visibility("default")))

@@ -1,6 +1,6 @@
 /* vtable_check.c -- drives anethru_cuda_backend's vtable directly (no harness, no Python), so
  * tests/test_cuda.py can check the contract calls one by one against the fake driver.
- * Built by the test with csrc/cuda_backend.c and its helpers; prints key=value lines.
+ * Built by the test with csrc/cuda/cuda_backend.c and its helpers; prints key=value lines.
  * VTABLE_MAPPED=1 in the environment compiles every kernel with ANETHRU_OPT_CUDA_MAPPED.
  *
  *   vtable_check probe

@@ -347,7 +347,11 @@ def rebuild_with(build: Build, label: str, text: str, workdir: str) -> Build:
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)
     compiled = dict(build.compiled)
-    compiled[label] = compile_source(build.target, label, path, folder, darwin_config())
+    config = darwin_config()
+    # The copy lives elsewhere: its own folder's headers ("cpu_conv.h" beside cpu_backend.c)
+    # are found through the original folder.
+    config["include_dirs"] = list(config["include_dirs"]) + [os.path.dirname(label)]
+    compiled[label] = compile_source(build.target, label, path, folder, config)
     again = Build(build.target, compiled, build.allowed)
     if compiled[label].ok:
         again.dylib = os.path.join(folder, "_native.dylib")

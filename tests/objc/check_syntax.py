@@ -24,9 +24,9 @@ from dataclasses import dataclass
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import toolchain as tc
 
-SOURCES = ["csrc/ane_framework.m", "csrc/ane_kernel.m", "csrc/ane_runtime.m",
-           "csrc/ane_bringup.m", "csrc/throughput.m", "csrc/ane_forms.c", "csrc/ane_mil.c",
-           "csrc/ane_weights.c", "csrc/ane_classes.c", "csrc/ane_tmpdir.c", "csrc/ane_absent.c"]
+SOURCES = ["csrc/ane/ane_framework.m", "csrc/ane/ane_kernel.m", "csrc/ane_runtime.m",
+           "csrc/ane/ane_bringup.m", "csrc/throughput.m", "csrc/ane/forms/ane_forms.c", "csrc/ane/forms/ane_mil.c",
+           "csrc/ane/forms/ane_weights.c", "csrc/ane/forms/ane_classes.c", "csrc/ane/ane_tmpdir.c", "csrc/ane/ane_absent.c"]
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,8 @@ class Plant:
     check: str = ""  # the source compiled to see it, when `file` is a header
 
 
-F, K, R, T = "csrc/ane_framework.m", "csrc/ane_kernel.m", "csrc/ane_runtime.m", "csrc/throughput.m"
-M = "csrc/ane_msg.h"  # the typed wrappers: every private selector the backend sends
+F, K, R, T = "csrc/ane/ane_framework.m", "csrc/ane/ane_kernel.m", "csrc/ane_runtime.m", "csrc/throughput.m"
+M = "csrc/ane/ane_msg.h"  # the typed wrappers: every private selector the backend sends
 PLANTS = [
     # typo'd methods
     Plant("nsstring_method_typo", F, "[msg UTF8String]", "[msg UTF8Strng]"),

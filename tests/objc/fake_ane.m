@@ -9,7 +9,7 @@
  * (they must match the descriptor) and computes the real conv on the CPU behind the
  * lock-enforcing IOSurface fakes.
  *
- * Every method first checks that its own signature is the one csrc/ane_msg.h declares (the
+ * Every method first checks that its own signature is the one csrc/ane/ane_msg.h declares (the
  * list the backend's typed objc_msgSend wrappers are generated from): a method whose type
  * encoding differs raises "signature mismatch", so the backend's casts and this fake can
  * never silently disagree.
@@ -46,7 +46,7 @@
 #include <objc/runtime.h>
 #include <pthread.h>
 
-#include "ane_msg.h"
+#include "ane/ane_msg.h"
 #include "fake_ane_program.h"
 
 #ifndef FAKE_ANE_QOS_T
@@ -123,7 +123,7 @@ static NSString *bare_type(const char *t)
 static NSString *compare_type(const char *what, int index, const char *have, const char *want)
 {
     if (have && [bare_type(have) isEqualToString:bare_type(want)]) return nil;
-    return [NSString stringWithFormat:@"%s %d is %@, csrc/ane_msg.h says %@", what, index,
+    return [NSString stringWithFormat:@"%s %d is %@, csrc/ane/ane_msg.h says %@", what, index,
                                       have ? bare_type(have) : @"(none)", bare_type(want)];
 }
 
@@ -147,7 +147,7 @@ static NSString *signature_problem(void)
         free(ret);
         unsigned n = method_getNumberOfArguments(m);
         if (!problem && n != (unsigned)sig->nargs + 2)
-            problem = [NSString stringWithFormat:@"it takes %u arguments, csrc/ane_msg.h says %d",
+            problem = [NSString stringWithFormat:@"it takes %u arguments, csrc/ane/ane_msg.h says %d",
                                                  n - 2, sig->nargs];
         for (int a = 0; !problem && a < sig->nargs; a++) {
             char *t = method_copyArgumentType(m, (unsigned)a + 2);

@@ -42,7 +42,7 @@ FRAMEWORK_VARIANTS = {
     # a class that lacks one method the backend sends
     "no_direct": ["-DdoEvaluateDirectWithModel=doEvaluateDirectWithModelRenamed"],
     "no_unload": ["-DunloadWithQoS=unloadWithQoSRenamed"],
-    # a method whose signature differs from csrc/ane_msg.h's declaration
+    # a method whose signature differs from csrc/ane/ane_msg.h's declaration
     "mistyped": ["-DFAKE_ANE_QOS_T=long"],
 }
 
@@ -143,7 +143,7 @@ def _host_probe(out: str, objdir: str) -> str:
     build = _load_build_module()
     real = _objc_objects(objdir, ["-DANETHRU_WITH_ANE=1"], "_real")
     helpers = _c_objects(objdir, build.ANE_C_SOURCES + [s for s in build.C_SOURCES if "/ane_" in s]
-                         + ["csrc/messages.c"])
+                         + ["csrc/common/messages.c"])
     main_o = os.path.join(objdir, "probe_main.o")
     _run(tc.c_compile_command(os.path.join(tc.HERE, "probe_main.c"), main_o, extra=["-I", tc.CSRC]))
     exe = os.path.join(out, "probe_host")

@@ -1,6 +1,6 @@
 /* Shim: AppleNeuralEngine.framework is private and ships no headers.  These declarations say
  * what docs/ane.md records each class answering to, for the messages anethru sends (the list in
- * csrc/ane_msg.h).  The Linux check force-includes this file (-include) and compiles the ANE
+ * csrc/ane/ane_msg.h).  The Linux check force-includes this file (-include) and compiles the ANE
  * sources with -Wundeclared-selector -Werror, so a misspelt selector is a compile error there,
  * not only a run-time failure in the simulated framework.
  *

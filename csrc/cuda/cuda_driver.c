@@ -13,8 +13,8 @@
 
 #include "backend.h"
 #include "cuda_driver.h"
-#include "cuda_kernels.h"
-#include "cuda_kernels_ptx.h"
+#include "cuda/kernels/cuda_kernels.h"
+#include "cuda/kernels/cuda_kernels_ptx.h"
 
 #define DEFAULT_LIBRARY "libcuda.so.1"
 

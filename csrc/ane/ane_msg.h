@@ -21,7 +21,7 @@
 #import <IOSurface/IOSurface.h>
 #import <objc/message.h>
 
-#include "ane_classes.h"
+#include "ane/forms/ane_classes.h"
 
 /* An NSError out-parameter, as ARC types it in a method's signature. */
 typedef NSError *__autoreleasing *ane_error_out;

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "backend.h"
-#include "cuda_kernels.h"
+#include "cuda/kernels/cuda_kernels.h"
 #include "cuda_variants.h"
 
 #define MMA_ROW(name, tm, tn, bk, g) \

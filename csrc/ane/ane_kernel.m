@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ane_forms.h"
+#include "ane/forms/ane_forms.h"
 #include "ane_internal.h"
 #include "ane_tmpdir.h"
 

@@ -24,9 +24,9 @@
 
 #include "backend.h"
 #include "cuda_driver.h"
-#include "cuda_kernels.h"
+#include "cuda/kernels/cuda_kernels.h"
 #include "cuda_tuner.h"
-#include "port_lock.h"
+#include "common/port_lock.h"
 
 /* Launches anethru captures into one CUDA graph (the `chained` kernel).  anethru's own bound,
  * not CUDA's: it keeps the graph's capture and instantiation (which grow with its nodes)

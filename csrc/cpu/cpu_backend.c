@@ -17,7 +17,7 @@
 
 #include "backend.h"
 #include "cpu_conv.h"
-#include "port_lock.h"
+#include "common/port_lock.h"
 
 typedef struct {
     cpu_conv_plan plan;

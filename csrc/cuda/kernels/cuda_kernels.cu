@@ -2,7 +2,7 @@
 // register-staged loads, the fp32-FMA kernel for any size, and the empty kernel.
 //
 // Not compiled by the package build: tools/gen_cuda_ptx.py turns this file (and
-// cuda_kernels_sm80.cu) into PTX with nvcc and writes csrc/cuda_kernels_ptx.h, which the backend
+// cuda_kernels_sm80.cu) into PTX with nvcc and writes csrc/cuda/kernels/cuda_kernels_ptx.h, which the backend
 // hands to cuModuleLoadData (the driver JIT-compiles PTX for whatever GPU it finds), so neither
 // users nor CI need nvcc or NVRTC.  Variant names and geometry live in cuda_kernels.h, shared
 // with the backend, the fake driver and the emulator.

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "cuda_kernels.h"
+#include "cuda/kernels/cuda_kernels.h"
 
 enum { CUDA_MODULE_BASE = 0, CUDA_MODULE_SM80 = 1, CUDA_NMODULES = 2 };
 enum { CUDA_VARIANT_MMA, CUDA_VARIANT_FMA };

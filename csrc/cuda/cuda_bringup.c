@@ -21,7 +21,7 @@
 
 #include "backend.h"
 #include "cuda_driver.h"
-#include "cuda_kernels.h"
+#include "cuda/kernels/cuda_kernels.h"
 #include "cuda_tuner.h"
 
 struct anethru_cuda_bringup {
