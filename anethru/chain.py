@@ -158,6 +158,7 @@ class Chain:
         self.cuda_tuning: dict = {}
         if self.backend == "cuda":
             self._record_cuda_choice(choices_before)
+        self.eval_clients: dict[str, str] = {}  # path -> the client it evaluates through
         if self.ane_eval in EVAL_PATHS and self.ane_eval != "standard":
             try:
                 self.set_eval_path(self.ane_eval)
@@ -262,6 +263,9 @@ class Chain:
             raise_for(rc, st, f"switching {self.label} on {self.backend} to the {path} eval path")
         if rc == lib.ANETHRU_OK:
             self.eval_path = path
+            note = status_message(st)  # the ANE says which _ANEClient the path evaluates through
+            if note.startswith("through "):
+                self.eval_clients[path] = note[len("through "):]
             return ""
         return status_message(st)
 
@@ -284,7 +288,9 @@ class Chain:
 
     def forms(self) -> dict[str, dict]:
         """The program forms the backend compiled, where it has forms (the ANE):
-        {"kernels": {"form": "ios16", "rejected": ["ios16: ..."]}, "chained": {...}}; {} else."""
+        {"kernels": {"form": "ios16", "rejected": ["ios16: ..."]}, "chained": {...}}; {} else.
+        Once a realtime or direct path has been switched to, each also has "clients": that
+        path -> the _ANEClient it evaluates through."""
         out = {}
         for key, chained in (("kernels", 0), ("chained", 1)):
             form, rejected = ffi.new("char[]", 64), ffi.new("char[]", 4096)
@@ -294,6 +300,8 @@ class Chain:
             if has:
                 lines = ffi.string(rejected).decode("utf-8", "replace").splitlines()
                 out[key] = {"form": ffi.string(form).decode(), "rejected": [ln for ln in lines if ln]}
+                if self.eval_clients:
+                    out[key]["clients"] = dict(self.eval_clients)
         return out
 
     # ------------------------------------------------------------------ data through the chain
@@ -333,6 +341,12 @@ class Chain:
             checked.append(test)
             bad = not np.array_equal(y.view(np.uint16), expected.view(np.uint16)) if exact \
                 else not (np.all(np.isfinite(y)) and err <= tolerance * scale)
+            unwritten = int(np.count_nonzero(y.view(np.uint16) == lib.ANETHRU_POISON_FP16))
+            if unwritten:  # the roundtrip poisoned every output first: these evals wrote nothing
+                raise ChainCheckError(
+                    f"{self.label} on {self.backend}: the {test} chain's evals reported success, "
+                    f"but the output was not written: {unwritten} of {y.size} values still hold "
+                    f"the poison 0x{lib.ANETHRU_POISON_FP16:04x} written before them")
             if bad:
                 where = np.argwhere(y != expected)
                 first = tuple(int(i) for i in where[0]) if len(where) else ()

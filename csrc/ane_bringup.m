@@ -77,33 +77,15 @@ static uint16_t *identity_weights(int channels, int layers)
     return w;
 }
 
-/* Inputs with magnitudes in [1/16, 1) and both signs: never zero, since a sum that starts at
- * +0 turns -0 into +0 and an identity could not return its input bit for bit. */
-static void fill_input(uint16_t *x, size_t n)
-{
-    uint32_t state = 12345u;
-    for (size_t i = 0; i < n; i++) {
-        state = state * 1664525u + 1013904223u;
-        uint16_t sign = (uint16_t)((state >> 31) << 15);
-        uint16_t exponent = (uint16_t)(11 + ((state >> 12) & 3u)); /* 2^-4 .. 2^-1 */
-        x[i] = (uint16_t)(sign | exponent << 10 | ((state >> 16) & 0x3ffu));
-    }
-}
-
-/* Input through one eval of k (its current path) and back: output == input, bit for bit. */
+/* One eval of k (its current path) that must write the output, of a fresh input: output ==
+ * input, bit for bit. */
 static int identity_check(ANEThruKernel *k, char *msg, size_t msglen)
 {
     size_t n = (size_t)k->channels * (size_t)k->spatial;
     uint16_t *in = malloc(n * 2), *out = malloc(n * 2);
     int rc = in && out ? ANETHRU_OK : ANETHRU_E_NOMEM;
     if (rc) anethru_set_error(msg, msglen, "out of memory");
-    if (rc == ANETHRU_OK) {
-        fill_input(in, n);
-        memset(out, 0, n * 2);
-        rc = ane_kernel_write_input(k, in, n * 2, msg, msglen);
-    }
-    if (rc == ANETHRU_OK) rc = ane_kernel_eval(k, msg, msglen);
-    if (rc == ANETHRU_OK) rc = ane_kernel_read_output(k, out, n * 2, msg, msglen);
+    if (rc == ANETHRU_OK) rc = ane_kernel_eval_fresh(k, in, out, msg, msglen);
     if (rc == ANETHRU_OK) {
         size_t bad = 0, first = 0;
         for (size_t i = n; i-- > 0;)
@@ -314,6 +296,11 @@ static int step_path(anethru_ane_bringup *b, int path, char *msg, size_t msglen)
         k->path = path;
         rc = identity_check(k, msg, msglen);
         k->path = ANETHRU_EVAL_STANDARD;
+    }
+    if (rc == ANETHRU_OK) { /* which client worked, for the report */
+        char what[ANETHRU_ERRLEN];
+        snprintf(what, sizeof what, "%s", msg);
+        anethru_set_error(msg, msglen, "%s; through %s", what, k->pathClient[path]);
     }
     return rc;
 }

@@ -216,6 +216,8 @@ static int ane_set_eval_path(void *kernel, int path, char *err, size_t errlen)
         rc = ANETHRU_E_UNSUPPORTED;
     } else {
         k->path = path;
+        if (k->pathClient[path]) /* which client this path evaluates through */
+            anethru_set_error(err, errlen, "through %s", k->pathClient[path]);
     }
     pthread_mutex_unlock(&k->evalLock);
     return rc;

@@ -41,6 +41,10 @@
 #define ANETHRU_OPT_CUDA_MAPPED 2    /* CUDA: inputs/outputs in mapped pinned host memory */
 #define ANETHRU_OPT_ANE_DIRECT 4     /* ANE: _ANEClient doEvaluateDirectWithModel:options:request:qos:error: */
 
+/* What a correctness check writes into an output before the eval it checks: an fp16 NaN whose
+ * payload no conv of finite values produces, so a value still holding it was not written. */
+#define ANETHRU_POISON_FP16 0x7d5a
+
 /* Eval paths (anethru_chain_set_eval_path). */
 #define ANETHRU_EVAL_STANDARD 0      /* the backend's ordinary eval */
 #define ANETHRU_EVAL_REALTIME 1      /* needs ANETHRU_OPT_ANE_REALTIME at open */
