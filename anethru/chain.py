@@ -13,6 +13,7 @@ import os
 import random
 import threading
 import time
+import warnings
 import weakref
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Optional, Union
@@ -23,7 +24,8 @@ from . import tensors, validate
 from ._lib import ffi, lib, new_status, raise_for, status_message
 from .eval_paths import EVAL_PATHS, PATH_IDS, check_ane_eval, paths_to_set_up
 from .backends import BackendInfo, resolve
-from .errors import AnethruError, ChainCheckError, UnsupportedError
+from .errors import AneShapeWarning, AnethruError, ChainCheckError, UnsupportedError
+from .programs import ane_shape_concern
 from .interrupts import sigint_stops_native_loops
 from .result import ChainCheck, TestResult
 from .testnames import TEST_IDS, TEST_NAMES, units
@@ -138,6 +140,11 @@ class Chain:
         self.options: tuple[str, ...] = \
             () if self.ane_eval == "standard" else (f"ane_eval={self.ane_eval}",)
         self.eval_path = "standard"
+        # A shape public reports say the ANE refuses: warned now, named again if it fails.
+        self.shape_concern = ane_shape_concern(self.spatial) if self.backend == "ane" else ""
+        if self.shape_concern:
+            warnings.warn(f"{self.label}: {self.shape_concern}; trying it anyway", AneShapeWarning,
+                          stacklevel=2)
         handle = ffi.new("anethru_chain **")
         st = new_status()
         flags = 0
@@ -151,7 +158,7 @@ class Chain:
                                     self.kernels, ffi.from_buffer("uint16_t[]", self.weights),
                                     flags, 1 if chained else 0, handle, st)
         self.compile_ms = (time.perf_counter() - t0) * 1e3
-        raise_for(rc, st, f"compiling {self.label} on {self.backend}")
+        raise_for(rc, st, f"compiling {self.label} on {self.backend}", self._likely_cause(rc))
         self._handle = handle[0]
         _open_chains.add(self)
         self.cuda_kernel: Optional[str] = None
@@ -165,6 +172,10 @@ class Chain:
             except BaseException:
                 self.close()
                 raise
+
+    def _likely_cause(self, rc: int) -> str:
+        """For a failed compile or eval of a shape the ANE is reported to refuse: that report."""
+        return self.shape_concern if rc in (lib.ANETHRU_E_COMPILE, lib.ANETHRU_E_EVAL) else ""
 
     def _record_cuda_choice(self, choices_before: int) -> None:
         """Which conv variant the cuda kernels run, and how it was chosen (into options)."""
@@ -319,7 +330,7 @@ class Chain:
             rc = lib.anethru_chain_roundtrip(self._live(), TEST_IDS[test],
                                              ffi.from_buffer("uint16_t[]", x),
                                              ffi.from_buffer("uint16_t[]", out), st)
-        raise_for(rc, st, f"running {self.label} on {self.backend}")
+        raise_for(rc, st, f"running {self.label} on {self.backend}", self._likely_cause(rc))
         return out
 
     def check(self, seed: Optional[int] = None) -> ChainCheck:
@@ -415,7 +426,7 @@ class Chain:
                        + (where or f"repeat {st.block // len(names) + 1} of {repeats}"))
         else:
             context = f"measuring {self.label} on {self.backend}"
-        raise_for(rc, st, context)
+        raise_for(rc, st, context, self._likely_cause(rc))
         used = {t: int(iters_arr[TEST_IDS[t]]) for t in names}
         return Measurement(tuple(schedule), tuple(int(b) for b in block_ns), used, warmup,
                            repeats, seed)

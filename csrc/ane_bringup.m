@@ -24,6 +24,7 @@ struct anethru_ane_bringup {
     int channels, spatial, layers;
     void *forms[MAX_FORMS]; /* retained ANEThruKernel per 1-layer form, or NULL */
     int chosen;             /* the form whose kernel goes on to surfaces, request and evals */
+    BOOL compiled;          /* some 1-layer form compiled at this session's shape */
 };
 
 static ANEThruKernel *form_kernel(anethru_ane_bringup *b, int form)
@@ -45,7 +46,7 @@ anethru_ane_bringup *anethru_ane_bringup_open(int channels, int spatial, int lay
 {
     if (channels <= 0 || spatial <= 0 || layers < 2) return NULL;
     anethru_ane_bringup *b = calloc(1, sizeof *b);
-    if (b) *b = (anethru_ane_bringup){channels, spatial, layers, {NULL}, -1};
+    if (b) *b = (anethru_ane_bringup){channels, spatial, layers, {NULL}, -1, NO};
     return b;
 }
 
@@ -231,6 +232,7 @@ static int step_compile(anethru_ane_bringup *b, int form, char *msg, size_t msgl
     if (rc == ANETHRU_OK) rc = ane_kernel_compile(k, msg, msglen);
     if (rc == ANE_REJECTED) rc = ANETHRU_E_COMPILE;
     if (rc == ANETHRU_OK) anethru_set_error(msg, msglen, "compileWithQoS: succeeded");
+    if (rc == ANETHRU_OK) b->compiled = YES;
     if (rc && k) drop_form(b, form);
     return rc;
 }
@@ -305,6 +307,66 @@ static int step_path(anethru_ane_bringup *b, int path, char *msg, size_t msglen)
     return rc;
 }
 
+/* Stage and compile a 1-layer identity program of one form at C x S, then undo it all. */
+static int compile_only(int form, int channels, int spatial, char *msg, size_t msglen)
+{
+    uint16_t *w = identity_weights(channels, 1);
+    anethru_ane_program *p = w ? anethru_ane_program_new(form, channels, spatial, 1, w) : NULL;
+    free(w);
+    if (!p) {
+        anethru_set_error(msg, msglen, "cannot build form %d of a %dx%d program", form, channels, spatial);
+        return ANETHRU_E_NOMEM;
+    }
+    ANEThruKernel *k = [[ANEThruKernel alloc] init];
+    k->channels = channels, k->spatial = spatial, k->layers = 1;
+    int rc;
+    @try {
+        rc = ane_kernel_stage(k, p, msg, msglen);
+        if (rc == ANETHRU_OK) rc = ane_kernel_compile(k, msg, msglen);
+    } @catch (id ex) {
+        anethru_ane_program_free(p);
+        ane_kernel_teardown(k);
+        @throw;
+    }
+    anethru_ane_program_free(p);
+    ane_kernel_teardown(k);
+    return rc;
+}
+
+/* When no 1-layer form compiled at this shape: the shape or the chip?  A chip that compiles
+ * the known-good 512x64 refuses the shape (an M3 Pro compiled only 512 channels among 52
+ * counts, maderix's benchmark report); one that compiles nothing cannot compile at all here. */
+static int step_shape(anethru_ane_bringup *b, char *msg, size_t msglen)
+{
+    const int C = ANETHRU_ANE_KNOWN_CHANNELS, S = ANETHRU_ANE_KNOWN_SPATIAL;
+    if (b->compiled) {
+        anethru_set_error(msg, msglen, "not needed: a program compiled at %dx%d", b->channels, b->spatial);
+        return ANETHRU_OK;
+    }
+    char all[ANETHRU_ERRLEN] = "";
+    for (int f = 0; f < anethru_ane_form_count(1); f++) {
+        char why[ANETHRU_ERRLEN] = "";
+        int rc = compile_only(f, C, S, why, sizeof why);
+        if (rc == ANETHRU_OK) {
+            anethru_set_error(msg, msglen, "the shape is the cause: this chip rejected every program "
+                              "form for %dx%d, but compiled %dx%d (form %s); try other channel "
+                              "counts, and a spatial size that is a multiple of 16 and at least 32",
+                              b->channels, b->spatial, C, S, anethru_ane_form_name(1, f));
+            return ANETHRU_E_COMPILE;
+        }
+        if (rc != ANE_REJECTED) { /* a limit or a failure that says nothing about the chip */
+            anethru_set_error(msg, msglen, "%s", why);
+            return rc;
+        }
+        size_t used = strlen(all);
+        snprintf(all + used, sizeof all - used, "%s%s: %s", used ? "; " : "",
+                 anethru_ane_form_name(1, f), why);
+    }
+    anethru_set_error(msg, msglen, "this ANE cannot compile anything: this chip rejected every "
+                      "program form for %dx%d, and for %dx%d too: %s", b->channels, b->spatial, C, S, all);
+    return ANETHRU_E_COMPILE;
+}
+
 static int step_compiles_left(char *msg, size_t msglen)
 {
     int done = ane_compiles_done(), left = ANETHRU_ANE_MAX_COMPILES - done;
@@ -352,6 +414,7 @@ static int run_step(anethru_ane_bringup *b, int step, int arg, char *msg, size_t
     case ANETHRU_ANE_STEP_REALTIME: return step_path(b, ANETHRU_EVAL_REALTIME, msg, msglen);
     case ANETHRU_ANE_STEP_DIRECT: return step_path(b, ANETHRU_EVAL_DIRECT, msg, msglen);
     case ANETHRU_ANE_STEP_COMPILES_LEFT: return step_compiles_left(msg, msglen);
+    case ANETHRU_ANE_STEP_SHAPE: return step_shape(b, msg, msglen);
     default: return need(NO, "a known step", msg, msglen);
     }
 }

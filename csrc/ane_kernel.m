@@ -98,7 +98,9 @@ static BOOL safe_identifier(NSString *hex)
     if (![hex isKindOfClass:[NSString class]]) return NO;
     const char *s = [hex UTF8String];
     size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > 200 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0) return NO;
+    /* No length cap here: today's identifier is 194 characters (three SHA-256 hex strings and
+     * two "_"); one longer than the file system takes fails creating its directory, saying so. */
+    if (n == 0 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0) return NO;
     for (size_t i = 0; i < n; i++)
         if (s[i] == '/' || (unsigned char)s[i] < 0x20 || s[i] == 0x7f) return NO;
     return YES;
@@ -157,8 +159,11 @@ int ane_kernel_stage(ANEThruKernel *k, const anethru_ane_program *p, char *err, 
     k->form = p->form;
     id desc = ane_msg_descriptor_new(descriptor, mil, weights, nil);
     if (!desc) {
+        /* The initializer does not parse the MIL: it returns nil only for nil text or nil or
+         * empty weights (decompiled AppleNeuralEngine, iOS 26.1); bad MIL is a compile NO. */
         anethru_set_error(err, errlen, "modelWithMILText:weights:optionsPlist: returned nil "
-                          "(the framework did not accept the MIL text)");
+                          "(it does so for nil MIL text or nil or empty weights; it does not "
+                          "parse the MIL)");
         return ANE_REJECTED;
     }
     k->model = ane_msg_model_new(model, desc);

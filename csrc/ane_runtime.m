@@ -154,8 +154,9 @@ static int compile_forms(const anethru_kernel_spec *spec, ANEThruKernel **out, c
     /* Every form rejected: remembered too, so the process does not spend compiles again. */
     remember(spec->channels, spec->spatial, chained, n, [rejected UTF8String]);
     NSString *list = one_line([rejected UTF8String]);
-    ane_copy_text(err, errlen, [NSString stringWithFormat:@"ANE compile of %s failed in every "
-                                                          @"program form%@: %@", what,
+    ane_copy_text(err, errlen, [NSString stringWithFormat:@"ANE compile of %s: this chip rejected "
+                                                          @"every program form for %dx%d%@: %@",
+                                                          what, spec->channels, spec->spatial,
                                                           start == n ? @" (rejected earlier in "
                                                                        @"this process, not tried "
                                                                        @"again)" : @"",

@@ -66,7 +66,7 @@ def test_every_step_passes_on_a_working_framework(run):
     assert steps["load ios16"][1].endswith("the next steps use this form")
     assert "native core: _anethru_sim_native (not the installed core)" in r["text"]
     assert r["md"].startswith("### anethru doctor --backend ane\n")
-    assert "| identity | ok |" in r["md"] and "**all 27 steps passed**" in r["md"]
+    assert "| identity | ok |" in r["md"] and "**all 28 steps passed**" in r["md"]
     assert_clean(r["after"])
     assert r["dirs"] == {}
 
@@ -98,6 +98,10 @@ FAILURES = [
       for stage, tries, words in (("descriptor", 1, "modelWithMILText:weights:optionsPlist: returned nil"),
                                   ("compile", 1, "compileWithQoS:options:error: returned NO"),
                                   ("load", 2, "loadWithQoS:options:error: returned NO twice, 100 ms apart"))],
+    # every compile refused, at 64x32 and at the known-good 512x64 (tests/test_ane_shapes.py)
+    ("shape or chip", dict(FAKE_ANE_FAIL_AT="compile"), "this ANE cannot compile anything: this "
+     "chip rejected every program form for 64x32, and for 512x64 too: ios16: ",
+     ("compile ios16", "compile ios18")),
     ("IOSurfaces", dict(LINUX_FAKE_IOSURFACE_FAIL=1), "IOSurfaceCreate(4096 bytes) failed", ()),
     ("request", dict(FAKE_ANE_FAIL_AT="request"), "_ANERequest requestWithInputs:... returned nil", ()),
     ("eval", dict(FAKE_ANE_FAIL_AT="eval", FAKE_ANE_FAIL_TIMES=1), "ANE eval failed: ", ()),
