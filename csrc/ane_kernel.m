@@ -77,8 +77,9 @@ static int check_load_limit(char *err, size_t errlen)
 {
     if (programs_loaded < ANETHRU_ANE_MAX_LOADED) return ANETHRU_OK;
     anethru_set_error(err, errlen,
-                      "%d ANE programs are loaded in this process; about 128 is the most a "
-                      "process can hold, so anethru stops at %d: close chains to free slots",
+                      "%d ANE programs are loaded in this process; about 128 is reportedly the "
+                      "most a process can hold (unverified), so anethru stops at %d: close "
+                      "chains to free slots",
                       programs_loaded, ANETHRU_ANE_MAX_LOADED);
     return ANETHRU_E_LIMIT;
 }
