@@ -35,6 +35,10 @@ class ChainCheckError(AnethruError):
     """The chain's output did not match the expected values: timing it would be meaningless."""
 
 
+class AneShapeWarning(UserWarning):
+    """An ANE configuration that public reports say fails at eval; it is tried anyway."""
+
+
 class InternalError(AnethruError):
     """Unexpected native failure (for example an exception caught inside a backend)."""
 

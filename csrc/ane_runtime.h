@@ -12,8 +12,8 @@
 extern const anethru_backend anethru_ane_backend;
 
 /* Per-process limits of the ANE runtime, with a margin: research saw compiles fail after
- * about 119 per process (the runtime leaks; only a new process recovers) and about 128
- * programs loaded at once (unloading frees a slot).  Past these anethru refuses with
+ * about 119 per process (the runtime leaks; only a new process recovers); community reports
+ * (unverified) give about 128 programs loaded at once (unloading frees a slot).  Past these anethru refuses with
  * ANETHRU_E_LIMIT instead of failing mysteriously. */
 #define ANETHRU_ANE_MAX_COMPILES 115
 /* Overridable so the simulated build can reach it: here compiles always run out first. */

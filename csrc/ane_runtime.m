@@ -154,8 +154,9 @@ static int compile_forms(const anethru_kernel_spec *spec, ANEThruKernel **out, c
     /* Every form rejected: remembered too, so the process does not spend compiles again. */
     remember(spec->channels, spec->spatial, chained, n, [rejected UTF8String]);
     NSString *list = one_line([rejected UTF8String]);
-    ane_copy_text(err, errlen, [NSString stringWithFormat:@"ANE compile of %s failed in every "
-                                                          @"program form%@: %@", what,
+    ane_copy_text(err, errlen, [NSString stringWithFormat:@"ANE compile of %s: this chip rejected "
+                                                          @"every program form for %dx%d%@: %@",
+                                                          what, spec->channels, spec->spatial,
                                                           start == n ? @" (rejected earlier in "
                                                                        @"this process, not tried "
                                                                        @"again)" : @"",
@@ -216,6 +217,8 @@ static int ane_set_eval_path(void *kernel, int path, char *err, size_t errlen)
         rc = ANETHRU_E_UNSUPPORTED;
     } else {
         k->path = path;
+        if (k->pathClient[path]) /* which client this path evaluates through */
+            anethru_set_error(err, errlen, "through %s", k->pathClient[path]);
     }
     pthread_mutex_unlock(&k->evalLock);
     return rc;

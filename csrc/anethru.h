@@ -41,6 +41,10 @@
 #define ANETHRU_OPT_CUDA_MAPPED 2    /* CUDA: inputs/outputs in mapped pinned host memory */
 #define ANETHRU_OPT_ANE_DIRECT 4     /* ANE: _ANEClient doEvaluateDirectWithModel:options:request:qos:error: */
 
+/* What a correctness check writes into an output before the eval it checks: an fp16 NaN whose
+ * payload no conv of finite values produces, so a value still holding it was not written. */
+#define ANETHRU_POISON_FP16 0x7d5a
+
 /* Eval paths (anethru_chain_set_eval_path). */
 #define ANETHRU_EVAL_STANDARD 0      /* the backend's ordinary eval */
 #define ANETHRU_EVAL_REALTIME 1      /* needs ANETHRU_OPT_ANE_REALTIME at open */
@@ -239,6 +243,9 @@ int anethru_ane_class_required(int index);
 #define ANETHRU_ANE_STEP_REALTIME 13      /* one realtime eval, checked */
 #define ANETHRU_ANE_STEP_DIRECT 14        /* one direct eval, checked */
 #define ANETHRU_ANE_STEP_COMPILES_LEFT 15
+#define ANETHRU_ANE_STEP_SHAPE 16         /* no 1-layer form compiled: does 512x64 compile? */
+#define ANETHRU_ANE_KNOWN_CHANNELS 512    /* the one channel count an M3 Pro compiled */
+#define ANETHRU_ANE_KNOWN_SPATIAL 64
 typedef struct anethru_ane_bringup anethru_ane_bringup;
 /* A session for kernels of C x S and a chained program of `layers` convs; NULL without memory. */
 anethru_ane_bringup *anethru_ane_bringup_open(int channels, int spatial, int layers);

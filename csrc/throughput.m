@@ -788,6 +788,19 @@ static int read_output(anethru_chain *c, void *kernel, uint16_t *output, char *m
                               ANETHRU_ERRLEN);
 }
 
+/* Fill a kernel's output with ANETHRU_POISON_FP16, so the check can tell an eval that wrote
+ * nothing from one that wrote what an earlier eval left there. */
+static int poison_output(anethru_chain *c, void *kernel, char *msg)
+{
+    uint16_t *dst = NULL;
+    int rc = c->backend->lock(kernel, ANETHRU_PORT_OUTPUT, ANETHRU_LOCK_READWRITE, (void **)&dst,
+                              msg, ANETHRU_ERRLEN);
+    if (rc) return rc;
+    for (size_t i = 0; i < c->tensor_bytes / 2; i++) dst[i] = ANETHRU_POISON_FP16;
+    return c->backend->unlock(kernel, ANETHRU_PORT_OUTPUT, ANETHRU_LOCK_READWRITE, msg,
+                              ANETHRU_ERRLEN);
+}
+
 int anethru_chain_roundtrip(anethru_chain *c, int test, const uint16_t *input, uint16_t *output,
                             anethru_status *st)
 {
@@ -806,8 +819,12 @@ int anethru_chain_roundtrip(anethru_chain *c, int test, const uint16_t *input, u
     int chained = test == ANETHRU_TEST_CHAINED;
     void *first = chained ? c->chained : c->kernel[0];
     void *last = chained ? c->chained : c->kernel[c->kernels - 1];
-    int kernel = chained ? -1 : 0;
-    int rc = write_input(c, first, input, st->message);
+    int kernel = chained ? -1 : 0, rc = ANETHRU_OK;
+    for (int i = 0; rc == ANETHRU_OK && i < (chained ? 1 : c->kernels); i++)
+        rc = poison_output(c, chained ? c->chained : c->kernel[kernel = i], st->message);
+    if (rc) return status_fail(st, rc, test, kernel);
+    kernel = chained ? -1 : 0;
+    rc = write_input(c, first, input, st->message);
     if (rc) return status_fail(st, rc, test, kernel);
     rc = chained ? pass_chained(c, st->message, &kernel) : pass_sequential(c, st->message, &kernel);
     if (rc) return status_fail(st, rc, test, kernel);

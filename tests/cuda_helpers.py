@@ -126,7 +126,7 @@ def variant_fits(v, c, s):
 
 
 def build_emulator(out_dir, cxx=None, name="cuda_emu"):
-    """csrc/cuda_kernels*.cu compiled for the CPU against tests/cuda_emu's stand-in headers;
+    """csrc/cuda/kernels/cuda_kernels*.cu compiled for the CPU against tests/cuda_emu's stand-in headers;
     None (with the compiler's complaint) where this C++ compiler cannot build it.
     -fno-strict-aliasing: CUDA code type-puns through reinterpret_cast, which nvcc allows."""
     exe = os.path.join(out_dir, name)

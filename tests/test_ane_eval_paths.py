@@ -36,8 +36,8 @@ def test_direct_path_evaluates_through_the_restricted_client(run):
 
 
 @pytest.mark.parametrize("stage,words", [
-    ("direct_eval", "ANE direct eval failed: "),
-    ("direct_client", "[[_ANEClient alloc] initWithRestrictedAccessAllowed:YES] returned nil"),
+    ("direct_eval", "[[_ANEClient alloc] initWithRestrictedAccessAllowed:YES]: ANE direct eval "
+                    "failed: "),
 ])
 def test_a_direct_path_that_fails_its_probe_is_unsupported_never_a_fallback(run, stage, words):
     r = run("""
@@ -52,7 +52,8 @@ def test_a_direct_path_that_fails_its_probe_is_unsupported_never_a_fallback(run,
     assert words in r["error"]
     if stage == "direct_eval":
         assert "injected failure in direct_eval" in r["error"]           # the framework's message
-        assert r["after"]["direct_eval_calls"] == 12                     # one probe per compile
+        assert "; [_ANEClient sharedConnection]: ANE direct eval failed: " in r["error"]
+        assert r["after"]["direct_eval_calls"] == 24      # one probe per client per compile
     assert r["after"]["eval_calls"] == 0                                 # nothing measured instead
     assert_clean(r["after"])
     assert r["dirs"] == {}
@@ -64,7 +65,7 @@ def test_an_exception_setting_up_a_path_makes_it_unsupported_not_the_compile_fai
             report(support=c.eval_path_support(), check=c.check().passed)
         report(after=counters())
     """, FAKE_ANE_FAIL_AT="shared_connection", FAKE_ANE_FAIL_HOW="raise")
-    assert r["support"]["realtime"] == ("_ANEClient sharedConnection: Objective-C exception "
+    assert r["support"]["realtime"] == ("[_ANEClient sharedConnection]: Objective-C exception "
                                         "FakeANEInjectedException: injected exception in shared_connection")
     assert r["support"]["standard"] == r["support"]["direct"] == "" and r["check"] is True
     assert_clean(r["after"])
@@ -110,10 +111,12 @@ def test_all_reports_a_path_the_framework_lacks_and_measures_the_rest(run):
         report(unsupported=res.eval_paths["unsupported"], measured=sorted(res.eval_path_tests()),
                text=str(res), after=counters())
     """, ANETHRU_SIM_ANE_FRAMEWORK=run.framework("no_direct"))
-    assert r["unsupported"] == {"direct": "_ANEClient does not respond to "
-                                          "doEvaluateDirectWithModel:options:request:qos:error:"}
+    lacks = "_ANEClient does not respond to doEvaluateDirectWithModel:options:request:qos:error:"
+    assert r["unsupported"] == {"direct": f"[[_ANEClient alloc] initWithRestrictedAccessAllowed:YES]: "
+                                          f"{lacks}; [_ANEClient sharedConnection]: {lacks}"}
     assert r["measured"] == ["realtime", "standard"]
-    assert "direct        not usable: _ANEClient does not respond to" in r["text"]
+    assert "direct        not usable: [[_ANEClient alloc] initWithRestrictedAccessAllowed:YES]: " \
+           "_ANEClient does not respond to" in r["text"]
     assert r["after"]["direct_eval_calls"] == 0
     assert_clean(r["after"])
 

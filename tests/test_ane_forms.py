@@ -70,7 +70,8 @@ def test_every_form_rejected_is_one_compile_error_listing_each(run):
         report(after=counters(), dirs=kernel_dirs())
     """, FAKE_ANE_REJECT="ios16,ios18")
     error = r["error0"]
-    assert "ANE compile of a 64x32 kernel (1 layer) failed in every program form: " in error
+    assert ("ANE compile of a 64x32 kernel (1 layer): this chip rejected every program form "
+            "for 64x32: ") in error
     assert "ios16: compileWithQoS:options:error: returned NO" in error
     assert "; ios18: compileWithQoS:options:error: returned NO" in error
     assert "ios16 programs are not supported" in error and "ios18 programs are not supported" in error
@@ -90,8 +91,8 @@ def test_a_descriptor_the_framework_refuses_is_a_rejection_too(run):
     """, FAKE_ANE_FAIL_AT="descriptor", FAKE_ANE_FAIL_TIMES=1)
     assert r["forms"]["kernels"]["form"] == "ios18"
     assert r["forms"]["kernels"]["rejected"] == [
-        "ios16: modelWithMILText:weights:optionsPlist: returned nil (the framework did not accept "
-        "the MIL text)"]
+        "ios16: modelWithMILText:weights:optionsPlist: returned nil (it does so for nil MIL "
+        "text or nil or empty weights; it does not parse the MIL)"]
     assert r["compiles"] == 2                                 # no compile for the refused one
     assert_clean(r["after"])
 

@@ -251,7 +251,7 @@ def test_compile_error_carries_the_nserror_and_the_suite_goes_on(run):
     """, FAKE_ANE_FAIL_AT="compile", FAKE_ANE_FAIL_CHANNELS=64)
     kind, error, message = r["first"]
     assert (kind, error) == ("ConfigFailure", "CompileError")
-    assert "ANE compile of a 64x32 kernel (1 layer) failed" in message
+    assert "ANE compile of a 64x32 kernel (1 layer): this chip rejected every program form for 64x32" in message
     assert "injected failure in compile" in message          # the NSError's own text
     assert r["second"] == "CeilingResult"
     assert_clean(r["after"])

@@ -56,7 +56,9 @@ def test_every_step_passes_on_a_working_framework(run):
     assert r["ok"] is True
     steps = r["steps"]
     assert steps["identity"][1] == "output == input, bit for bit (2048 fp16 values)"
-    assert steps["realtime eval"][1] == steps["direct eval"][1] == steps["identity"][1]
+    assert steps["realtime eval"][1] == steps["identity"][1] + "; through [_ANEClient sharedConnection]"
+    assert steps["direct eval"][1] == (steps["identity"][1] + "; through [[_ANEClient alloc] "
+                                       "initWithRestrictedAccessAllowed:YES]")
     assert steps["chained 12 layers ios16-files"][1].startswith("12 layers compiled, loaded and run: "
                                                                 "output == input, bit for bit")
     assert steps["compiles left"][1] == ("109 of 115 compiles left in this process (6 made, 0 of "
@@ -64,7 +66,7 @@ def test_every_step_passes_on_a_working_framework(run):
     assert steps["load ios16"][1].endswith("the next steps use this form")
     assert "native core: _anethru_sim_native (not the installed core)" in r["text"]
     assert r["md"].startswith("### anethru doctor --backend ane\n")
-    assert "| identity | ok |" in r["md"] and "**all 27 steps passed**" in r["md"]
+    assert "| identity | ok |" in r["md"] and "**all 28 steps passed**" in r["md"]
     assert_clean(r["after"])
     assert r["dirs"] == {}
 
@@ -96,6 +98,10 @@ FAILURES = [
       for stage, tries, words in (("descriptor", 1, "modelWithMILText:weights:optionsPlist: returned nil"),
                                   ("compile", 1, "compileWithQoS:options:error: returned NO"),
                                   ("load", 2, "loadWithQoS:options:error: returned NO twice, 100 ms apart"))],
+    # every compile refused, at 64x32 and at the known-good 512x64 (tests/test_ane_shapes.py)
+    ("shape or chip", dict(FAKE_ANE_FAIL_AT="compile"), "this ANE cannot compile anything: this "
+     "chip rejected every program form for 64x32, and for 512x64 too: ios16: ",
+     ("compile ios16", "compile ios18")),
     ("IOSurfaces", dict(LINUX_FAKE_IOSURFACE_FAIL=1), "IOSurfaceCreate(4096 bytes) failed", ()),
     ("request", dict(FAKE_ANE_FAIL_AT="request"), "_ANERequest requestWithInputs:... returned nil", ()),
     ("eval", dict(FAKE_ANE_FAIL_AT="eval", FAKE_ANE_FAIL_TIMES=1), "ANE eval failed: ", ()),
@@ -107,9 +113,9 @@ FAILURES = [
        "compile: compileWithQoS:options:error: returned NO", ())
       for i, form in enumerate(("ios16-files", "ios16-onefile", "ios18-files", "ios18-onefile"))],
     ("realtime eval", dict(FAKE_ANE_FAIL_AT="rt_eval"), "ANE realtime eval failed: ", ()),
-    ("direct eval", dict(FAKE_ANE_FAIL_AT="direct_client"),
-     "[[_ANEClient alloc] initWithRestrictedAccessAllowed:YES] returned nil", ()),
-    ("direct eval", dict(FAKE_ANE_FAIL_AT="direct_eval"), "ANE direct eval failed: ", ()),
+    # the direct path fails only when both of its clients do (tests/test_ane_direct_clients.py)
+    ("direct eval", dict(FAKE_ANE_FAIL_AT="direct_eval"),
+     "[[_ANEClient alloc] initWithRestrictedAccessAllowed:YES]: ANE direct eval failed: ", ()),
 ]
 
 

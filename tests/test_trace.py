@@ -123,4 +123,9 @@ def test_the_chain_check_carries_data_through_the_seeds_round_trips(traced):
     read_chained = [("lock", -1, "output", "read-only"), ("unlock", -1, "output", "read-only")]
     chained = [("lock", -1, "input", "read-write"), ("unlock", -1, "input", "read-write"),
                ("eval", -1)] + read_chained
-    assert ops == write + seed_pass("sequential", 3, NBYTES) + read_last + chained
+    # every output poisoned first, so an eval that writes nothing cannot pass the check
+    poison = [op for k in range(3) for op in (("lock", k, "output", "read-write"),
+                                               ("unlock", k, "output", "read-write"))]
+    poison_chained = [("lock", -1, "output", "read-write"), ("unlock", -1, "output", "read-write")]
+    assert ops == (poison + write + seed_pass("sequential", 3, NBYTES) + read_last
+                   + poison_chained + chained)

@@ -27,10 +27,11 @@ def default_backend() -> str:
     return resolve("auto").name
 
 
-def doctor(backend: Optional[str] = None) -> DoctorReport:
+def doctor(backend: Optional[str] = None, shape: Optional[tuple[int, int]] = None) -> DoctorReport:
     """Run ``backend``'s bring-up (default: see :func:`default_backend`) and report every step:
     ok, failed (with the message, the framework's or driver's own where there is one) or
-    skipped (because a step it needs did not pass).  Never raises for what a step finds."""
+    skipped (because a step it needs did not pass).  Never raises for what a step finds.
+    ``shape`` (channels, spatial), the ANE only: the 1-layer programs' shape (default 64x32)."""
     from anethru._version import __version__
     from anethru.native.lib import _module_name
     from anethru.measure.host.fingerprint import fingerprint
@@ -39,13 +40,28 @@ def doctor(backend: Optional[str] = None) -> DoctorReport:
     if name not in STEP_MODULES:
         raise ValueError(f"backend must be one of {', '.join(STEP_MODULES)}; got {name!r}")
     module = importlib.import_module(f"{__name__}.{STEP_MODULES[name]}")
-    context = module.open_context()
+    sizes = _shape(name, shape)
+    context = module.open_context(*sizes)
     try:
         results = run_steps(module.steps(), context)
     finally:
         context.close()
+    hints = module.hints(results, *sizes) if hasattr(module, "hints") else []
     native = "" if _module_name == "anethru._native" else f"{_module_name} (not the installed core)"
-    return DoctorReport(name, results, fingerprint(), __version__, native)
+    return DoctorReport(name, results, fingerprint(), __version__, native, hints)
+
+
+def _shape(backend: str, shape: Optional[tuple[int, int]]) -> tuple[int, ...]:
+    """open_context's arguments: (channels, spatial) when a shape was given."""
+    if shape is None:
+        return ()
+    if backend != "ane":
+        raise ValueError(f"only the ane doctor takes a shape; got shape={shape!r} for {backend}")
+    from anethru.native.validate import positive_int
+
+    if not isinstance(shape, (tuple, list)) or len(shape) != 2:
+        raise ValueError(f"shape must be (channels, spatial); got {shape!r}")
+    return positive_int("channels", shape[0]), positive_int("spatial", shape[1])
 
 
 __all__ = ["doctor", "default_backend", "DoctorReport", "Step", "StepResult", "StepFailed",

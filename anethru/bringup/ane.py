@@ -2,10 +2,11 @@
 csrc/ane/ane_bringup.m: the same code the backend compiles and runs kernels with, one call per step.
 
 Order and dependencies: the host, the framework and its classes, the messages anethru sends,
-the temporary directory; then each 1-layer program form (descriptor, compile, load) at 64x32;
-the first form that loaded goes on to surfaces, request, one eval and the identity check; then
-the chained 12-layer program in each form, the realtime and direct evals, and how many compiles
-the process has left.
+the temporary directory; then each 1-layer program form (descriptor, compile, load) at the shape;
+when none compiled, whether the known-good 512x64 does (the shape is refused) or not (this ANE
+compiles nothing); the first form that loaded goes on to surfaces, request, one eval and the
+identity check; then the chained 12-layer program in each form, the realtime and direct evals,
+and how many compiles the process has left.  The shape is 64x32 unless the doctor is given one.
 """
 
 from __future__ import annotations
@@ -13,13 +14,26 @@ from __future__ import annotations
 
 from anethru.native.lib import ffi, lib
 from anethru.native.programs import form_names
-from anethru.bringup.steps import NativeSession, Step, native_step
+from anethru.bringup.steps import FAILED, NativeSession, Step, native_step
 
 CHANNELS, SPATIAL, LAYERS = 64, 32, 12
+SHAPE_STEP = "shape or chip"
+
+# What is known about chips that refuse programs, with where each was reported (docs/ane.md).
+COMPILE_HINTS = (
+    "M1 and M2 chips are reported to need program(1.0)/ios16 programs: M1 Pro and M1 Max "
+    "refused the ios18 benchmark programs with \"MIL compat\" (maderix/ANE community reports, "
+    "2026-03), and several layers' weights in one file are reported refused there too "
+    "(unverified here)",
+    "an M3 Pro compiled only 512 channels among 52 channel counts tried with ios18 programs "
+    "(maderix/ANE benchmark report); other chips may refuse some channel counts",
+    "spatial sizes that are not a multiple of 16, or below 32, are reported to fail at eval "
+    "(rustane's working-format notes, libane; ANE-LM's minimum is 32)",
+)
 
 
-def open_context() -> NativeSession:
-    return NativeSession("ane", CHANNELS, SPATIAL, LAYERS)
+def open_context(channels: int = CHANNELS, spatial: int = SPATIAL) -> NativeSession:
+    return NativeSession("ane", channels, spatial, LAYERS)
 
 
 def classes() -> list[tuple[int, str, bool]]:
@@ -45,6 +59,8 @@ def steps() -> list[Step]:
                      needs=(f"descriptor {form}",)),
                 Step(f"load {form}", native_step(lib.ANETHRU_ANE_STEP_LOAD, i), needs=(f"compile {form}",))]
         loads.append(f"load {form}")
+    # No form compiled at this shape: does the known-good 512x64 compile (the shape) or not (the chip)?
+    out += [Step(SHAPE_STEP, native_step(lib.ANETHRU_ANE_STEP_SHAPE), needs=("selectors", "temp directory"))]
     out += [Step("IOSurfaces", native_step(lib.ANETHRU_ANE_STEP_SURFACES), needs_any=tuple(loads)),
             Step("request", native_step(lib.ANETHRU_ANE_STEP_REQUEST), needs=("IOSurfaces",)),
             Step("eval", native_step(lib.ANETHRU_ANE_STEP_EVAL), needs=("request",)),
@@ -58,4 +74,15 @@ def steps() -> list[Step]:
     return out
 
 
-__all__ = ["steps", "open_context", "CHANNELS", "SPATIAL", "LAYERS"]
+def hints(results: list, channels: int = CHANNELS, spatial: int = SPATIAL) -> list[str]:
+    """The chip facts worth reading when a 1-layer form failed to compile."""
+    if not any(r.name.startswith("compile ") and r.status == FAILED for r in results):
+        return []
+    from anethru.native.programs import ane_shape_concern
+
+    concern = ane_shape_concern(spatial)
+    return list(COMPILE_HINTS) + ([f"this run's {channels}x{spatial}: {concern}"] if concern else [])
+
+
+__all__ = ["steps", "open_context", "hints", "CHANNELS", "SPATIAL", "LAYERS", "SHAPE_STEP",
+           "COMPILE_HINTS"]

@@ -9,6 +9,8 @@ from typing import Any
 from anethru.bringup.steps import FAILED, OK, SKIPPED, StepResult
 
 SCHEMA = "anethru.doctor/1"
+# Steps whose failure is a conclusion about the others (named in the summary).
+DIAGNOSES = ("shape or chip",)
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,12 @@ class DoctorReport:
     machine: dict[str, Any] = field(default_factory=dict)
     anethru_version: str = ""
     native: str = ""                   # which native core ran the steps (a simulation says so)
+    hints: list[str] = field(default_factory=list)  # known facts worth reading for a failure
+
+    @property
+    def diagnosis(self) -> str:
+        """What a diagnosing step concluded (the ANE's "shape or chip"), or ""."""
+        return next((s.message for s in self.steps if s.name in DIAGNOSES and s.status == FAILED), "")
 
     @property
     def ok(self) -> bool:
@@ -36,13 +44,15 @@ class DoctorReport:
             return f"all {c[OK]} steps passed"
         first = self.first_failure
         head = f"{c[FAILED]} failed, {c[SKIPPED]} skipped, {c[OK]} passed"
+        if self.diagnosis:
+            head += f"; diagnosis: {self.diagnosis}"
         return f"{head}; first failure: {first.name}: {first.message}" if first else head
 
     def to_dict(self) -> dict:
         return {"schema": SCHEMA, "backend": self.backend, "ok": self.ok,
                 "counts": self.counts(), "steps": [s.to_dict() for s in self.steps],
                 "machine": dict(self.machine), "anethru_version": self.anethru_version,
-                "native": self.native}
+                "native": self.native, "diagnosis": self.diagnosis, "hints": list(self.hints)}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
@@ -69,6 +79,7 @@ class DoctorReport:
             lines.append(f"  {s.status.upper() if s.status == FAILED else s.status:<8} "
                          f"{s.name:<{width}} {ms}  {s.message}")
         lines.append(f"result: {self.summary()}")
+        lines += [f"hint: {h}" for h in self.hints]
         return "\n".join(lines)
 
     def to_markdown(self) -> str:
@@ -85,6 +96,8 @@ class DoctorReport:
             status = f"**{s.status}**" if s.status == FAILED else s.status
             ms = f"{s.ms:.1f}" if s.status != SKIPPED else ""
             lines.append(f"| {cell(s.name)} | {status} | {ms} | {cell(s.message)} |")
+        if self.hints:
+            lines += [""] + [f"- hint: {cell(h)}" for h in self.hints]
         lines += ["", "<details><summary>machine</summary>", "", "```json",
                   json.dumps(self.machine, indent=2, sort_keys=True), "```", "", "</details>"]
         return "\n".join(lines)

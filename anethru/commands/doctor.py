@@ -6,12 +6,14 @@ from __future__ import annotations
 import argparse
 
 from anethru.bringup import STEP_MODULES, default_backend, doctor
-from anethru.cli import EXIT_FAILURE, EXIT_OK, write_stdout
+from anethru.cli import EXIT_FAILURE, EXIT_OK, usage_error, write_stdout
+from anethru.commands.run import parse_config
 
 DESCRIPTION = ("Run a backend's bring-up one step at a time (for the ANE: the host, the framework "
                "and its classes, the messages anethru sends, the temporary directory, each program "
-               "form's compile and load, surfaces, request, an eval checked bit for bit, the chained "
-               "program, the realtime and direct evals, compiles left) and report each step as ok, "
+               "form's compile and load, whether a refused shape or the chip is the cause, "
+               "surfaces, request, an eval checked bit for bit, the chained program, the realtime "
+               "and direct evals, compiles left) and report each step as ok, "
                "failed (with the framework's message) or skipped.\n\n"
                "Exit status 0 when every step passed, 1 otherwise.  --markdown prints a block to "
                "paste into a bug report.")
@@ -20,6 +22,8 @@ DESCRIPTION = ("Run a backend's bring-up one step at a time (for the ANE: the ho
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-b", "--backend", choices=list(STEP_MODULES), default=None,
                    help="the backend to examine (default: ane on macOS, else the best available)")
+    p.add_argument("--shape", type=parse_config, default=None, metavar="CxS",
+                   help="ane only: the shape of the 1-layer programs tried (default 64x32)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print the report as JSON")
     out.add_argument("--markdown", action="store_true",
@@ -27,7 +31,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    report = doctor(args.backend or default_backend())
+    backend = args.backend or default_backend()
+    if args.shape is not None and backend != "ane":
+        return usage_error(f"--shape applies to the ane backend only, not {backend}", "doctor")
+    report = doctor(backend, args.shape)
     if args.json:
         text = report.to_json()
     elif args.markdown:

@@ -247,8 +247,8 @@ def _usable_paths(chain: Chain, say: Callable[[str], None]) -> tuple[list[str], 
         if path != "standard":
             say(f"{chain.label}: checking the chain through the {path} eval path")
             chain.set_eval_path(path)
-            try:
-                chain.check()
+            try:  # a fresh input per path: an output left by another path cannot pass
+                chain.check(seed=chain.seed + 1 + EVAL_PATHS.index(path))
             except ChainCheckError as exc:
                 unusable[path] = f"its output failed the chain check: {exc}"
                 continue

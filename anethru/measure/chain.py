@@ -13,6 +13,7 @@ import os
 import random
 import threading
 import time
+import warnings
 import weakref
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Optional, Union
@@ -24,7 +25,8 @@ from anethru.native.lib import ffi, lib, new_status, raise_for, status_message
 from anethru.native.validate import check_ane_eval, paths_to_set_up
 from anethru.native.vocab import EVAL_PATHS, PATH_IDS
 from anethru.native.backends import BackendInfo, resolve
-from anethru.errors import AnethruError, ChainCheckError, UnsupportedError
+from anethru.errors import AneShapeWarning, AnethruError, ChainCheckError, UnsupportedError
+from anethru.native.programs import ane_shape_concern
 from anethru.native.interrupts import sigint_stops_native_loops
 from anethru.results.ceiling import ChainCheck, TestResult
 from anethru.native.vocab import TEST_IDS, TEST_NAMES, units
@@ -139,6 +141,11 @@ class Chain:
         self.options: tuple[str, ...] = \
             () if self.ane_eval == "standard" else (f"ane_eval={self.ane_eval}",)
         self.eval_path = "standard"
+        # A shape public reports say the ANE refuses: warned now, named again if it fails.
+        self.shape_concern = ane_shape_concern(self.spatial) if self.backend == "ane" else ""
+        if self.shape_concern:
+            warnings.warn(f"{self.label}: {self.shape_concern}; trying it anyway", AneShapeWarning,
+                          stacklevel=2)
         handle = ffi.new("anethru_chain **")
         st = new_status()
         flags = 0
@@ -152,19 +159,24 @@ class Chain:
                                     self.kernels, ffi.from_buffer("uint16_t[]", self.weights),
                                     flags, 1 if chained else 0, handle, st)
         self.compile_ms = (time.perf_counter() - t0) * 1e3
-        raise_for(rc, st, f"compiling {self.label} on {self.backend}")
+        raise_for(rc, st, f"compiling {self.label} on {self.backend}", self._likely_cause(rc))
         self._handle = handle[0]
         _open_chains.add(self)
         self.cuda_kernel: Optional[str] = None
         self.cuda_tuning: dict = {}
         if self.backend == "cuda":
             self._record_cuda_choice(choices_before)
+        self.eval_clients: dict[str, str] = {}  # path -> the client it evaluates through
         if self.ane_eval in EVAL_PATHS and self.ane_eval != "standard":
             try:
                 self.set_eval_path(self.ane_eval)
             except BaseException:
                 self.close()
                 raise
+
+    def _likely_cause(self, rc: int) -> str:
+        """For a failed compile or eval of a shape the ANE is reported to refuse: that report."""
+        return self.shape_concern if rc in (lib.ANETHRU_E_COMPILE, lib.ANETHRU_E_EVAL) else ""
 
     def _record_cuda_choice(self, choices_before: int) -> None:
         """Which conv variant the cuda kernels run, and how it was chosen (into options)."""
@@ -263,6 +275,9 @@ class Chain:
             raise_for(rc, st, f"switching {self.label} on {self.backend} to the {path} eval path")
         if rc == lib.ANETHRU_OK:
             self.eval_path = path
+            note = status_message(st)  # the ANE says which _ANEClient the path evaluates through
+            if note.startswith("through "):
+                self.eval_clients[path] = note[len("through "):]
             return ""
         return status_message(st)
 
@@ -285,7 +300,9 @@ class Chain:
 
     def forms(self) -> dict[str, dict]:
         """The program forms the backend compiled, where it has forms (the ANE):
-        {"kernels": {"form": "ios16", "rejected": ["ios16: ..."]}, "chained": {...}}; {} else."""
+        {"kernels": {"form": "ios16", "rejected": ["ios16: ..."]}, "chained": {...}}; {} else.
+        Once a realtime or direct path has been switched to, each also has "clients": that
+        path -> the _ANEClient it evaluates through."""
         out = {}
         for key, chained in (("kernels", 0), ("chained", 1)):
             form, rejected = ffi.new("char[]", 64), ffi.new("char[]", 4096)
@@ -295,6 +312,8 @@ class Chain:
             if has:
                 lines = ffi.string(rejected).decode("utf-8", "replace").splitlines()
                 out[key] = {"form": ffi.string(form).decode(), "rejected": [ln for ln in lines if ln]}
+                if self.eval_clients:
+                    out[key]["clients"] = dict(self.eval_clients)
         return out
 
     # ------------------------------------------------------------------ data through the chain
@@ -312,7 +331,7 @@ class Chain:
             rc = lib.anethru_chain_roundtrip(self._live(), TEST_IDS[test],
                                              ffi.from_buffer("uint16_t[]", x),
                                              ffi.from_buffer("uint16_t[]", out), st)
-        raise_for(rc, st, f"running {self.label} on {self.backend}")
+        raise_for(rc, st, f"running {self.label} on {self.backend}", self._likely_cause(rc))
         return out
 
     def check(self, seed: Optional[int] = None) -> ChainCheck:
@@ -334,6 +353,12 @@ class Chain:
             checked.append(test)
             bad = not np.array_equal(y.view(np.uint16), expected.view(np.uint16)) if exact \
                 else not (np.all(np.isfinite(y)) and err <= tolerance * scale)
+            unwritten = int(np.count_nonzero(y.view(np.uint16) == lib.ANETHRU_POISON_FP16))
+            if unwritten:  # the roundtrip poisoned every output first: these evals wrote nothing
+                raise ChainCheckError(
+                    f"{self.label} on {self.backend}: the {test} chain's evals reported success, "
+                    f"but the output was not written: {unwritten} of {y.size} values still hold "
+                    f"the poison 0x{lib.ANETHRU_POISON_FP16:04x} written before them")
             if bad:
                 where = np.argwhere(y != expected)
                 first = tuple(int(i) for i in where[0]) if len(where) else ()
@@ -402,7 +427,7 @@ class Chain:
                        + (where or f"repeat {st.block // len(names) + 1} of {repeats}"))
         else:
             context = f"measuring {self.label} on {self.backend}"
-        raise_for(rc, st, context)
+        raise_for(rc, st, context, self._likely_cause(rc))
         used = {t: int(iters_arr[TEST_IDS[t]]) for t in names}
         return Measurement(tuple(schedule), tuple(int(b) for b in block_ns), used, warmup,
                            repeats, seed)

@@ -1,8 +1,9 @@
 """Measuring several eval paths side by side (the paths themselves: anethru.native.vocab).
 
 The ANE has three known eval paths: ``standard`` (the model's own eval), ``realtime``
-(``_ANEClient``'s realtime eval) and ``direct`` (``_ANEClient``'s direct eval, reported about
-10% faster).  Every other backend has only ``standard``.  A chain evaluates through one path at
+(``_ANEClient``'s realtime eval) and ``direct`` (``_ANEClient``'s direct eval; reported about
+10% faster on an M5 and measured at 0.78x on an M4 Max: docs/ane.md).  Every other backend has
+only ``standard``.  A chain evaluates through one path at
 a time, a native setting switched between measurements (:meth:`Chain.set_eval_path`), never
 inside one, so no figure ever mixes two paths.
 

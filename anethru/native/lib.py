@@ -39,8 +39,9 @@ def status_message(st: Any) -> str:
     return ffi.string(st.message).decode("utf-8", "replace")
 
 
-def raise_for(rc: int, st: Any, context: str = "") -> None:
-    """Raise the exception for a failed native call, naming where it failed."""
+def raise_for(rc: int, st: Any, context: str = "", likely_cause: str = "") -> None:
+    """Raise the exception for a failed native call, naming where it failed (and, when the
+    caller knows one, its likely cause)."""
     if rc == lib.ANETHRU_OK:
         return
     where = []
@@ -49,5 +50,5 @@ def raise_for(rc: int, st: Any, context: str = "") -> None:
     if st.kernel >= 0:
         where.append(f"kernel {st.kernel}")
     prefix = context + (" (" + ", ".join(where) + ")" if where else "")
-    message = status_message(st)
+    message = status_message(st) + (f"; likely cause: {likely_cause}" if likely_cause else "")
     raise error_for(rc, f"{prefix}: {message}" if prefix else message)

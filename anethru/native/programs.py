@@ -60,6 +60,18 @@ def form_names(layers: int = 1) -> list[str]:
             for i in range(lib.anethru_ane_form_count(layers))]
 
 
+def ane_shape_concern(spatial: int) -> str:
+    """Why public reports expect the ANE to refuse this spatial size at eval ("" if they do not):
+    sizes not a multiple of 16, or below 32, fail there (rustane's working-format notes, libane;
+    ANE-LM uses 32 as its minimum).  Such a configuration may still be tried."""
+    if spatial >= 32 and spatial % 16 == 0:
+        return ""
+    why = "below 32" if spatial < 32 else "not a multiple of 16"
+    return (f"spatial {spatial} is {why}; sizes that are not a multiple of 16, or below 32, are "
+            f"reported to fail at eval on the ANE (rustane's working-format notes, libane; "
+            f"ANE-LM's minimum is 32)")
+
+
 def _weights(weights: Union[str, np.ndarray], channels: int, layers: int, seed: int) -> np.ndarray:
     if isinstance(weights, np.ndarray):
         return validate.check_weight_array(weights, channels, layers)
@@ -95,4 +107,4 @@ def ane_programs(channels: int, spatial: int, *, layers: int = 1,
     return out
 
 
-__all__ = ["AneProgram", "ane_programs", "form_names"]
+__all__ = ["AneProgram", "ane_programs", "ane_shape_concern", "form_names"]

@@ -61,6 +61,9 @@ def form_lines(forms: dict) -> list[str]:
     if not forms:
         return []
     lines = [" program form: " + ", ".join(f"{what} {f['form']}" for what, f in forms.items())]
+    clients = next((f["clients"] for f in forms.values() if f.get("clients")), {})
+    if clients:
+        lines.append(" eval path clients: " + ", ".join(f"{p} through {c}" for p, c in clients.items()))
     for what, f in forms.items():
         if f["rejected"]:
             lines.append(f" note: {what} compiled as {f['form']} only after the framework "

@@ -24,6 +24,7 @@ struct anethru_ane_bringup {
     int channels, spatial, layers;
     void *forms[MAX_FORMS]; /* retained ANEThruKernel per 1-layer form, or NULL */
     int chosen;             /* the form whose kernel goes on to surfaces, request and evals */
+    BOOL compiled;          /* some 1-layer form compiled at this session's shape */
 };
 
 static ANEThruKernel *form_kernel(anethru_ane_bringup *b, int form)
@@ -45,7 +46,7 @@ anethru_ane_bringup *anethru_ane_bringup_open(int channels, int spatial, int lay
 {
     if (channels <= 0 || spatial <= 0 || layers < 2) return NULL;
     anethru_ane_bringup *b = calloc(1, sizeof *b);
-    if (b) *b = (anethru_ane_bringup){channels, spatial, layers, {NULL}, -1};
+    if (b) *b = (anethru_ane_bringup){channels, spatial, layers, {NULL}, -1, NO};
     return b;
 }
 
@@ -77,33 +78,15 @@ static uint16_t *identity_weights(int channels, int layers)
     return w;
 }
 
-/* Inputs with magnitudes in [1/16, 1) and both signs: never zero, since a sum that starts at
- * +0 turns -0 into +0 and an identity could not return its input bit for bit. */
-static void fill_input(uint16_t *x, size_t n)
-{
-    uint32_t state = 12345u;
-    for (size_t i = 0; i < n; i++) {
-        state = state * 1664525u + 1013904223u;
-        uint16_t sign = (uint16_t)((state >> 31) << 15);
-        uint16_t exponent = (uint16_t)(11 + ((state >> 12) & 3u)); /* 2^-4 .. 2^-1 */
-        x[i] = (uint16_t)(sign | exponent << 10 | ((state >> 16) & 0x3ffu));
-    }
-}
-
-/* Input through one eval of k (its current path) and back: output == input, bit for bit. */
+/* One eval of k (its current path) that must write the output, of a fresh input: output ==
+ * input, bit for bit. */
 static int identity_check(ANEThruKernel *k, char *msg, size_t msglen)
 {
     size_t n = (size_t)k->channels * (size_t)k->spatial;
     uint16_t *in = malloc(n * 2), *out = malloc(n * 2);
     int rc = in && out ? ANETHRU_OK : ANETHRU_E_NOMEM;
     if (rc) anethru_set_error(msg, msglen, "out of memory");
-    if (rc == ANETHRU_OK) {
-        fill_input(in, n);
-        memset(out, 0, n * 2);
-        rc = ane_kernel_write_input(k, in, n * 2, msg, msglen);
-    }
-    if (rc == ANETHRU_OK) rc = ane_kernel_eval(k, msg, msglen);
-    if (rc == ANETHRU_OK) rc = ane_kernel_read_output(k, out, n * 2, msg, msglen);
+    if (rc == ANETHRU_OK) rc = ane_kernel_eval_fresh(k, in, out, msg, msglen);
     if (rc == ANETHRU_OK) {
         size_t bad = 0, first = 0;
         for (size_t i = n; i-- > 0;)
@@ -249,6 +232,7 @@ static int step_compile(anethru_ane_bringup *b, int form, char *msg, size_t msgl
     if (rc == ANETHRU_OK) rc = ane_kernel_compile(k, msg, msglen);
     if (rc == ANE_REJECTED) rc = ANETHRU_E_COMPILE;
     if (rc == ANETHRU_OK) anethru_set_error(msg, msglen, "compileWithQoS: succeeded");
+    if (rc == ANETHRU_OK) b->compiled = YES;
     if (rc && k) drop_form(b, form);
     return rc;
 }
@@ -315,7 +299,72 @@ static int step_path(anethru_ane_bringup *b, int path, char *msg, size_t msglen)
         rc = identity_check(k, msg, msglen);
         k->path = ANETHRU_EVAL_STANDARD;
     }
+    if (rc == ANETHRU_OK) { /* which client worked, for the report */
+        char what[ANETHRU_ERRLEN];
+        snprintf(what, sizeof what, "%s", msg);
+        anethru_set_error(msg, msglen, "%s; through %s", what, k->pathClient[path]);
+    }
     return rc;
+}
+
+/* Stage and compile a 1-layer identity program of one form at C x S, then undo it all. */
+static int compile_only(int form, int channels, int spatial, char *msg, size_t msglen)
+{
+    uint16_t *w = identity_weights(channels, 1);
+    anethru_ane_program *p = w ? anethru_ane_program_new(form, channels, spatial, 1, w) : NULL;
+    free(w);
+    if (!p) {
+        anethru_set_error(msg, msglen, "cannot build form %d of a %dx%d program", form, channels, spatial);
+        return ANETHRU_E_NOMEM;
+    }
+    ANEThruKernel *k = [[ANEThruKernel alloc] init];
+    k->channels = channels, k->spatial = spatial, k->layers = 1;
+    int rc;
+    @try {
+        rc = ane_kernel_stage(k, p, msg, msglen);
+        if (rc == ANETHRU_OK) rc = ane_kernel_compile(k, msg, msglen);
+    } @catch (id ex) {
+        anethru_ane_program_free(p);
+        ane_kernel_teardown(k);
+        @throw;
+    }
+    anethru_ane_program_free(p);
+    ane_kernel_teardown(k);
+    return rc;
+}
+
+/* When no 1-layer form compiled at this shape: the shape or the chip?  A chip that compiles
+ * the known-good 512x64 refuses the shape (an M3 Pro compiled only 512 channels among 52
+ * counts, maderix's benchmark report); one that compiles nothing cannot compile at all here. */
+static int step_shape(anethru_ane_bringup *b, char *msg, size_t msglen)
+{
+    const int C = ANETHRU_ANE_KNOWN_CHANNELS, S = ANETHRU_ANE_KNOWN_SPATIAL;
+    if (b->compiled) {
+        anethru_set_error(msg, msglen, "not needed: a program compiled at %dx%d", b->channels, b->spatial);
+        return ANETHRU_OK;
+    }
+    char all[ANETHRU_ERRLEN] = "";
+    for (int f = 0; f < anethru_ane_form_count(1); f++) {
+        char why[ANETHRU_ERRLEN] = "";
+        int rc = compile_only(f, C, S, why, sizeof why);
+        if (rc == ANETHRU_OK) {
+            anethru_set_error(msg, msglen, "the shape is the cause: this chip rejected every program "
+                              "form for %dx%d, but compiled %dx%d (form %s); try other channel "
+                              "counts, and a spatial size that is a multiple of 16 and at least 32",
+                              b->channels, b->spatial, C, S, anethru_ane_form_name(1, f));
+            return ANETHRU_E_COMPILE;
+        }
+        if (rc != ANE_REJECTED) { /* a limit or a failure that says nothing about the chip */
+            anethru_set_error(msg, msglen, "%s", why);
+            return rc;
+        }
+        size_t used = strlen(all);
+        snprintf(all + used, sizeof all - used, "%s%s: %s", used ? "; " : "",
+                 anethru_ane_form_name(1, f), why);
+    }
+    anethru_set_error(msg, msglen, "this ANE cannot compile anything: this chip rejected every "
+                      "program form for %dx%d, and for %dx%d too: %s", b->channels, b->spatial, C, S, all);
+    return ANETHRU_E_COMPILE;
 }
 
 static int step_compiles_left(char *msg, size_t msglen)
@@ -365,6 +414,7 @@ static int run_step(anethru_ane_bringup *b, int step, int arg, char *msg, size_t
     case ANETHRU_ANE_STEP_REALTIME: return step_path(b, ANETHRU_EVAL_REALTIME, msg, msglen);
     case ANETHRU_ANE_STEP_DIRECT: return step_path(b, ANETHRU_EVAL_DIRECT, msg, msglen);
     case ANETHRU_ANE_STEP_COMPILES_LEFT: return step_compiles_left(msg, msglen);
+    case ANETHRU_ANE_STEP_SHAPE: return step_shape(b, msg, msglen);
     default: return need(NO, "a known step", msg, msglen);
     }
 }

@@ -65,6 +65,8 @@ void ane_copy_nserror(char *err, size_t errlen, const char *what, NSError *e);
     char *rejected;             /* forms rejected before it, one per line; malloc'd, or NULL */
     int path;                   /* ANETHRU_EVAL_*: how ane_kernel_eval evaluates */
     char *pathWhy[ANETHRU_NEVAL_PATHS]; /* why a path is unusable (malloc'd), NULL if usable */
+    const char *pathClient[ANETHRU_NEVAL_PATHS]; /* the _ANEClient a usable path evaluates
+                                                    through, as its constructor (static) */
     pthread_mutex_t evalLock;   /* evals of one kernel share its surfaces: one at a time */
 }
 @end
@@ -86,6 +88,11 @@ int ane_kernel_make_request(ANEThruKernel *k, char *err, size_t errlen);
 /* Set up a non-standard eval path and probe it with one eval; on failure the path stays
  * unusable and pathWhy says why. */
 int ane_kernel_setup_path(ANEThruKernel *k, int path, char *err, size_t errlen);
+/* One eval through k->path that must prove it wrote the output: the output poisoned
+ * (ANETHRU_POISON_FP16), a fresh input written (a new one per call), the eval, the output read
+ * back.  ANETHRU_E_EVAL, saying the output was not written, if any value still holds the
+ * poison.  in and out hold channels * spatial values. */
+int ane_kernel_eval_fresh(ANEThruKernel *k, uint16_t *in, uint16_t *out, char *err, size_t errlen);
 /* One eval through k->path (takes the kernel's eval lock). */
 int ane_kernel_eval(ANEThruKernel *k, char *err, size_t errlen);
 /* Unload, release the surfaces and the temp directory; safe at any stage.  Process lock held. */

@@ -77,8 +77,9 @@ static int check_load_limit(char *err, size_t errlen)
 {
     if (programs_loaded < ANETHRU_ANE_MAX_LOADED) return ANETHRU_OK;
     anethru_set_error(err, errlen,
-                      "%d ANE programs are loaded in this process; about 128 is the most a "
-                      "process can hold, so anethru stops at %d: close chains to free slots",
+                      "%d ANE programs are loaded in this process; about 128 is reportedly the "
+                      "most a process can hold (unverified), so anethru stops at %d: close "
+                      "chains to free slots",
                       programs_loaded, ANETHRU_ANE_MAX_LOADED);
     return ANETHRU_E_LIMIT;
 }
@@ -98,7 +99,9 @@ static BOOL safe_identifier(NSString *hex)
     if (![hex isKindOfClass:[NSString class]]) return NO;
     const char *s = [hex UTF8String];
     size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > 200 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0) return NO;
+    /* No length cap here: today's identifier is 194 characters (three SHA-256 hex strings and
+     * two "_"); one longer than the file system takes fails creating its directory, saying so. */
+    if (n == 0 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0) return NO;
     for (size_t i = 0; i < n; i++)
         if (s[i] == '/' || (unsigned char)s[i] < 0x20 || s[i] == 0x7f) return NO;
     return YES;
@@ -157,8 +160,11 @@ int ane_kernel_stage(ANEThruKernel *k, const anethru_ane_program *p, char *err, 
     k->form = p->form;
     id desc = ane_msg_descriptor_new(descriptor, mil, weights, nil);
     if (!desc) {
+        /* The initializer does not parse the MIL: it returns nil only for nil text or nil or
+         * empty weights (decompiled AppleNeuralEngine, iOS 26.1); bad MIL is a compile NO. */
         anethru_set_error(err, errlen, "modelWithMILText:weights:optionsPlist: returned nil "
-                          "(the framework did not accept the MIL text)");
+                          "(it does so for nil MIL text or nil or empty weights; it does not "
+                          "parse the MIL)");
         return ANE_REJECTED;
     }
     k->model = ane_msg_model_new(model, desc);
@@ -271,35 +277,79 @@ static void set_path_why(ANEThruKernel *k, int path, const char *why)
     if (why && !k->pathWhy[path]) k->pathWhy[path] = strdup("out of memory");
 }
 
-/* The client a path evaluates through, or nil with the reason. */
-static id path_client(int path, char *err, size_t errlen)
+/* A client the direct or realtime path can evaluate through, by the constructor that makes it. */
+typedef struct {
+    const char *name;
+    id (*make)(Class cls);
+} client_maker;
+
+/* ane-infer's direct path on an M5: a client of its own with restricted access allowed (made
+ * once per process). */
+static id restricted_client(Class cls)
 {
-    Class cls = ane_class(ANE_CLASS_CLIENT);
-    if (!cls) {
-        anethru_set_error(err, errlen, "the %s eval path needs _ANEClient, which this macOS's "
-                          "AppleNeuralEngine.framework lacks", path_names[path]);
-        return nil;
-    }
-    id client;
-    SEL eval;
+    if (!direct_client) direct_client = ane_msg_client_new_restricted(cls, YES);
+    return direct_client;
+}
+
+/* maderix's chaining research got doEvaluateDirectWithModel: to return YES through the shared
+ * connection on an M4 Max; the realtime path always uses it. */
+static id shared_client(Class cls) { return ane_msg_client_shared(cls); }
+
+static const client_maker kRestricted = {"[[_ANEClient alloc] initWithRestrictedAccessAllowed:YES]",
+                                         restricted_client};
+static const client_maker kShared = {"[_ANEClient sharedConnection]", shared_client};
+
+/* The clients a path tries, in order; their number. */
+static int path_clients(int path, const client_maker *out[2])
+{
     if (path == ANETHRU_EVAL_REALTIME) {
-        client = ane_msg_client_shared(cls);
-        eval = @selector(evaluateRealTimeWithModel:options:request:error:);
-        if (!client) anethru_set_error(err, errlen, "_ANEClient sharedConnection returned nil");
-    } else {
-        if (!direct_client) direct_client = ane_msg_client_new_restricted(cls, YES);
-        client = direct_client;
-        eval = @selector(doEvaluateDirectWithModel:options:request:qos:error:);
-        if (!client)
-            anethru_set_error(err, errlen, "[[_ANEClient alloc] initWithRestrictedAccessAllowed:YES] "
-                              "returned nil");
+        out[0] = &kShared;
+        return 1;
     }
-    if (client && ![client respondsToSelector:eval]) {
-        anethru_set_error(err, errlen, "_ANEClient does not respond to %s",
-                          [NSStringFromSelector(eval) UTF8String]);
-        client = nil;
+    out[0] = &kRestricted, out[1] = &kShared;
+    return 2;
+}
+
+static SEL path_selector(int path)
+{
+    return path == ANETHRU_EVAL_REALTIME ? @selector(evaluateRealTimeWithModel:options:request:error:)
+                                         : @selector(doEvaluateDirectWithModel:options:request:qos:error:);
+}
+
+/* Make one client and probe the path through it with one eval that must write the output. */
+static int try_client(ANEThruKernel *k, int path, const client_maker *maker, Class cls,
+                      char *why, size_t whylen)
+{
+    id client = nil;
+    @try { /* an exception here says the path is unusable, not that the compile failed */
+        client = maker->make(cls);
+    } @catch (id ex) {
+        ane_copy_exception(why, whylen, maker->name, ex);
+        return ANETHRU_E_UNSUPPORTED;
     }
-    return client;
+    if (!client) {
+        anethru_set_error(why, whylen, "%s returned nil", maker->name);
+        return ANETHRU_E_UNSUPPORTED;
+    }
+    if (![client respondsToSelector:path_selector(path)]) {
+        anethru_set_error(why, whylen, "_ANEClient does not respond to %s",
+                          [NSStringFromSelector(path_selector(path)) UTF8String]);
+        return ANETHRU_E_UNSUPPORTED;
+    }
+    size_t n = (size_t)k->channels * (size_t)k->spatial;
+    uint16_t *in = malloc(n * 2), *out = malloc(n * 2);
+    int rc = in && out ? ANETHRU_OK : ANETHRU_E_NOMEM;
+    if (rc) anethru_set_error(why, whylen, "out of memory");
+    if (rc == ANETHRU_OK) {
+        int saved = k->path;
+        k->client[path] = client, k->path = path;
+        rc = ane_kernel_eval_fresh(k, in, out, why, whylen);
+        k->path = saved;
+        if (rc) k->client[path] = nil;
+    }
+    free(in);
+    free(out);
+    return rc;
 }
 
 int ane_kernel_setup_path(ANEThruKernel *k, int path, char *err, size_t errlen)
@@ -308,25 +358,29 @@ int ane_kernel_setup_path(ANEThruKernel *k, int path, char *err, size_t errlen)
         anethru_set_error(err, errlen, "unknown eval path %d", path);
         return ANETHRU_E_ARG;
     }
-    char why[ANETHRU_ERRLEN] = "";
-    int rc = ANETHRU_OK;
-    @try { /* an exception here says the path is unusable, not that the compile failed */
-        k->client[path] = path_client(path, why, sizeof why);
-    } @catch (id ex) {
-        k->client[path] = nil;
-        ane_copy_exception(why, sizeof why, path == ANETHRU_EVAL_REALTIME ? "_ANEClient sharedConnection"
-                                                                          : "_ANEClient initWithRestrictedAccessAllowed:", ex);
+    char all[ANETHRU_ERRLEN] = "";
+    int rc = ANETHRU_E_UNSUPPORTED;
+    Class cls = ane_class(ANE_CLASS_CLIENT);
+    const client_maker *makers[2];
+    int n = path_clients(path, makers);
+    k->client[path] = nil, k->pathClient[path] = NULL;
+    if (!cls)
+        anethru_set_error(all, sizeof all, "the %s eval path needs _ANEClient, which this macOS's "
+                          "AppleNeuralEngine.framework lacks", path_names[path]);
+    for (int i = 0; cls && i < n; i++) {
+        char why[ANETHRU_ERRLEN] = "";
+        rc = try_client(k, path, makers[i], cls, why, sizeof why);
+        if (rc == ANETHRU_OK) {
+            k->pathClient[path] = makers[i]->name;
+            break;
+        }
+        size_t used = strlen(all); /* both clients' messages when both fail */
+        if (n == 1) snprintf(all, sizeof all, "%s", why);
+        else snprintf(all + used, sizeof all - used, "%s%s: %s", used ? "; " : "", makers[i]->name, why);
     }
-    if (!k->client[path]) rc = ANETHRU_E_UNSUPPORTED;
-    if (rc == ANETHRU_OK) { /* the probe: one eval through the path, right after compile */
-        int saved = k->path;
-        k->path = path;
-        rc = ane_kernel_eval(k, why, sizeof why);
-        k->path = saved;
-        if (rc) k->client[path] = nil;
-    }
-    set_path_why(k, path, rc ? why : NULL);
-    if (rc) anethru_set_error(err, errlen, "%s", why);
+    set_path_why(k, path, rc ? all : NULL);
+    if (rc) anethru_set_error(err, errlen, "%s", all);
+    else anethru_set_error(err, errlen, "through %s", k->pathClient[path]);
     return rc;
 }
 
@@ -395,6 +449,39 @@ int ane_kernel_write_input(ANEThruKernel *k, const void *data, size_t bytes, cha
 int ane_kernel_read_output(ANEThruKernel *k, void *data, size_t bytes, char *err, size_t errlen)
 {
     return copy_surface(k, ANETHRU_PORT_OUTPUT, data, bytes, 0, err, errlen);
+}
+
+/* Inputs with magnitudes in [1/16, 1) and both signs, a new sequence per call (callers hold
+ * the process lock): never zero, since a sum that starts at +0 turns -0 into +0 and an
+ * identity could not return its input bit for bit; never the poison (a NaN). */
+static void fresh_input(uint16_t *x, size_t n)
+{
+    static uint32_t calls;
+    uint32_t state = 12345u + 7919u * calls++;
+    for (size_t i = 0; i < n; i++) {
+        state = state * 1664525u + 1013904223u;
+        uint16_t sign = (uint16_t)((state >> 31) << 15);
+        uint16_t exponent = (uint16_t)(11 + ((state >> 12) & 3u)); /* 2^-4 .. 2^-1 */
+        x[i] = (uint16_t)(sign | exponent << 10 | ((state >> 16) & 0x3ffu));
+    }
+}
+
+int ane_kernel_eval_fresh(ANEThruKernel *k, uint16_t *in, uint16_t *out, char *err, size_t errlen)
+{
+    size_t n = (size_t)k->channels * (size_t)k->spatial, poisoned = 0;
+    fresh_input(in, n);
+    for (size_t i = 0; i < n; i++) out[i] = ANETHRU_POISON_FP16;
+    int rc = copy_surface(k, ANETHRU_PORT_OUTPUT, out, n * 2, 1, err, errlen);
+    if (rc == ANETHRU_OK) rc = ane_kernel_write_input(k, in, n * 2, err, errlen);
+    if (rc == ANETHRU_OK) rc = ane_kernel_eval(k, err, errlen);
+    if (rc == ANETHRU_OK) rc = ane_kernel_read_output(k, out, n * 2, err, errlen);
+    if (rc) return rc;
+    for (size_t i = 0; i < n; i++) poisoned += out[i] == ANETHRU_POISON_FP16;
+    if (!poisoned) return ANETHRU_OK;
+    anethru_set_error(err, errlen, "the %s eval reported success, but the output was not written: "
+                      "%zu of %zu values still hold the poison 0x%04x written before it",
+                      path_names[k->path], poisoned, n, ANETHRU_POISON_FP16);
+    return ANETHRU_E_EVAL;
 }
 
 void ane_kernel_teardown(ANEThruKernel *k)

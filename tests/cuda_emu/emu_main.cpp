@@ -1,4 +1,4 @@
-// emu_main.cpp -- run one kernel variant of csrc/cuda_kernels*.cu on the CPU with the launch
+// emu_main.cpp -- run one kernel variant of csrc/cuda/kernels/cuda_kernels*.cu on the CPU with the launch
 // geometry cuda_kernels.h gives it (test only).
 //   emu VARIANT C S IN OUT    IN = weights (C*C fp16) then input (C*S fp16); OUT gets C*S fp16
 //   emu --list                the variant names, one a line

@@ -1,4 +1,4 @@
-// emu_runtime.h -- just enough of CUDA's execution model to run csrc/cuda_kernels*.cu on the CPU
+// emu_runtime.h -- just enough of CUDA's execution model to run csrc/cuda/kernels/cuda_kernels*.cu on the CPU
 // (test only).  A block runs as blockDim real threads that meet at __syncthreads (a barrier);
 // blocks run one after another, so __shared__ can be a function-local static.  This checks the
 // kernels' indexing, tiling, staging, pipelining and bounds; it cannot check nvcc's code or the

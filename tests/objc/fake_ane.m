@@ -28,6 +28,8 @@
  *   FAKE_ANE_CORRUPT     eval | rt_eval | direct_eval | all: evals through that path add one
  *                        to the bit pattern of their first output value (never undone by
  *                        the next kernel)
+ *   FAKE_ANE_NOOP        comma-separated eval | rt_eval | direct_eval: evals through that path
+ *                        return YES and write nothing (a path that does nothing)
  *   FAKE_ANE_MAX_COMPILES / FAKE_ANE_MAX_LOADED  the runtime's own limits (119 / 128)
  *   FAKE_ANE_HEX         what hexStringIdentifier returns instead of the program's hash
  * Building with -D_ANERequest=... or -D_ANEClient=... renames a class: "class missing";
@@ -338,6 +340,16 @@ static BOOL rejected_feature(const char *feature)
     return NO;
 }
 
+/* FAKE_ANE_NOOP: does an eval through `path` do nothing (and still say YES)? */
+static BOOL noop_path(const char *path)
+{
+    const char *list = getenv("FAKE_ANE_NOOP");
+    if (!list) return NO;
+    for (NSString *p in [@(list) componentsSeparatedByString:@","])
+        if ([p isEqualToString:@(path)]) return YES;
+    return NO;
+}
+
 /* What the real compiler said when a chip or OS did not take a program form ("MIL compat"). */
 static NSString *form_rejection(const char *mil, NSDictionary *weights, int layers)
 {
@@ -482,7 +494,8 @@ static NSString *form_rejection(const char *mil, NSDictionary *weights, int laye
         return NO;
     }
     if (__sync_add_and_fetch(&inflight, 1) > 1) __sync_fetch_and_add(&fake_ane_overlapping_evals, 1);
-    int rc = fake_program_run(&program, IOSurfaceGetBaseAddress(in), IOSurfaceGetBaseAddress(out));
+    int rc = noop_path(path) ? 0
+                             : fake_program_run(&program, IOSurfaceGetBaseAddress(in), IOSurfaceGetBaseAddress(out));
     const char *corrupt = getenv("FAKE_ANE_CORRUPT");
     if (corrupt && (strcmp(corrupt, "all") == 0 || strcmp(corrupt, path) == 0))
         ((uint16_t *)IOSurfaceGetBaseAddress(out))[0] += 1;

@@ -70,6 +70,16 @@ static void put_constants(text *t, const dialect_spelling *d)
     put(t, "        %s gr = const()[name=%s(\"gr\"), val=%s(1)];\n", d->int32_t_, s, d->int32_t_);
 }
 
+/* The shapes of W and y.  The research program that compiled and ran on an M4 Max wrote them
+ * without spaces ("[64,64,1,1]"); its 1-layer ios16 text is reproduced byte for byte, so that
+ * form uses its spelling.  The other forms keep anethru's own ("[64, 64, 1, 1]"). */
+static void shapes(char *w, char *y, size_t len, int compact, int C, int S)
+{
+    const char *sep = compact ? "," : ", ";
+    snprintf(w, len, "[%d%s%d%s1%s1]", C, sep, C, sep, sep);
+    snprintf(y, len, "[1%s%d%s1%s%d]", sep, C, sep, sep, S);
+}
+
 char *ane_mil_text(int dialect, int channels, int spatial, int layers,
                    const ane_mil_weight_ref *refs)
 {
@@ -78,6 +88,7 @@ char *ane_mil_text(int dialect, int channels, int spatial, int layers,
     const dialect_spelling *d = &spellings[dialect];
     const char *s = d->string_t;
     const int C = channels, S = spatial;
+    const int compact = dialect == ANE_MIL_IOS16 && layers == 1;
     text t = {malloc(4096), 0, 4096, 1};
     if (!t.s) return NULL;
     put(&t, "%s    func main<%s>(tensor<fp16, [1, %d, 1, %d]> x) {\n", d->header, d->target, C, S);
@@ -93,12 +104,14 @@ char *ane_mil_text(int dialect, int channels, int spatial, int layers,
             else snprintf(y, sizeof y, "y%d", i);
             snprintf(op, sizeof op, "conv%d", i);
         }
-        put(&t, "        tensor<fp16, [%d, %d, 1, 1]> %s = const()[name=%s(\"%s\"), "
-                "val=tensor<fp16, [%d, %d, 1, 1]>(BLOBFILE(path=%s(\"%s\"), offset=%s(%zu)))];\n",
-            C, C, w, s, w, C, C, s, refs[i].path, d->uint64_t_, refs[i].offset);
-        put(&t, "        tensor<fp16, [1, %d, 1, %d]> %s = conv(dilations=dl,groups=gr,pad=pd,"
+        char wshape[48], yshape[48];
+        shapes(wshape, yshape, sizeof wshape, compact, C, S);
+        put(&t, "        tensor<fp16, %s> %s = const()[name=%s(\"%s\"), "
+                "val=tensor<fp16, %s>(BLOBFILE(path=%s(\"%s\"), offset=%s(%zu)))];\n",
+            wshape, w, s, w, wshape, s, refs[i].path, d->uint64_t_, refs[i].offset);
+        put(&t, "        tensor<fp16, %s> %s = conv(dilations=dl,groups=gr,pad=pd,"
                 "pad_type=pt,strides=st,weight=%s,x=%s)[name=%s(\"%s\")];\n",
-            C, S, y, w, prev, s, op);
+            yshape, y, w, prev, s, op);
         strcpy(prev, y);
     }
     put(&t, "    } -> (y);\n}\n");
