@@ -22,7 +22,8 @@ OK, E_ARG, E_EVAL, E_LOCK = 0, 1, 6, 7
 def driver(tmp_path_factory):
     exe = str(tmp_path_factory.mktemp("cpu_driver") / "cpu_calls")
     sources = [os.path.join(HERE, "cpu_driver", "cpu_calls.c")] + [
-        os.path.join(CSRC, f) for f in ("cpu_backend.c", "cpu_conv.c", "port_lock.c", "messages.c")]
+        os.path.join(CSRC, f) for f in ("cpu/cpu_backend.c", "cpu/cpu_conv.c", "common/port_lock.c",
+                                        "common/messages.c")]
     # -O2: the vector kernel's intrinsics need constant folding, as in the real build.
     subprocess.run([CC, "-std=gnu11", "-O2", "-Wall", "-Werror", "-I", CSRC, *sources, "-o", exe,
                     "-lm"], check=True, capture_output=True, text=True)
