@@ -28,7 +28,8 @@ _EXPORTS = {
     "Chain": "measure.chain", "Measurement": "measure.chain",
     "AnethruError": "errors", "BackendUnavailableError": "errors", "ChainCheckError": "errors",
     "CompileError": "errors", "EvalError": "errors", "InternalError": "errors",
-    "LimitError": "errors", "NativeMemoryError": "errors", "UnsupportedError": "errors",
+    "LimitError": "errors", "LockError": "errors", "NativeMemoryError": "errors",
+    "UnsupportedError": "errors",
     "WorkerError": "errors", "WorkerTimeoutError": "errors", "WorkerUnavailableError": "errors",
     "CeilingResult": "results.ceiling", "ChainCheck": "results.ceiling", "Config": "results.ceiling", "Derived": "results.ceiling",
     "TestResult": "results.ceiling", "load_results": "results.loader",
@@ -50,7 +51,7 @@ if TYPE_CHECKING:  # what static checkers and IDEs see; at run time __getattr__ 
     from anethru.results.compare import Comparison, compare
     from anethru.native.programs import AneProgram, ane_programs
     from anethru.errors import (AnethruError, BackendUnavailableError, ChainCheckError,
-                                CompileError, EvalError, InternalError, LimitError,
+                                CompileError, EvalError, InternalError, LimitError, LockError,
                                 NativeMemoryError, ResultFormatError, SuiteInterrupted,
                                 UnsupportedError, WorkerError, WorkerTimeoutError,
                                 WorkerUnavailableError)

@@ -27,6 +27,11 @@ class EvalError(AnethruError):
     """An eval (or a buffer lock around it) reported failure during a run."""
 
 
+class LockError(EvalError):
+    """Locking or unlocking a kernel's buffer failed during a run (an EvalError, as it always was:
+    the run stopped inside a pass)."""
+
+
 class LimitError(AnethruError):
     """A per-process limit of the backend would be exceeded (ANE compiles, loaded programs)."""
 
@@ -80,24 +85,27 @@ class ResultFormatError(AnethruError, ValueError):
         self.reason = reason
 
 
-# Native codes (csrc/anethru.h) -> exception classes.  ANETHRU_E_ARG becomes ValueError because
+# Native status names (csrc/anethru.h) -> exception classes; the numbers come from the native
+# module itself (anethru.native.lib), so none is copied here, and tests/test_vocab.py checks that
+# every ANETHRU_E_* of the header has its own entry.  ANETHRU_E_ARG becomes ValueError because
 # Python validates arguments first; reaching it means a value slipped past that validation.
 # ANETHRU_E_INTERRUPTED is Ctrl-C, stopped between passes: KeyboardInterrupt, as Python's own.
-_BY_CODE = {
-    1: ValueError,
-    2: BackendUnavailableError,
-    3: UnsupportedError,
-    4: NativeMemoryError,
-    5: CompileError,
-    6: EvalError,
-    7: EvalError,
-    8: LimitError,
-    9: InternalError,
-    10: KeyboardInterrupt,
+BY_NATIVE_NAME: dict[str, type[BaseException]] = {
+    "ANETHRU_E_ARG": ValueError,
+    "ANETHRU_E_UNAVAILABLE": BackendUnavailableError,
+    "ANETHRU_E_UNSUPPORTED": UnsupportedError,
+    "ANETHRU_E_NOMEM": NativeMemoryError,
+    "ANETHRU_E_COMPILE": CompileError,
+    "ANETHRU_E_EVAL": EvalError,
+    "ANETHRU_E_LOCK": LockError,
+    "ANETHRU_E_LIMIT": LimitError,
+    "ANETHRU_E_INTERNAL": InternalError,
+    "ANETHRU_E_INTERRUPTED": KeyboardInterrupt,
 }
 
 
-def error_for(code: int, message: str) -> BaseException:
-    """The exception for a native status code, carrying the native message."""
-    cls = _BY_CODE.get(code, InternalError)
+def error_for(codes: dict[int, str], code: int, message: str) -> BaseException:
+    """The exception for a native status code (``codes``: number -> ANETHRU_E_* name, as the
+    native module defines them), carrying the native message; an unknown code is internal."""
+    cls = BY_NATIVE_NAME.get(codes.get(code, ""), InternalError)
     return cls(message)

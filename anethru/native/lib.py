@@ -29,6 +29,8 @@ if _module_name == "anethru._native":  # other modules (test builds) carry no st
 
 ffi: Any = _native.ffi
 lib: Any = _native.lib
+# ANETHRU_E_* number -> name, read from the native module (anethru.errors maps names to classes).
+STATUS_NAMES = {getattr(lib, n): n for n in dir(lib) if n.startswith("ANETHRU_E_")}
 
 
 def new_status() -> Any:
@@ -51,4 +53,4 @@ def raise_for(rc: int, st: Any, context: str = "", likely_cause: str = "") -> No
         where.append(f"kernel {st.kernel}")
     prefix = context + (" (" + ", ".join(where) + ")" if where else "")
     message = status_message(st) + (f"; likely cause: {likely_cause}" if likely_cause else "")
-    raise error_for(rc, f"{prefix}: {message}" if prefix else message)
+    raise error_for(STATUS_NAMES, rc, f"{prefix}: {message}" if prefix else message)
