@@ -11,16 +11,18 @@ disk) is one line and exit 1.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import os
 import sys
-import textwrap
-from typing import Callable, NoReturn, Optional, Sequence
+from typing import Optional, Sequence
 
 from anethru.native.check import NativeCoreError
 
-PROG = "anethru"
+# The conventions every command shares live in anethru.commands.common; named here too, for
+# callers that import them from the command line's module.
+from anethru.commands.common import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE,  # noqa: F401
+                                     PROG, ArgumentParser, OutputError, UsageError, error,
+                                     new_parser, progress_printer, usage_error, write_stdout)
 
 # Command name -> (module under anethru.commands, one-line summary).  A command module defines
 # ``add_arguments(parser)`` and ``run(args) -> int``; ``DESCRIPTION`` (optional) is its --help text.
@@ -36,71 +38,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "submit": ("submit", "measure this machine for the results gallery and write its file"),
 }
 DEFAULT_COMMAND = "run"
-
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-
-class UsageError(Exception):
-    """A bad flag or value: reported as one line, exit 2."""
-
-
-class OutputError(Exception):
-    """Writing the results failed (a full disk, a closed terminal): one line, exit 1."""
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    """argparse with anethru's one-line usage errors (argparse prints a usage block and exits)."""
-
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
-
-
-def _paragraphs(text: Optional[str]) -> Optional[str]:
-    # Paragraphs (separated by blank lines) wrapped one by one, so help keeps its line breaks.
-    if not text:
-        return text
-    return "\n\n".join(textwrap.fill(p, 79, subsequent_indent="  " if p.startswith("  ") else "")
-                       for p in text.split("\n\n"))
-
-
-def new_parser(command: Optional[str], description: str, epilog: Optional[str] = None
-               ) -> ArgumentParser:
-    prog = PROG if command in (None, DEFAULT_COMMAND) else f"{PROG} {command}"
-    return ArgumentParser(prog=prog, description=_paragraphs(description),
-                          epilog=_paragraphs(epilog),
-                          formatter_class=argparse.RawDescriptionHelpFormatter)
-
-
-def progress_printer(quiet: bool) -> Callable[[str], None]:
-    """The progress callback every command uses: ``anethru: LINE`` on stderr, unless quiet."""
-    def say(line: str) -> None:
-        if not quiet:
-            print(f"{PROG}: {line}", file=sys.stderr, flush=True)
-    return say
-
-
-def error(message: str) -> int:
-    """Report a runtime failure (one line on stderr); returns the exit status to use."""
-    print(f"{PROG}: error: {message}", file=sys.stderr, flush=True)
-    return EXIT_FAILURE
-
-
-def usage_error(message: str, command: Optional[str] = None) -> int:
-    hint = f"{PROG} {command} --help" if command and command != DEFAULT_COMMAND else f"{PROG} --help"
-    print(f"{PROG}: usage error: {message} (see {hint})", file=sys.stderr, flush=True)
-    return EXIT_USAGE
-
-
-def write_stdout(text: str) -> None:
-    """Write and flush results now, so a write error surfaces inside the command (main() turns
-    it into one line) rather than as a traceback at interpreter exit."""
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        raise
-    except OSError as exc:
-        raise OutputError(f"cannot write the output: {exc}") from exc
 
 
 def _silence_stdout() -> None:

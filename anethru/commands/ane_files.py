@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from anethru.cli import EXIT_OK, UsageError, write_stdout
+from anethru.commands.common import EXIT_OK, UsageError, write_stdout
 from anethru.native.programs import ane_programs, form_names
 from anethru.native.tensors import WEIGHT_KINDS
 from anethru.commands.run import parse_config

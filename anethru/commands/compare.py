@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from anethru.cli import EXIT_FAILURE, EXIT_OK, UsageError, error, write_stdout
+from anethru.commands.common import EXIT_FAILURE, EXIT_OK, UsageError, error, write_stdout
 from anethru.commands.run import parse_fraction
 
 DESCRIPTION = ("Compare result files (anethru --json, or a saved result): for every configuration "

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from anethru.bringup import STEP_MODULES, default_backend, doctor
-from anethru.cli import EXIT_FAILURE, EXIT_OK, usage_error, write_stdout
+from anethru.commands.common import EXIT_FAILURE, EXIT_OK, usage_error, write_stdout
 from anethru.commands.run import parse_config
 
 DESCRIPTION = ("Run a backend's bring-up one step at a time (for the ANE: the host, the framework "

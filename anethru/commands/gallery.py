@@ -13,7 +13,7 @@ import argparse
 import os
 from typing import Optional
 
-from anethru.cli import EXIT_OK, error, progress_printer, write_stdout
+from anethru.commands.common import EXIT_OK, error, progress_printer, write_stdout
 
 DEFAULT_PAGE = "RESULTS.md"
 FIGURE_SUFFIX = ".png"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from anethru.cli import EXIT_OK, UsageError, error, progress_printer
+from anethru.commands.common import EXIT_OK, UsageError, error, progress_printer
 
 DESCRIPTION = ("Draw result files (anethru --json, anethru sweep --json) into a picture: one "
                "configuration's per-kernel times with intervals and derived figures; a sweep's "

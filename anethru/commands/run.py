@@ -16,7 +16,7 @@ from typing import Optional
 from anethru._version import __version__
 from anethru.measure.api import SEED_CONFIGS, SEED_KERNELS, ConfigFailure, run_suite
 from anethru.native.backends import backends
-from anethru.cli import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, PROG, UsageError, error,
+from anethru.commands.common import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, PROG, UsageError, error,
                          progress_printer, write_stdout)
 from anethru.errors import AnethruError, SuiteInterrupted
 from anethru.native.vocab import EVAL_CHOICES

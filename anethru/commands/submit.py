@@ -16,7 +16,7 @@ import json
 import os
 import sys
 
-from anethru.cli import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, PROG, UsageError, error,
+from anethru.commands.common import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, PROG, UsageError, error,
                          progress_printer, write_stdout)
 from anethru.commands.run import parse_config
 

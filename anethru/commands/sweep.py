@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from anethru.cli import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, PROG, UsageError, error,
+from anethru.commands.common import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, PROG, UsageError, error,
                          progress_printer, write_stdout)
 from anethru.errors import AnethruError
 from anethru.measure.grid import (DEFAULT_BYTES, DEFAULT_CHANNELS, DEFAULT_POINTS, parse_bytes,
