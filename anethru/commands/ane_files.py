@@ -10,7 +10,7 @@ import os
 from anethru.commands.common import EXIT_OK, UsageError, write_stdout
 from anethru.native.programs import ane_programs, form_names
 from anethru.native.tensors import WEIGHT_KINDS
-from anethru.commands.run import parse_config
+from anethru.commands.arguments import parse_config
 
 DESCRIPTION = ("Write the ANE program forms anethru would try for one configuration (the exact "
                "MIL text and weight files it hands AppleNeuralEngine.framework), as the backend "

@@ -6,10 +6,10 @@ test ran slower than the reference by more than PCT with the test's confidence (
 from __future__ import annotations
 
 import argparse
-import json
 
-from anethru.commands.common import EXIT_FAILURE, EXIT_OK, UsageError, error, write_stdout
-from anethru.commands.run import parse_fraction
+from anethru.commands.output import add_output_arguments, check_output_arguments, emit
+from anethru.commands.common import EXIT_FAILURE, EXIT_OK, UsageError, error
+from anethru.commands.arguments import parse_fraction
 
 DESCRIPTION = ("Compare result files (anethru --json, or a saved result): for every configuration "
                "in more than one file, the medians with their 95% intervals side by side, the "
@@ -28,9 +28,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--same-within", type=parse_fraction, default=None, metavar="PCT",
                    help="call a figure the same when its whole interval lies within +/-PCT "
                         "(default 5%%)")
-    out = p.add_mutually_exclusive_group()
-    out.add_argument("--markdown", action="store_true", help="print Markdown tables")
-    out.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    add_output_arguments(p, "comparison", {"markdown": "print Markdown tables",
+                                           "json": "print the comparison as JSON"})
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
 
     if len(args.files) < 2:
         raise UsageError("compare needs at least two files")
+    check_output_arguments("comparison", args)
     if args.fail_if_slower is not None and not 0 <= args.fail_if_slower < 10:
         raise UsageError(f"--fail-if-slower must be a percentage >= 0; got {args.fail_if_slower:.0%}")
     same = DEFAULT_SAME_WITHIN if args.same_within is None else args.same_within
@@ -53,12 +53,7 @@ def run(args: argparse.Namespace) -> int:
         except ResultFormatError as exc:
             return error(f"{path}: not a readable anethru result: {exc}")
     cmp = compare(*inputs, same_within=same, names=args.files)
-    if args.json:
-        write_stdout(json.dumps(cmp.to_dict(), indent=2, allow_nan=False) + "\n")
-    elif args.markdown:
-        write_stdout(cmp.to_markdown() + "\n")
-    else:
-        write_stdout(str(cmp) + "\n")
+    emit("comparison", cmp, args)
     if not cmp.configs:
         return error("no configuration is present in more than one file: nothing was compared")
     if args.fail_if_slower is not None:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import argparse
 
 from anethru.bringup import STEP_MODULES, default_backend, doctor
-from anethru.commands.common import EXIT_FAILURE, EXIT_OK, usage_error, write_stdout
-from anethru.commands.run import parse_config
+from anethru.commands.output import add_output_arguments, check_output_arguments, emit
+from anethru.commands.common import EXIT_FAILURE, EXIT_OK, usage_error
+from anethru.commands.arguments import parse_config
 
 DESCRIPTION = ("Run a backend's bring-up one step at a time (for the ANE: the host, the framework "
                "and its classes, the messages anethru sends, the temporary directory, each program "
@@ -24,22 +25,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="the backend to examine (default: ane on macOS, else the best available)")
     p.add_argument("--shape", type=parse_config, default=None, metavar="CxS",
                    help="ane only: the shape of the 1-layer programs tried (default 64x32)")
-    out = p.add_mutually_exclusive_group()
-    out.add_argument("--json", action="store_true", help="print the report as JSON")
-    out.add_argument("--markdown", action="store_true",
-                     help="print a Markdown block to paste into a bug report")
+    add_output_arguments(p, "doctor", {"json": "print the report as JSON", "markdown":
+                                       "print a Markdown block to paste into a bug report"})
 
 
 def run(args: argparse.Namespace) -> int:
     backend = args.backend or default_backend()
     if args.shape is not None and backend != "ane":
         return usage_error(f"--shape applies to the ane backend only, not {backend}", "doctor")
+    check_output_arguments("doctor", args)
     report = doctor(backend, args.shape)
-    if args.json:
-        text = report.to_json()
-    elif args.markdown:
-        text = report.to_markdown()
-    else:
-        text = str(report)
-    write_stdout(text + "\n")
+    emit("doctor", report, args)
     return EXIT_OK if report.ok else EXIT_FAILURE

@@ -18,7 +18,7 @@ import sys
 
 from anethru.commands.common import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, PROG, UsageError, error,
                          progress_printer, write_stdout)
-from anethru.commands.run import parse_config
+from anethru.commands.arguments import parse_config
 
 DEFAULT_RESULTS = "results"
 SUBMIT_MAX_TIME = 60.0   # s per configuration: long enough for the target on a quiet machine

@@ -10,12 +10,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from anethru.commands.common import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, PROG, UsageError, error,
-                         progress_printer, write_stdout)
+from anethru.commands.output import add_output_arguments, check_output_arguments, emit
+from anethru.commands.common import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, PROG, UsageError,
+                                     error, progress_printer)
 from anethru.errors import AnethruError
 from anethru.measure.grid import (DEFAULT_BYTES, DEFAULT_CHANNELS, DEFAULT_POINTS, parse_bytes,
                                   size_text)
-from anethru.commands.run import add_measurement_arguments, measurement_kwargs, parse_config
+from anethru.commands.arguments import add_measurement_arguments, measurement_kwargs, parse_config
 
 DESCRIPTION = ("How the round trip grows with tensor size: every configuration of a grid "
                "measured as `anethru` measures one, then the round-trip overhead per layer "
@@ -77,12 +78,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         if action.dest == "max_time":
             action.help = ("stop adding rounds when the next would end after SECONDS per "
                            "configuration, compile included (default 8 in a sweep)")
-    p.add_argument("--json", action="store_true", help="print the sweep as JSON")
+    add_output_arguments(p, "sweep", {"json": "print the sweep as JSON"})
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
-
-
-def _render(sweep, args: argparse.Namespace) -> str:
-    return sweep.to_json() + "\n" if args.json else str(sweep) + "\n"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -92,13 +89,14 @@ def run(args: argparse.Namespace) -> int:
             v is not None for v in (args.channels, args.spatial, args.points, args.bytes_range)):
         raise UsageError("--configs lists the grid itself: give it alone, or --channels, "
                          "--spatial, --points and --bytes")
+    check_output_arguments("sweep", args)
     kwargs = measurement_kwargs(args)
     try:
         sweep = run_sweep(args.configs, channels=args.channels, spatial=args.spatial,
                           points=args.points, bytes_range=args.bytes_range,
                           progress=progress_printer(args.quiet), **kwargs)
     except SweepInterrupted as stop:
-        write_stdout(_render(stop.sweep, args))
+        emit("sweep", stop.sweep, args)
         where = f"{stop.config[0]}x{stop.config[1]}" if stop.config else "between configurations"
         print(f"{PROG}: interrupted during {where}; printed the {len(stop.sweep.results)} "
               f"configuration(s) that finished", file=sys.stderr, flush=True)
@@ -107,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         return error(str(exc))
     except (ValueError, TypeError, MemoryError) as exc:
         raise UsageError(str(exc)) from exc
-    write_stdout(_render(sweep, args))
+    emit("sweep", sweep, args)
     for f in sweep.failures:
         error(str(f))
     return EXIT_FAILURE if sweep.failures else EXIT_OK

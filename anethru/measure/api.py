@@ -19,15 +19,13 @@ from anethru.native.vocab import EVAL_PATHS
 from anethru.measure.host.fingerprint import fingerprint
 from anethru.results.ceiling import CeilingResult, Config, Stopping
 from anethru.results.failure import ConfigFailure
+from anethru.measure.seed import SEED_CONFIGS, SEED_KERNELS
 from anethru.measure.stopping import (DEFAULT_MAX_TIME, DEFAULT_PRECISION, MAX_REPEATS,
                                       MIN_REPEATS, Criterion, FixedRepeats, Limits, Precision,
                                       measure_until)
 from anethru.native.vocab import DEFAULT_TESTS
 from anethru.measure.worker.parent import isolatable
 
-# The seed's configurations (channels x spatial) and chain length.
-SEED_CONFIGS = ((64, 32), (256, 64), (768, 256))
-SEED_KERNELS = 12
 # ane_eval="all": rounds per path when no repeats are given.
 ALL_PATHS_REPEATS = 10
 # An exact count of repeats is capped where result documents stay readable.

@@ -1,0 +1,88 @@
+"""The options several commands share (run, sweep, submit, compare, doctor, ane-files): the
+measurement's flags and their parsers, and the keywords they become."""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+from anethru.commands.common import UsageError
+from anethru.measure.seed import SEED_KERNELS
+from anethru.measure.stopping import DEFAULT_MAX_TIME, DEFAULT_PRECISION
+from anethru.native.tensors import WEIGHT_KINDS
+from anethru.native.vocab import DEFAULT_TESTS, EVAL_CHOICES, TEST_NAMES
+
+
+def parse_config(text: str) -> tuple[int, int]:
+    """'768x256' -> (768, 256); shared by every command that takes configurations."""
+    m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"invalid config {text!r}: use CHANNELSxSPATIAL, e.g. 768x256")
+    return int(m.group(1)), int(m.group(2))
+
+
+def parse_tests(text: str) -> list[str]:
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    for t in names:
+        if t not in TEST_NAMES:
+            raise argparse.ArgumentTypeError(f"unknown test {t!r}; choose from {', '.join(TEST_NAMES)}")
+    return names
+
+
+def add_measurement_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of one measurement (shared with commands that run measurements)."""
+    p.add_argument("-b", "--backend", default="auto",
+                   help="ane, cuda, cpu or auto (default: auto = the first available of ane, cuda, cpu)")
+    p.add_argument("-k", "--kernels", type=int, default=SEED_KERNELS,
+                   help=f"kernels in the chain (default {SEED_KERNELS})")
+    p.add_argument("-n", "--iters", type=int, default=None,
+                   help="passes per timed block (default: auto, the seed's 50, fewer where a block "
+                        "would exceed 200 ms; memcpy_only runs 10x as many)")
+    p.add_argument("-w", "--warmup", type=int, default=5, help="untimed passes per test (default 5)")
+    p.add_argument("-r", "--repeats", type=int, default=None,
+                   help="an exact number of rounds (one timed block per test each, in shuffled "
+                        "order), instead of --precision")
+    p.add_argument("--precision", type=parse_fraction, default=None, metavar="PCT",
+                   help="add rounds until every median's 95%% interval is within +/-PCT of it "
+                        "and the round-trip overhead is settled (default "
+                        f"{DEFAULT_PRECISION * 100:g}%%; e.g. 5%% or 0.05)")
+    p.add_argument("--max-time", type=float, default=None, metavar="SECONDS",
+                   help="stop adding rounds when the next would end after SECONDS per "
+                        f"configuration, compile included (default {DEFAULT_MAX_TIME:g})")
+    p.add_argument("-t", "--tests", type=parse_tests, default=None, metavar="T1,T2",
+                   help="comma-separated tests (default: " + ",".join(DEFAULT_TESTS)
+                        + ", skipping those the backend cannot run)")
+    p.add_argument("--weights", choices=WEIGHT_KINDS, default="identity",
+                   help="identity (the seed's: output == input, checked bit for bit) or random "
+                        "(checked against numpy)")
+    p.add_argument("--seed", type=int, default=None, help="test-order seed (default: random, recorded)")
+    p.add_argument("--ane-eval", choices=EVAL_CHOICES, default=None,
+                   help="ANE only: how to evaluate: standard (default), realtime (_ANEClient's "
+                        "realtime eval), direct (_ANEClient's direct eval), or all: every path "
+                        "that works, interleaved, side by side in one report")
+    p.add_argument("--ane-realtime", action="store_true", help="the same as --ane-eval realtime")
+    p.add_argument("--cuda-memory", choices=("device", "mapped"), default="device",
+                   help="cuda only: kernel inputs/outputs in GPU memory (device) or in mapped "
+                        "pinned host memory (mapped); see docs/cuda.md")
+
+
+def parse_fraction(text: str) -> float:
+    """'5%' -> 0.05; '0.05' -> 0.05 (a bare number above 1 is read as a percentage)."""
+    t = text.strip()
+    try:
+        value = float(t[:-1]) / 100 if t.endswith("%") else float(t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid percentage {text!r}: use e.g. 5% or 0.05") from None
+    return value / 100 if not t.endswith("%") and value > 1 else value
+
+
+def measurement_kwargs(args: argparse.Namespace) -> dict:
+    """run_ceiling/run_suite keywords from the options of add_measurement_arguments."""
+    if args.ane_realtime and args.ane_eval not in (None, "realtime"):
+        raise UsageError(f"--ane-realtime means --ane-eval realtime; it contradicts "
+                         f"--ane-eval {args.ane_eval}")
+    return dict(kernels=args.kernels, iters=args.iters, warmup=args.warmup, repeats=args.repeats,
+                precision=args.precision, max_time=args.max_time,
+                backend=args.backend, tests=args.tests, weights=args.weights, seed=args.seed,
+                ane_eval="realtime" if args.ane_realtime else args.ane_eval or "standard",
+                cuda_memory=args.cuda_memory)
