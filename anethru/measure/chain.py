@@ -146,7 +146,8 @@ class Chain:
             flags |= getattr(lib, f"ANETHRU_OPT_ANE_{path.upper()}")
         if self.cuda_memory == "mapped":
             flags |= lib.ANETHRU_OPT_CUDA_MAPPED
-        choices_before = lib.anethru_cuda_choices_made()
+        # Only cuda chains read the tuner's record (and take its lock).
+        choices_before = lib.anethru_cuda_choices_made() if self.backend == "cuda" else 0
         t0 = time.perf_counter()
         rc = lib.anethru_chain_open(self.backend.encode(), self.channels, self.spatial,
                                     self.kernels, ffi.from_buffer("uint16_t[]", self.weights),
