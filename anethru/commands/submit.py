@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 
 from anethru.cli import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, PROG, UsageError, error,
                          progress_printer, write_stdout)
@@ -120,11 +121,30 @@ def _next_steps(directory: str, name: str, results: list, failures: list) -> str
     return "\n".join(lines) + "\n"
 
 
+def _keep_elsewhere(text: str, name: str, why: str) -> int:
+    """The results folder refused the file (a full disk, a size limit): the measurement is
+    kept in the temporary folder, or printed on stdout if that fails too, and the message
+    says where."""
+    from anethru.gallery.output import write_new
+
+    spare = os.path.join(tempfile.gettempdir(), f"anethru-{os.getpid()}-{name}")
+    try:
+        write_new(spare, text.encode("utf-8"))
+    except OSError as exc:
+        error(f"{why}; nor could it go to {spare} ({exc.strerror or exc}): the measurement "
+              f"follows on stdout, save it as {name}")
+        write_stdout(text)
+        return EXIT_FAILURE
+    return error(f"{why}; the measurement is kept in {spare}: move it into the results "
+                 f"folder as {name} once there is room")
+
+
 def run(args: argparse.Namespace) -> int:
     from anethru.measure.api import SEED_CONFIGS, ConfigFailure, run_suite
     from anethru.measure.host.conditions import warnings as condition_warnings
     from anethru.errors import AnethruError, SuiteInterrupted
     from anethru.gallery.files import InvalidSubmission, read_submission, submission_stem
+    from anethru.gallery.output import write_new
     from anethru.results.ceiling import CeilingResult, suite_document
     from anethru.measure.stopping import DEFAULT_PRECISION
 
@@ -165,8 +185,10 @@ def run(args: argparse.Namespace) -> int:
     os.makedirs(directory, exist_ok=True)
     name = _free_name(directory, submission_stem(results[0]))
     path = os.path.join(directory, name)
-    with open(path, "x", encoding="utf-8") as f:
-        f.write(text)
+    try:
+        write_new(path, text.encode("utf-8"))
+    except OSError as exc:
+        return _keep_elsewhere(text, name, f"cannot write {path}: {exc.strerror or exc}")
     try:
         read_submission(directory, name)   # what the gallery will say of it
     except InvalidSubmission as exc:
