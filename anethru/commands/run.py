@@ -10,14 +10,13 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sys
 from typing import Optional
 
 from anethru._version import __version__
 from anethru.measure.api import SEED_CONFIGS, SEED_KERNELS, ConfigFailure, run_suite
 from anethru.native.backends import backends
 from anethru.cli import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, PROG, UsageError, error,
-                         progress_printer, write_stdout)
+                         progress_printer, say_on_stderr, write_stdout)
 from anethru.errors import AnethruError, SuiteInterrupted
 from anethru.native.vocab import EVAL_CHOICES
 from anethru.report.csv import to_csv
@@ -158,8 +157,8 @@ def run(args: argparse.Namespace) -> int:
         write_stdout(render(stop.results, args, stop.config))
         where = f"{stop.config[0]}x{stop.config[1]}" if stop.config else "between configurations"
         done = sum(isinstance(r, CeilingResult) for r in stop.results)
-        print(f"{PROG}: interrupted during {where}; printed the {done} configuration(s) that "
-              f"finished", file=sys.stderr, flush=True)
+        say_on_stderr(f"{PROG}: interrupted during {where}; printed the {done} "
+                      f"configuration(s) that finished")
         return EXIT_INTERRUPTED
     except AnethruError as exc:  # the machine or the backend, not the flags
         return error(str(exc))

@@ -14,11 +14,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 
 from anethru.cli import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, PROG, UsageError, error,
-                         progress_printer, write_stdout)
+                         progress_printer, say_on_stderr, write_stdout)
 from anethru.commands.run import parse_config
 
 DEFAULT_RESULTS = "results"
@@ -48,7 +47,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _warn(text: str) -> None:
-    print(f"{PROG}: warning: {text}", file=sys.stderr, flush=True)
+    say_on_stderr(f"{PROG}: warning: {text}")
 
 
 def _backend(name: str):
@@ -161,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
                              precision=DEFAULT_PRECISION, max_time=args.max_time,
                              keep_going=True, progress=say)
     except SuiteInterrupted:
-        print(f"{PROG}: interrupted: nothing was written", file=sys.stderr, flush=True)
+        say_on_stderr(f"{PROG}: interrupted: nothing was written")
         return EXIT_INTERRUPTED
     except AnethruError as exc:
         return error(str(exc))
