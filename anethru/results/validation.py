@@ -193,28 +193,8 @@ def check_ceiling_consistency(doc: dict, path: str) -> None:
         _fail(child(cpath, "bytes_per_tensor"),
               f"is {c['bytes_per_tensor']}, but channels x spatial x 2 is "
               f"{c['channels'] * c['spatial'] * 2}")
-    tpath = child(path, "tests")
-    for name, t in doc["tests"].items():
-        here = child(tpath, name)
-        if t["name"] != name:
-            _fail(child(here, "name"), f"is {_show(t['name'])} under the key {_show(name)}")
-        unit, per_pass = units(name, c["kernels"])
-        if t["unit"] != unit:
-            _fail(child(here, "unit"), f"must be {_show(unit)} for {name}; got {_show(t['unit'])}")
-        if t["units_per_pass"] != per_pass:
-            _fail(child(here, "units_per_pass"),
-                  f"must be {per_pass} for {name} with {c['kernels']} kernels; got "
-                  f"{t['units_per_pass']}")
-        if len(t["block_ns"]) != c["repeats"]:
-            _fail(child(here, "block_ns"), f"has {len(t['block_ns'])} blocks, but config.repeats "
-                                           f"is {c['repeats']}")
-    counts = Counter(c["schedule"])
-    for name in TEST_NAMES:
-        want = c["repeats"] if name in doc["tests"] else 0
-        if counts.get(name, 0) != want:
-            _fail(child(cpath, "schedule"),
-                  f"runs {name} {counts.get(name, 0)} times; the tests say {want} "
-                  f"(one block per repeat of each test present)")
+    _check_tests(doc["tests"], c["schedule"], c, child(path, "tests"), child(cpath, "schedule"))
+    _check_eval_paths(doc.get("eval_paths", {}), doc["tests"], c, child(path, "eval_paths"))
     for name in doc["unsupported"]:
         if name in doc["tests"]:
             _fail(child(child(path, "unsupported"), name), "names a test that has results")
@@ -228,6 +208,63 @@ def check_ceiling_consistency(doc: dict, path: str) -> None:
     if s["criterion"] == "repeats" and s["stopped_by"] != "repeats":
         _fail(child(child(path, "stopping"), "stopped_by"),
               f"must be \"repeats\" for an exact count of repeats; got {_show(s['stopped_by'])}")
+
+
+def _check_tests(tests: dict, schedule: list, c: dict, tpath: str, spath: str) -> None:
+    """Each test's name, unit and units per pass as its kind and the kernels say, one block per
+    repeat, and a schedule that runs each test present once per repeat."""
+    for name, t in tests.items():
+        here = child(tpath, name)
+        if t["name"] != name:
+            _fail(child(here, "name"), f"is {_show(t['name'])} under the key {_show(name)}")
+        unit, per_pass = units(name, c["kernels"])
+        if t["unit"] != unit:
+            _fail(child(here, "unit"), f"must be {_show(unit)} for {name}; got {_show(t['unit'])}")
+        if t["units_per_pass"] != per_pass:
+            _fail(child(here, "units_per_pass"),
+                  f"must be {per_pass} for {name} with {c['kernels']} kernels; got "
+                  f"{t['units_per_pass']}")
+        if len(t["block_ns"]) != c["repeats"]:
+            _fail(child(here, "block_ns"), f"has {len(t['block_ns'])} blocks, but config.repeats "
+                                           f"is {c['repeats']}")
+    counts = Counter(schedule)
+    for name in TEST_NAMES:
+        want = c["repeats"] if name in tests else 0
+        if counts.get(name, 0) != want:
+            _fail(spath, f"runs {name} {counts.get(name, 0)} times; the tests say {want} "
+                         f"(one block per repeat of each test present)")
+
+
+def _check_eval_paths(e: dict, standard_tests: dict, c: dict, path: str) -> None:
+    """The other eval paths' results (ane_eval="all") are checked like the main tests: the same
+    tests, one round per repeat, each round running the standard path and every path measured,
+    and no path both measured and unsupported."""
+    if not e:
+        return
+    for key in ("rounds", "unsupported", "results"):
+        if key not in e:
+            _fail(child(path, key), "is missing")
+    results, rounds = e["results"], e["rounds"]
+    if "ane_eval=all" not in c.get("options", []):
+        _fail(path, "holds eval paths, but config.options does not say ane_eval=all")
+    if len(rounds) != c["repeats"]:
+        _fail(child(path, "rounds"), f"has {len(rounds)} rounds, but config.repeats is "
+                                     f"{c['repeats']}")
+    measured = {"standard", *results}
+    for i, r in enumerate(rounds):
+        if len(set(r)) != len(r) or set(r) != measured:
+            _fail(child(child(path, "rounds"), i),
+                  f"runs {_show(r)}; every round runs each path measured once "
+                  f"({', '.join(sorted(measured))})")
+    for name in e["unsupported"]:
+        if name in measured:
+            _fail(child(child(path, "unsupported"), name), "names a path that has results")
+    for name, r in results.items():
+        here = child(child(path, "results"), name)
+        if set(r["tests"]) != set(standard_tests):
+            _fail(child(here, "tests"), f"has {', '.join(r['tests'])}; the standard path has "
+                                        f"{', '.join(standard_tests)}")
+        _check_tests(r["tests"], r["schedule"], c, child(here, "tests"), child(here, "schedule"))
 
 
 def check_sweep_consistency(doc: dict, path: str) -> None:
@@ -270,25 +307,33 @@ def check_stated_model(stored: Any, recomputed: Any, path: str) -> None:
 
 
 def check_stated_figures(stored: Any, recomputed: Any, path: str) -> None:
-    """Every figure the document states (tests' stats, units_per_second, derived figures)
-    must match the one recomputed from its raw blocks; absent ones are fine."""
+    """Every figure the document states (tests' stats, units_per_second, derived figures, the
+    same for every other eval path) must match the one recomputed from its raw blocks; absent
+    ones are fine."""
     for section in ("tests", "derived"):
-        got = stored.get(section, {})
-        want = recomputed[section]
-        for name, entry in got.items():
-            here = child(child(path, section), name)
-            if name not in want:
-                _fail(here, f"cannot be derived from the tests present "
-                            f"({', '.join(recomputed['tests'])})")
-            for key, value in entry.items():
-                if key in ("block_ns", "name", "unit", "units_per_pass", "iters"):
-                    continue  # raw data, checked by the validator
-                if key == "undefined":
-                    if (value is None) != (want[name][key] is None):
-                        _fail(child(here, key), f"says {_show(value)}, but the raw blocks give "
-                                                f"{_show(want[name][key])}")
-                    continue
-                _same(value, want[name][key], child(here, key))
+        _check_stated_section(stored.get(section, {}), recomputed[section], recomputed["tests"],
+                              child(path, section))
+    others = recomputed.get("eval_paths", {}).get("results", {})
+    for name, r in stored.get("eval_paths", {}).get("results", {}).items():
+        here = child(child(child(path, "eval_paths"), "results"), name)
+        _check_stated_section(r["tests"], others[name]["tests"], others[name]["tests"],
+                              child(here, "tests"))
+
+
+def _check_stated_section(got: dict, want: dict, tests: dict, path: str) -> None:
+    for name, entry in got.items():
+        here = child(path, name)
+        if name not in want:
+            _fail(here, f"cannot be derived from the tests present ({', '.join(tests)})")
+        for key, value in entry.items():
+            if key in ("block_ns", "name", "unit", "units_per_pass", "iters"):
+                continue  # raw data, checked by the validator
+            if key == "undefined":
+                if (value is None) != (want[name][key] is None):
+                    _fail(child(here, key), f"says {_show(value)}, but the raw blocks give "
+                                            f"{_show(want[name][key])}")
+                continue
+            _same(value, want[name][key], child(here, key))
 
 
 def _same(stated: Any, actual: Any, path: str, rtol: float = STATED_FIGURE_RTOL) -> None:
