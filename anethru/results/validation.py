@@ -88,6 +88,10 @@ def _all_plain_scalars_pass(values: list, schema: dict) -> bool:
                                  and set(values) <= set(schema["enum"])):
         return False
     if allowed[0] is str:
+        try:
+            "".join(values).encode("utf-8")
+        except UnicodeEncodeError:
+            return False
         lengths = [len(x) for x in values]
         return (min(lengths) >= schema.get("minLength", 0)
                 and max(lengths) <= schema.get("maxLength", math.inf))
@@ -96,6 +100,15 @@ def _all_plain_scalars_pass(values: list, schema: dict) -> bool:
             and lo >= schema.get("minimum", -math.inf)
             and lo > schema.get("exclusiveMinimum", -math.inf)
             and hi <= schema.get("maximum", math.inf))
+
+
+def _check_unicode(text: str, path: str) -> None:
+    """JSON's \\ud800 escapes can spell half a character, which no file or terminal can hold."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        _fail(path, f"holds a lone surrogate (\\u{ord(text[exc.start]):04x} at character "
+                    f"{exc.start}), which is not text")
 
 
 def check(value: Any, schema: dict, path: str = "$") -> None:
@@ -136,6 +149,7 @@ def check(value: Any, schema: dict, path: str = "$") -> None:
         if kind == "integer" and abs(value) >= 2 ** 1024:  # no float can hold it
             _fail(path, f"is out of range; got {_show(value)}")
     elif kind == "string":
+        _check_unicode(value, path)
         if len(value) < schema.get("minLength", 0):
             _fail(path, "must not be empty" if schema["minLength"] == 1 else
                   f"must have at least {schema['minLength']} characters")
@@ -160,6 +174,7 @@ def check(value: Any, schema: dict, path: str = "$") -> None:
         for key, item in value.items():
             if not isinstance(key, str):
                 _fail(path, f"has a key that is not a string ({key!r})")
+            _check_unicode(key, path)
             if key in props:
                 check(item, props[key], child(path, key))
             elif extra is False:
@@ -208,6 +223,11 @@ def check_ceiling_consistency(doc: dict, path: str) -> None:
     if s["criterion"] == "repeats" and s["stopped_by"] != "repeats":
         _fail(child(child(path, "stopping"), "stopped_by"),
               f"must be \"repeats\" for an exact count of repeats; got {_show(s['stopped_by'])}")
+    for limit, field in (("max_time", "max_time_s"), ("max_repeats", "max_repeats")):
+        if s["stopped_by"] == limit and s.get(field) is None:
+            _fail(child(child(path, "stopping"), field),
+                  f"is {'null' if field in s else 'missing'}, but the run was stopped by it "
+                  f"(stopped_by {_show(limit)})")
 
 
 def _check_tests(tests: dict, schedule: list, c: dict, tpath: str, spath: str) -> None:

@@ -130,6 +130,10 @@ def _check_timeout(timeout: object) -> Optional[float]:
         return None
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
         raise ValueError(f"timeout must be a positive number of seconds or None; got {timeout!r}")
+    # Beyond threading.TIMEOUT_MAX a wait raises OverflowError, after the worker started.
+    if not timeout <= threading.TIMEOUT_MAX:
+        raise ValueError(f"timeout must be at most {threading.TIMEOUT_MAX:.0f} seconds (None "
+                         f"waits for ever); got {timeout!r}")
     return float(timeout)
 
 
