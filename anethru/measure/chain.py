@@ -404,6 +404,7 @@ class Chain:
         if seed is None:
             seed = random.SystemRandom().randrange(2**31)
         seed = validate.positive_int("seed", seed, minimum=0)
+        shuffle = validate.flag("shuffle", shuffle)
         schedule = shuffled_schedule(names, repeats, seed) if shuffle else list(names) * repeats
         per_test = given or {t: (memcpy_iters if t == "memcpy_only" else iters) for t in names}
         iters_arr = ffi.new("int[]", [per_test.get(t, 1) for t in TEST_NAMES])

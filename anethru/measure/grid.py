@@ -11,10 +11,10 @@ configuration of the research had (reference/ane-proven-forms.md, item 6).
 
 from __future__ import annotations
 
-import itertools
 import math
-import numbers
 from typing import Iterable, Optional, Sequence
+
+from anethru.native import validate
 
 # The default grid: the seed's smallest tensor (64x32, 4 KiB) to 2 MiB, over five times its
 # largest (768x256, 384 KiB) and past this machine's per-core L2 cache, in 12 log-spaced sizes
@@ -84,20 +84,22 @@ def sweep_grid(configs: Optional[Iterable[tuple[int, int]]] = None, *,
     if configs is not None:
         if any(v is not None for v in (channels, spatial, points, bytes_range)):
             raise ValueError("give configs alone, or channels/spatial/points/bytes_range, not both")
-        grid = [_pair(i, p) for i, p in enumerate(_at_most("configs", configs, MAX_CONFIGS))]
+        grid = validate.pairs("configs", configs, MAX_CONFIGS)
         how = "the configurations given"
     elif spatial is not None:
         if points is not None or bytes_range is not None:
             raise ValueError("give spatial sizes, or points and bytes_range, not both")
-        chans = _sizes("channels", channels) if channels is not None else [DEFAULT_CHANNELS]
-        spatial = _sizes("spatial", spatial)
+        chans = ([DEFAULT_CHANNELS] if channels is None
+                 else validate.integers("channels", channels, MAX_CONFIGS))
+        spatial = validate.integers("spatial", spatial, MAX_CONFIGS)
         if len(chans) * len(spatial) > MAX_CONFIGS:
             raise ValueError(f"channels x spatial is {len(chans)} x {len(spatial)} = "
                              f"{len(chans) * len(spatial)} configurations; at most {MAX_CONFIGS}")
         grid = [(c, s) for c in chans for s in spatial]
         how = f"channels {_list(chans)} x spatial {_list(spatial)}"
     else:
-        chans = _sizes("channels", channels) if channels is not None else [DEFAULT_CHANNELS]
+        chans = ([DEFAULT_CHANNELS] if channels is None
+                 else validate.integers("channels", channels, MAX_CONFIGS))
         n = DEFAULT_POINTS if points is None else points
         low, high = DEFAULT_BYTES if bytes_range is None else _byte_range(bytes_range)
         grid = bytes_grid(n, low, high, chans)
@@ -113,39 +115,12 @@ def sweep_grid(configs: Optional[Iterable[tuple[int, int]]] = None, *,
     return grid, how
 
 
-def _at_most(name: str, values: object, limit: int) -> list:
-    """The items of an iterable argument, refusing more than ``limit`` before reading them all
-    (a generator may never end) and a str or bytes (whose items are characters or bytes)."""
-    if isinstance(values, (str, bytes, bytearray)) or not hasattr(values, "__iter__"):
-        raise TypeError(f"{name} must be a list; got {values!r} ({type(values).__name__})")
-    out = list(itertools.islice(values, limit + 1))
-    if len(out) > limit:
-        raise ValueError(f"{name} has more than {limit} entries; at most {limit} configurations")
-    return out
-
-
-def _integer(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer; got {value!r} ({type(value).__name__})")
-    return int(value)
-
-
-def _sizes(name: str, values: object) -> list[int]:
-    return [_integer(f"{name}[{i}]", v) for i, v in enumerate(_at_most(name, values, MAX_CONFIGS))]
-
-
-def _pair(i: int, pair: object) -> tuple[int, int]:
-    items = _at_most(f"configs[{i}]", pair, 2)
-    if len(items) != 2:
-        raise ValueError(f"configs[{i}] must be (channels, spatial); got {pair!r}")
-    return _integer(f"configs[{i}][0]", items[0]), _integer(f"configs[{i}][1]", items[1])
-
-
 def _byte_range(value: object) -> tuple[int, int]:
-    items = _at_most("bytes_range", value, 2)
+    items = validate.items("bytes_range", value, 2, "values")
     if len(items) != 2:
         raise ValueError(f"bytes_range must be (min bytes, max bytes); got {value!r}")
-    return _integer("bytes_range[0]", items[0]), _integer("bytes_range[1]", items[1])
+    return (validate.integer("bytes_range[0]", items[0]),
+            validate.integer("bytes_range[1]", items[1]))
 
 
 def _list(values: Sequence[int]) -> str:
