@@ -208,6 +208,7 @@ def check_ceiling_consistency(doc: dict, path: str) -> None:
         _fail(child(cpath, "bytes_per_tensor"),
               f"is {c['bytes_per_tensor']}, but channels x spatial x 2 is "
               f"{c['channels'] * c['spatial'] * 2}")
+    _check_simulated(doc, path)
     _check_tests(doc["tests"], c["schedule"], c, child(path, "tests"), child(cpath, "schedule"))
     _check_eval_paths(doc.get("eval_paths", {}), doc["tests"], c, child(path, "eval_paths"))
     for name in doc["unsupported"]:
@@ -228,6 +229,17 @@ def check_ceiling_consistency(doc: dict, path: str) -> None:
             _fail(child(child(path, "stopping"), field),
                   f"is {'null' if field in s else 'missing'}, but the run was stopped by it "
                   f"(stopped_by {_show(limit)})")
+
+
+def _check_simulated(doc: dict, path: str) -> None:
+    """``simulated`` is what the backend's device line says (a fake driver, the virtual clock,
+    the simulated framework all name themselves SIMULATED there): one boolean cannot turn a
+    simulation into hardware."""
+    says = "SIMULATED" in doc["device"].upper()
+    if doc["simulated"] is not says:
+        _fail(child(path, "simulated"),
+              f"is {_show(doc['simulated'])}, but the device {_show(doc['device'])} "
+              f"{'says' if says else 'does not say'} SIMULATED")
 
 
 def _check_tests(tests: dict, schedule: list, c: dict, tpath: str, spath: str) -> None:
@@ -290,6 +302,7 @@ def _check_eval_paths(e: dict, standard_tests: dict, c: dict, path: str) -> None
 def check_sweep_consistency(doc: dict, path: str) -> None:
     """A sweep's points and failures are configurations of its grid, in grid order, measured
     on its backend with its kernels."""
+    _check_simulated(doc, path)
     order = {tuple(c): i for i, c in enumerate(doc["grid"]["configs"])}
     if len(order) != len(doc["grid"]["configs"]):
         _fail(child(child(path, "grid"), "configs"), "lists a configuration more than once")
