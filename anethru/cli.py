@@ -22,7 +22,8 @@ from anethru.native.check import NativeCoreError
 # callers that import them from the command line's module.
 from anethru.commands.common import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE,  # noqa: F401
                                      PROG, ArgumentParser, OutputError, UsageError, error,
-                                     new_parser, progress_printer, usage_error, write_stdout)
+                                     new_parser, progress_printer, say_on_stderr, usage_error,
+                                     write_stdout, occupy_closed_std_fds)
 
 # Command name -> (module under anethru.commands, one-line summary).  A command module defines
 # ``add_arguments(parser)`` and ``run(args) -> int``; ``DESCRIPTION`` (optional) is its --help text.
@@ -45,7 +46,7 @@ def _silence_stdout() -> None:
     # ("Exception ignored ..."): point stdout at /dev/null first, as the Python docs advise.
     try:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    except (OSError, ValueError):  # pragma: no cover - stdout without a descriptor
+    except (OSError, ValueError, AttributeError):  # pragma: no cover - stdout without a descriptor
         pass
 
 
@@ -74,6 +75,7 @@ def _commands_epilog() -> str:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    occupy_closed_std_fds()
     command = DEFAULT_COMMAND
     try:
         command, rest = _split_command(args_list)
@@ -84,7 +86,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         try:
             args = parser.parse_args(rest)
         except SystemExit as exc:  # --help and --version print and exit 0 through argparse
-            sys.stdout.flush()
+            if sys.stdout is not None:
+                sys.stdout.flush()
             return int(exc.code or 0)
         return module.run(args)
     except UsageError as exc:
@@ -92,7 +95,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except NativeCoreError as exc:  # no build, a stale one, or the clone's root hiding it
         return error(str(exc))
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr, flush=True)
+        say_on_stderr(f"{PROG}: interrupted")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`anethru | head`): stop quietly.

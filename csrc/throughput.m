@@ -246,7 +246,9 @@ int anethru_chain_open(const char *backend, int channels, int spatial, int kerne
 
     size_t per_kernel = (size_t)channels * (size_t)channels;
     for (int k = 0; k < kernels; k++) {
-        rc = compile_one(c, weights + per_kernel * (size_t)k, 1, options, &c->kernel[k], st);
+        /* Ctrl-C between compiles: a chain of thousands of kernels takes seconds to compile */
+        rc = interrupt_requested(st->message) ? ANETHRU_E_INTERRUPTED
+             : compile_one(c, weights + per_kernel * (size_t)k, 1, options, &c->kernel[k], st);
         if (rc) {
             status_fail(st, rc, -1, k);
             chain_free(c);
@@ -254,7 +256,8 @@ int anethru_chain_open(const char *backend, int channels, int spatial, int kerne
         }
     }
     if (with_chained) {
-        rc = compile_one(c, weights, kernels, options, &c->chained, st);
+        rc = interrupt_requested(st->message) ? ANETHRU_E_INTERRUPTED
+             : compile_one(c, weights, kernels, options, &c->chained, st);
         if (rc == ANETHRU_E_UNSUPPORTED) {
             /* Not an error: the report says the backend cannot chain, and why. */
             snprintf(c->chained_reason, sizeof c->chained_reason, "%s", st->message);

@@ -207,8 +207,10 @@ def test_side_by_side_table_and_json_from_the_raw_blocks(no_leaks):
     # 3 blocks of 2 passes of 3 kernels: per kernel = block_ns / 6 / 1e6 ms; medians 0.5 and 0.3 ms
     fast = {"sequential": anethru.TestResult("sequential", "kernel", 3, 2, (2_700_000, 3_000_000, 3_300_000)),
             "run_only": anethru.TestResult("run_only", "kernel", 3, 2, (1_800_000, 1_500_000, 1_200_000))}
-    eval_paths = dict(res.eval_paths, results={"realtime": {"schedule": ["sequential", "run_only"] * 3,
-                                                            "tests": fast}})
+    eval_paths = dict(res.eval_paths, rounds=[["standard", "realtime"]] * 3,
+                      unsupported={"direct": res.eval_paths["unsupported"]["direct"]},
+                      results={"realtime": {"schedule": ["sequential", "run_only"] * 3,
+                                            "tests": fast}})
     res = dataclasses.replace(res, eval_paths=eval_paths)
     from anethru.units import duration, row_unit as _row_unit
 

@@ -19,7 +19,7 @@ import pytest
 import anethru
 from anethru import cli
 from anethru.gallery.files import read_gallery, submission_stem
-from anethru.gallery.markdown import FORMAT_LINE, render
+from anethru.gallery.markdown import FORMAT_LINE, GALLERY_FORMAT, render
 from anethru.gallery.figure import data_stamp, figure_data, stamp_of
 from anethru.gallery.tables import tables
 from anethru.gallery.seed import SEED_MS, seed_round_trip_ms
@@ -207,7 +207,7 @@ def test_check_fails_on_a_number_edited_by_hand_naming_the_line(committed_copy, 
 def test_check_fails_when_the_page_is_missing_or_of_another_layout(scratch, capsys):
     page = page_of(scratch)
     (scratch / "RESULTS.md").write_text(page.replace(FORMAT_LINE, FORMAT_LINE.replace(
-        "format 1", "format 0")), encoding="utf-8")
+        f"format {GALLERY_FORMAT}", "format 0")), encoding="utf-8")
     code, _, err = gallery(str(scratch), "--check", capsys=capsys)
     assert code == 1 and "another layout of the page" in err
     os.unlink(scratch / "RESULTS.md")
@@ -240,9 +240,19 @@ def test_a_file_with_a_failed_chain_check_is_refused(scratch, capsys):
 
 def test_a_simulated_file_is_refused(scratch, capsys):
     doc = h100_doc()
-    doc["results"][0]["simulated"] = True
+    for r in doc["results"]:
+        r["device"] = "SIMULATED (fake CUDA driver, no GPU): " + r["device"]
+        r["simulated"] = True
     err = _refused(scratch, capsys, H100[:-5] + "-sim.json", doc)
     assert "$.results[0].simulated: is true: SIMULATED figures" in err
+
+
+def test_a_simulated_flag_the_device_contradicts_is_refused(scratch, capsys):
+    doc = h100_doc()
+    doc["results"][0]["simulated"] = True
+    err = _refused(scratch, capsys, H100[:-5] + "-sim.json", doc)
+    assert "$.results[0].simulated: is true, but the device" in err
+    assert "does not say SIMULATED" in err
 
 
 def test_a_file_whose_raw_blocks_disagree_with_its_figures_is_refused(scratch, capsys):
@@ -308,7 +318,15 @@ def test_configurations_that_failed_are_shown_as_failed_rows(tmp_path, capsys):
 def test_rows_are_sorted_by_file_name_and_the_output_is_deterministic(tmp_path, capsys,
                                                                       monkeypatch):
     add_file(tmp_path, H100, h100_doc())
-    shutil.copy(V1_SUITE, tmp_path / (H100[:-5] + "-again.json"))
+    again = h100_doc()          # another run of the same machine: other raw blocks
+    for r in again["results"]:
+        for t in r["tests"].values():
+            t["block_ns"][0] += 1
+            for key in ("per_unit_ms", "per_pass_ms", "units_per_second"):
+                t.pop(key, None)
+        r.pop("derived", None)
+        r.pop("warnings", None)
+    add_file(tmp_path, H100[:-5] + "-again.json", again)
     assert gallery(str(tmp_path), capsys=capsys)[0] == 0
     first = page_of(tmp_path)
     links = [r[0] for r in table_rows(first, "64x32")[:2]]

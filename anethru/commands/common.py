@@ -5,6 +5,7 @@ import only this)."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import textwrap
 from typing import Callable, NoReturn, Optional
@@ -46,29 +47,71 @@ def new_parser(command: Optional[str], description: str, epilog: Optional[str] =
                           formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
+def say_on_stderr(line: str) -> None:
+    """One line on stderr, best effort: a closed, full or broken stderr must never cost the
+    result nor leak into stdout, so a failed write mutes stderr for the rest of the run."""
+    stream = sys.stderr
+    if stream is None:
+        return
+    try:
+        stream.write(line + "\n")
+        stream.flush()
+    except (OSError, ValueError):
+        _mute_stderr()
+
+
+def _mute_stderr() -> None:
+    try:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")
+        os.dup2(sys.stderr.fileno(), 2)  # native code and child processes write to fd 2
+    except (OSError, ValueError):  # pragma: no cover - no /dev/null
+        pass
+
+
+def occupy_closed_std_fds() -> None:
+    """A closed fd 1 or 2 is given /dev/null, so that no file opened later takes its number
+    (and gets progress or results written into it); a closed stderr is then muted (Python's
+    print(file=None) would write to stdout), a closed stdout stays None (write_stdout says so)."""
+    for fd in (1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            try:
+                spare = os.open(os.devnull, os.O_WRONLY)
+                if spare != fd:
+                    os.dup2(spare, fd)
+                    os.close(spare)
+            except OSError:  # pragma: no cover - no /dev/null
+                pass
+    if sys.stderr is None:
+        _mute_stderr()
+
+
 def progress_printer(quiet: bool) -> Callable[[str], None]:
     """The progress callback every command uses: ``anethru: LINE`` on stderr, unless quiet."""
     def say(line: str) -> None:
         if not quiet:
-            print(f"{PROG}: {line}", file=sys.stderr, flush=True)
+            say_on_stderr(f"{PROG}: {line}")
     return say
 
 
 def error(message: str) -> int:
     """Report a runtime failure (one line on stderr); returns the exit status to use."""
-    print(f"{PROG}: error: {message}", file=sys.stderr, flush=True)
+    say_on_stderr(f"{PROG}: error: {message}")
     return EXIT_FAILURE
 
 
 def usage_error(message: str, command: Optional[str] = None) -> int:
     hint = f"{PROG} {command} --help" if command and command != "run" else f"{PROG} --help"
-    print(f"{PROG}: usage error: {message} (see {hint})", file=sys.stderr, flush=True)
+    say_on_stderr(f"{PROG}: usage error: {message} (see {hint})")
     return EXIT_USAGE
 
 
 def write_stdout(text: str) -> None:
     """Write and flush results now, so a write error surfaces inside the command (main() turns
     it into one line) rather than as a traceback at interpreter exit."""
+    if sys.stdout is None:
+        raise OutputError("cannot write the output: stdout is closed")
     try:
         sys.stdout.write(text)
         sys.stdout.flush()

@@ -55,19 +55,6 @@ def _short(line: str, limit: int = 160) -> str:
     return repr(line if len(line) <= limit else line[:limit - 3] + "...")
 
 
-def _write_atomically(path: str, text: str) -> None:
-    """Write beside the page, then rename: a failed write never leaves half a page."""
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        with open(tmp, "x", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _check(page: str, text: str, figure: str, stamp: str, say, regenerate: str) -> int:
     from anethru.gallery.markdown import FORMAT_LINE
     from anethru.gallery.figure import stamp_of
@@ -101,6 +88,7 @@ def _check(page: str, text: str, figure: str, stamp: str, say, regenerate: str) 
 def _write_figure(figure: str, data, stamp: str, say) -> Optional[str]:
     """Draw the figure unless it already shows this data; the reason it could not, or None."""
     from anethru.gallery.figure import draw, stamp_of
+    from anethru.gallery.output import replace_file
 
     if stamp_of(figure) == stamp:
         say(f"{figure} already shows these figures; left as it is")
@@ -108,7 +96,8 @@ def _write_figure(figure: str, data, stamp: str, say) -> Optional[str]:
     tmp = figure + ".tmp.png"
     try:
         draw(data, tmp)
-        os.replace(tmp, figure)
+        with open(tmp, "rb") as f:
+            replace_file(figure, f.read())   # never over a device or a link: see output.py
     except ImportError:
         if os.path.exists(figure):
             return (f"{figure} shows other data than the result files now, and redrawing it "
@@ -124,6 +113,7 @@ def _write_figure(figure: str, data, stamp: str, say) -> Optional[str]:
 
 def run(args: argparse.Namespace) -> int:
     from anethru.gallery.files import read_gallery, result_files
+    from anethru.gallery.output import replace_file
     from anethru.gallery.markdown import render
     from anethru.gallery.figure import data_stamp, figure_data
     from anethru.gallery.tables import tables
@@ -155,7 +145,10 @@ def run(args: argparse.Namespace) -> int:
         if status == EXIT_OK:
             write_stdout(f"{page} is what the result files give ({summary})\n")
         return status
-    _write_atomically(page, text)
+    try:
+        replace_file(page, text.encode("utf-8"))
+    except OSError as exc:
+        return error(f"cannot write {page}: {exc.strerror or exc}; the page was not written")
     problem = _write_figure(figure, data, stamp, say)
     if problem:
         return error(problem)

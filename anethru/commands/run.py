@@ -8,12 +8,12 @@ prints what finished, names the configuration it interrupted, and exits 130.
 from __future__ import annotations
 
 import argparse
-import sys
 
 from anethru._version import __version__
 from anethru.commands.arguments import add_measurement_arguments, measurement_kwargs, parse_config
 from anethru.commands.common import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, PROG, UsageError,
-                                     error, progress_printer, write_stdout)
+                                     error, progress_printer, say_on_stderr,
+                                     write_stdout)
 from anethru.commands.output import Suite, add_output_arguments, check_output_arguments, emit
 from anethru.errors import AnethruError, SuiteInterrupted
 from anethru.measure.api import SEED_CONFIGS, SEED_KERNELS, ConfigFailure, run_suite
@@ -62,8 +62,8 @@ def run(args: argparse.Namespace) -> int:
         emit("suite", Suite(stop.results, stop.config), args)
         where = f"{stop.config[0]}x{stop.config[1]}" if stop.config else "between configurations"
         done = sum(isinstance(r, CeilingResult) for r in stop.results)
-        print(f"{PROG}: interrupted during {where}; printed the {done} configuration(s) that "
-              f"finished", file=sys.stderr, flush=True)
+        say_on_stderr(f"{PROG}: interrupted during {where}; printed the {done} "
+                      f"configuration(s) that finished")
         return EXIT_INTERRUPTED
     except AnethruError as exc:  # the machine or the backend, not the flags
         return error(str(exc))

@@ -14,10 +14,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
+import tempfile
 
-from anethru.commands.common import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, PROG, UsageError, error,
-                         progress_printer, write_stdout)
+from anethru.commands.common import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, PROG, UsageError,
+                                     error, progress_printer, say_on_stderr, write_stdout)
 from anethru.commands.arguments import parse_config
 
 DEFAULT_RESULTS = "results"
@@ -47,7 +47,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _warn(text: str) -> None:
-    print(f"{PROG}: warning: {text}", file=sys.stderr, flush=True)
+    say_on_stderr(f"{PROG}: warning: {text}")
 
 
 def _backend(name: str):
@@ -120,11 +120,30 @@ def _next_steps(directory: str, name: str, results: list, failures: list) -> str
     return "\n".join(lines) + "\n"
 
 
+def _keep_elsewhere(text: str, name: str, why: str) -> int:
+    """The results folder refused the file (a full disk, a size limit): the measurement is
+    kept in the temporary folder, or printed on stdout if that fails too, and the message
+    says where."""
+    from anethru.gallery.output import write_new
+
+    spare = os.path.join(tempfile.gettempdir(), f"anethru-{os.getpid()}-{name}")
+    try:
+        write_new(spare, text.encode("utf-8"))
+    except OSError as exc:
+        error(f"{why}; nor could it go to {spare} ({exc.strerror or exc}): the measurement "
+              f"follows on stdout, save it as {name}")
+        write_stdout(text)
+        return EXIT_FAILURE
+    return error(f"{why}; the measurement is kept in {spare}: move it into the results "
+                 f"folder as {name} once there is room")
+
+
 def run(args: argparse.Namespace) -> int:
     from anethru.measure.api import SEED_CONFIGS, ConfigFailure, run_suite
     from anethru.measure.host.conditions import warnings as condition_warnings
     from anethru.errors import AnethruError, SuiteInterrupted
     from anethru.gallery.files import InvalidSubmission, read_submission, submission_stem
+    from anethru.gallery.output import write_new
     from anethru.results.ceiling import CeilingResult, suite_document
     from anethru.measure.stopping import DEFAULT_PRECISION
 
@@ -141,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
                              precision=DEFAULT_PRECISION, max_time=args.max_time,
                              keep_going=True, progress=say)
     except SuiteInterrupted:
-        print(f"{PROG}: interrupted: nothing was written", file=sys.stderr, flush=True)
+        say_on_stderr(f"{PROG}: interrupted: nothing was written")
         return EXIT_INTERRUPTED
     except AnethruError as exc:
         return error(str(exc))
@@ -165,8 +184,10 @@ def run(args: argparse.Namespace) -> int:
     os.makedirs(directory, exist_ok=True)
     name = _free_name(directory, submission_stem(results[0]))
     path = os.path.join(directory, name)
-    with open(path, "x", encoding="utf-8") as f:
-        f.write(text)
+    try:
+        write_new(path, text.encode("utf-8"))
+    except OSError as exc:
+        return _keep_elsewhere(text, name, f"cannot write {path}: {exc.strerror or exc}")
     try:
         read_submission(directory, name)   # what the gallery will say of it
     except InvalidSubmission as exc:

@@ -8,11 +8,10 @@ status is then 1.  Ctrl-C prints what finished (report or JSON) and exits 130.
 from __future__ import annotations
 
 import argparse
-import sys
 
 from anethru.commands.output import add_output_arguments, check_output_arguments, emit
 from anethru.commands.common import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, PROG, UsageError,
-                                     error, progress_printer)
+                                     error, progress_printer, say_on_stderr)
 from anethru.errors import AnethruError
 from anethru.measure.grid import (DEFAULT_BYTES, DEFAULT_CHANNELS, DEFAULT_POINTS, parse_bytes,
                                   size_text)
@@ -98,8 +97,8 @@ def run(args: argparse.Namespace) -> int:
     except SweepInterrupted as stop:
         emit("sweep", stop.sweep, args)
         where = f"{stop.config[0]}x{stop.config[1]}" if stop.config else "between configurations"
-        print(f"{PROG}: interrupted during {where}; printed the {len(stop.sweep.results)} "
-              f"configuration(s) that finished", file=sys.stderr, flush=True)
+        say_on_stderr(f"{PROG}: interrupted during {where}; printed the "
+                      f"{len(stop.sweep.results)} configuration(s) that finished")
         return EXIT_INTERRUPTED
     except AnethruError as exc:
         return error(str(exc))

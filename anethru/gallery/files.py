@@ -54,6 +54,9 @@ class Submission:
     results: tuple[CeilingResult, ...]
     failures: tuple[RecordedFailure, ...] = ()
     note: Optional[str] = None         # file name of the provenance note beside it, if any
+    # Whether the file stated its figures (then checked against its raw blocks) or held raw
+    # blocks alone (every figure recomputed, nothing to cross-check): the page says which.
+    stated_figures: bool = True
 
     @property
     def first(self) -> CeilingResult:
@@ -126,8 +129,15 @@ def _check_results(results: list[CeilingResult], failures: list[RecordedFailure]
         what = f" (all {len(failures)} configurations failed)" if failures else ""
         raise ResultFormatError("$.results", f"holds no results{what}: nothing to show")
     first = results[0]
+    seen: dict[tuple, int] = {}
     for i, r in enumerate(results):
         here = f"$.results[{i}]"
+        key = (r.config.label, r.config.kernels)
+        if key in seen:
+            raise ResultFormatError(here, f"is {r.config.label} with {r.config.kernels} kernels "
+                                          f"again (results[{seen[key]}] is too): one row per "
+                                          f"configuration and machine")
+        seen[key] = i
         if r.simulated:
             raise ResultFormatError(f"{here}.simulated", f"is true: SIMULATED figures ({r.device}),"
                                                          f" not a measurement of the hardware")
@@ -153,6 +163,9 @@ def _check_results(results: list[CeilingResult], failures: list[RecordedFailure]
 
 def read_submission(directory: str, name: str) -> Submission:
     """One file of the gallery, checked; InvalidSubmission says why it cannot be shown."""
+    if _outside(directory, name):
+        raise InvalidSubmission(name, f"is a link to {os.path.realpath(os.path.join(directory, name))}, "
+                                      f"outside the gallery folder: copy the file in instead")
     try:
         with open(os.path.join(directory, name), "rb") as f:
             raw = f.read()
@@ -170,6 +183,8 @@ def read_submission(directory: str, name: str) -> Submission:
         _check_results(results, failures)
     except ResultFormatError as exc:
         raise InvalidSubmission(name, str(exc)) from None
+    except RecursionError:
+        raise InvalidSubmission(name, "$: nested too deeply to be an anethru document") from None
     stem = submission_stem(results[0])
     if not (name == stem + RESULT_SUFFIX or name.startswith(stem + "-")) \
             or not name.endswith(RESULT_SUFFIX):
@@ -179,7 +194,28 @@ def read_submission(directory: str, name: str) -> Submission:
                                       f"{RESULT_SUFFIX}), as `anethru submit` does")
     note = name[:-len(RESULT_SUFFIX)] + NOTE_SUFFIX
     return Submission(name, schema.name_of(kind, version), tuple(results), tuple(failures),
-                      note if os.path.isfile(os.path.join(directory, note)) else None)
+                      note if os.path.isfile(os.path.join(directory, note)) else None,
+                      _states_figures(doc))
+
+
+def _states_figures(doc: Any) -> bool:
+    """Whether every result of a suite document states its per-test figures."""
+    results = doc.get("results") if isinstance(doc, dict) else None
+    return bool(results) and all(
+        isinstance(t, dict) and "per_unit_ms" in t
+        for r in results if isinstance(r, dict) for t in (r.get("tests") or {}).values())
+
+
+def _outside(directory: str, name: str) -> bool:
+    """A link (or a file reached through one) that leads out of the gallery folder."""
+    real = os.path.realpath(os.path.join(directory, name))
+    return os.path.dirname(real) != os.path.realpath(directory)
+
+
+def _measurement_key(r: CeilingResult) -> tuple:
+    """What makes two results the same measurement: the configuration and the raw blocks."""
+    return (r.config.label, r.config.kernels, r.config.backend,
+            tuple((n, t.block_ns) for n, t in r.tests.items()))
 
 
 def result_files(directory: str) -> list[str]:
@@ -192,9 +228,17 @@ def read_gallery(directory: str) -> tuple[list[Submission], list[InvalidSubmissi
     """Every result file of the folder: those accepted, sorted by name, and why the others were
     not.  OSError when the folder cannot be listed."""
     accepted, refused = [], []
+    measured: dict[tuple, str] = {}   # the same measurement in two files is one row, not two
     for name in result_files(directory):
         try:
-            accepted.append(read_submission(directory, name))
+            s = read_submission(directory, name)
+            for r in s.results:
+                other = measured.get(_measurement_key(r))
+                if other is not None:
+                    raise InvalidSubmission(name, f"holds the {r.config.label} measurement that "
+                                                  f"{other} holds (the same raw blocks): a copy")
+            measured.update((_measurement_key(r), name) for r in s.results)
+            accepted.append(s)
         except InvalidSubmission as exc:
             refused.append(exc)
     return accepted, refused

@@ -30,6 +30,8 @@ from anethru.measure.worker.parent import isolatable
 ALL_PATHS_REPEATS = 10
 # An exact count of repeats is capped where result documents stay readable.
 MAX_EXACT_REPEATS = 1_000_000
+# A suite's configurations are read up to this many (an endless generator is refused).
+MAX_SUITE_CONFIGS = 100_000
 
 # Backends that must reuse compiled chains within a process: the ANE runtime leaks on every
 # compile and stops compiling after about 119 (see csrc/ane_runtime.m).
@@ -145,7 +147,7 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
     weights = validate.check_weights(weights)
     wanted = validate.check_tests(tests)
     seed_value = None if seed is None else validate.positive_int("seed", seed, minimum=0)
-    say = progress or (lambda line: None)
+    say = validate.callback("progress", progress) or (lambda line: None)
     say(f"{c}x{s}: compiling {k} kernels{' and the chained program' if 'chained' in wanted else ''}")
     chain, owned = _open_chain(c, s, k, backend, weights, 0, "chained" in wanted, ane_eval,
                                cuda_memory)
@@ -294,7 +296,8 @@ def run_suite(configs: Iterable[tuple[int, int]] = SEED_CONFIGS, *,
     all), as :func:`run_ceiling` does one configuration.
     """
     keep_going = validate.flag("keep_going", keep_going)
-    configs = [(c, s) for c, s in configs]  # unpacked here so a malformed entry fails early
+    validate.callback("progress", progress)
+    configs = validate.pairs("configs", configs, MAX_SUITE_CONFIGS)  # a malformed entry fails early
     if not configs:
         raise ValueError("configs is empty")
     # Check every configuration and the backend up front: a typo in the third configuration

@@ -121,6 +121,7 @@ class Chain:
                  chained: bool = True, ane_realtime: bool = False,
                  ane_eval: str = "standard", cuda_memory: str = "device") -> None:
         self._handle = None  # first, so __del__ of a half-built Chain has nothing to free
+        self._opening = None  # where anethru_chain_open stores the chain (see close())
         self._lock = threading.Lock()
         self._inherited_from: Optional[int] = None  # the parent's pid, in a forked child
         self.channels, self.spatial, self.kernels = validate.check_sizes(channels, spatial, kernels)
@@ -153,14 +154,26 @@ class Chain:
             flags |= getattr(lib, f"ANETHRU_OPT_ANE_{path.upper()}")
         if self.cuda_memory == "mapped":
             flags |= lib.ANETHRU_OPT_CUDA_MAPPED
-        choices_before = lib.anethru_cuda_choices_made()
+        # Only cuda chains read the tuner's record (and take its lock).
+        choices_before = lib.anethru_cuda_choices_made() if self.backend == "cuda" else 0
         t0 = time.perf_counter()
-        rc = lib.anethru_chain_open(self.backend.encode(), self.channels, self.spatial,
-                                    self.kernels, ffi.from_buffer("uint16_t[]", self.weights),
-                                    flags, 1 if chained else 0, handle, st)
-        self.compile_ms = (time.perf_counter() - t0) * 1e3
-        raise_for(rc, st, f"compiling {self.label} on {self.backend}", self._likely_cause(rc))
-        self._handle = handle[0]
+        # A Ctrl-C that lands after the native open returned, before _handle is set, must not
+        # leak the chain: close() (and __del__) also free what the open stored here.
+        self._opening = handle
+        try:
+            with sigint_stops_native_loops():   # Ctrl-C stops the compile between kernels
+                rc = lib.anethru_chain_open(self.backend.encode(), self.channels, self.spatial,
+                                            self.kernels,
+                                            ffi.from_buffer("uint16_t[]", self.weights),
+                                            flags, 1 if chained else 0, handle, st)
+            self.compile_ms = (time.perf_counter() - t0) * 1e3
+            raise_for(rc, st, f"compiling {self.label} on {self.backend}",
+                          self._likely_cause(rc))
+            self._handle = handle[0]
+            self._opening = None
+        except BaseException:
+            self.close()
+            raise
         _open_chains.add(self)
         self.cuda_kernel: Optional[str] = None
         self.cuda_tuning: dict = {}
@@ -213,11 +226,15 @@ class Chain:
             if self._handle is not None:
                 lib.anethru_chain_close(self._handle)
                 self._handle = None
+            elif self._opening is not None and self._opening[0] != ffi.NULL:
+                lib.anethru_chain_close(self._opening[0])  # opened, never stored: interrupted
+            self._opening = None
         _open_chains.discard(self)
 
     def _disown(self, parent_pid: int) -> None:
         # In a forked child only (see _after_fork_in_child): the native chain is the parent's.
         self._lock = threading.Lock()
+        self._opening = None
         if self._handle is not None:
             self._handle = None
             self._inherited_from = parent_pid
@@ -413,6 +430,7 @@ class Chain:
         if seed is None:
             seed = random.SystemRandom().randrange(2**31)
         seed = validate.positive_int("seed", seed, minimum=0)
+        shuffle = validate.flag("shuffle", shuffle)
         schedule = shuffled_schedule(names, repeats, seed) if shuffle else list(names) * repeats
         per_test = given or {t: (memcpy_iters if t == "memcpy_only" else iters) for t in names}
         iters_arr = ffi.new("int[]", [per_test.get(t, 1) for t in TEST_NAMES])

@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 from typing import Iterable, Optional, Sequence
 
+from anethru.native import validate
+
 # The default grid: the seed's smallest tensor (64x32, 4 KiB) to 2 MiB, over five times its
 # largest (768x256, 384 KiB) and past this machine's per-core L2 cache, in 12 log-spaced sizes
 # at the seed's smallest channel count.  With SWEEP_MAX_TIME per configuration it ends within
@@ -59,6 +61,9 @@ def bytes_grid(points: int, low: int, high: int, channels: Sequence[int]) -> lis
         raise ValueError(f"the size range must have 0 < MIN <= MAX; got {low}:{high}")
     if points > 1 and low == high:
         raise ValueError(f"{points} points need MIN < MAX; got {low}:{high}")
+    if points * len(channels) > MAX_CONFIGS:  # before the loop, which would take that long
+        raise ValueError(f"points={points} at {len(channels)} channel count(s) asks for "
+                         f"{points * len(channels)} configurations; at most {MAX_CONFIGS}")
     out: list[tuple[int, int]] = []
     for c in channels:
         for i in range(points):
@@ -79,18 +84,24 @@ def sweep_grid(configs: Optional[Iterable[tuple[int, int]]] = None, *,
     if configs is not None:
         if any(v is not None for v in (channels, spatial, points, bytes_range)):
             raise ValueError("give configs alone, or channels/spatial/points/bytes_range, not both")
-        grid = [(c, s) for c, s in configs]
+        grid = validate.pairs("configs", configs, MAX_CONFIGS)
         how = "the configurations given"
     elif spatial is not None:
         if points is not None or bytes_range is not None:
             raise ValueError("give spatial sizes, or points and bytes_range, not both")
-        chans = list(channels) if channels is not None else [DEFAULT_CHANNELS]
+        chans = ([DEFAULT_CHANNELS] if channels is None
+                 else validate.integers("channels", channels, MAX_CONFIGS))
+        spatial = validate.integers("spatial", spatial, MAX_CONFIGS)
+        if len(chans) * len(spatial) > MAX_CONFIGS:
+            raise ValueError(f"channels x spatial is {len(chans)} x {len(spatial)} = "
+                             f"{len(chans) * len(spatial)} configurations; at most {MAX_CONFIGS}")
         grid = [(c, s) for c in chans for s in spatial]
         how = f"channels {_list(chans)} x spatial {_list(spatial)}"
     else:
-        chans = list(channels) if channels is not None else [DEFAULT_CHANNELS]
+        chans = ([DEFAULT_CHANNELS] if channels is None
+                 else validate.integers("channels", channels, MAX_CONFIGS))
         n = DEFAULT_POINTS if points is None else points
-        low, high = DEFAULT_BYTES if bytes_range is None else bytes_range
+        low, high = DEFAULT_BYTES if bytes_range is None else _byte_range(bytes_range)
         grid = bytes_grid(n, low, high, chans)
         how = (f"{n} sizes log-spaced from {size_text(low)} to {size_text(high)} at "
                f"{_list(chans)} channels")
@@ -102,6 +113,14 @@ def sweep_grid(configs: Optional[Iterable[tuple[int, int]]] = None, *,
     if dupes:
         raise ValueError(f"configuration(s) given more than once: {', '.join(dupes)}")
     return grid, how
+
+
+def _byte_range(value: object) -> tuple[int, int]:
+    items = validate.items("bytes_range", value, 2, "values")
+    if len(items) != 2:
+        raise ValueError(f"bytes_range must be (min bytes, max bytes); got {value!r}")
+    return (validate.integer("bytes_range[0]", items[0]),
+            validate.integer("bytes_range[1]", items[1]))
 
 
 def _list(values: Sequence[int]) -> str:

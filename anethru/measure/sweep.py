@@ -148,7 +148,7 @@ def run_sweep(configs: Optional[Iterable[tuple[int, int]]] = None, *,
     limit = compile_limit(info.name)
     per_config = compiles_per_config(kernels, wanted)
     batches = plan_batches(len(grid), per_config, limit)
-    say = progress or (lambda line: None)
+    say = validate.callback("progress", progress) or (lambda line: None)
     say(f"sweep: {len(grid)} configurations on {info.name} ({how})"
         + ("" if limit is None else
            f"; {limit} compiles per process and {per_config} per configuration, so "

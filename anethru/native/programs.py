@@ -89,7 +89,7 @@ def ane_programs(channels: int, spatial: int, *, layers: int = 1,
     n = validate.positive_int("layers", layers)
     seed = validate.positive_int("seed", seed, minimum=0)
     need = 2 * n * c * c * 2
-    if need > validate._physical_memory():
+    if need > validate._available_memory():
         raise MemoryError(f"the weights of {n} layers of {c}x{c} need about {need / 2**30:.1f} GiB "
                           f"(channels={c}, layers={n})")
     w = _weights(weights, c, n, seed)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 import operator
 import os
 import sys
+import warnings
 from typing import Iterable
 
 import numpy as np
@@ -35,6 +37,49 @@ def positive_int(name: str, value: object, minimum: int = 1) -> int:
         raise ValueError(f"{name} must be >= {minimum}; got {value}")
     if value > INT32_MAX:
         raise ValueError(f"{name} must be <= {INT32_MAX}; got {value}")
+    return value
+
+
+def integer(name: str, value: object) -> int:
+    """Any integral value (numpy's too), never a bool or a float, as a Python int."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer; got {value!r} ({type(value).__name__})")
+    return int(value)
+
+
+def items(name: str, values: object, limit: int, what: str = "configurations") -> list:
+    """The items of an iterable argument, refusing more than ``limit`` before reading them all
+    (a generator may never end), and a str or bytes (whose items are characters or bytes:
+    b"8" would be the size 56)."""
+    if isinstance(values, (str, bytes, bytearray)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{name} must be a list; got {values!r} ({type(values).__name__})")
+    out = list(itertools.islice(values, limit + 1))
+    if len(out) > limit:
+        raise ValueError(f"{name} has more than {limit} entries; at most {limit} {what}")
+    return out
+
+
+def integers(name: str, values: object, limit: int) -> list[int]:
+    return [integer(f"{name}[{i}]", v) for i, v in enumerate(items(name, values, limit))]
+
+
+def pair(name: str, value: object) -> tuple[int, int]:
+    """A (channels, spatial) configuration."""
+    two = items(name, value, 2, "values")
+    if len(two) != 2:
+        raise ValueError(f"{name} must be (channels, spatial); got {value!r}")
+    return integer(f"{name}[0]", two[0]), integer(f"{name}[1]", two[1])
+
+
+def pairs(name: str, values: object, limit: int) -> list[tuple[int, int]]:
+    return [pair(f"{name}[{i}]", v) for i, v in enumerate(items(name, values, limit))]
+
+
+def callback(name: str, value: object) -> object:
+    """None or something to call (progress): a wrong value fails now, not at the first line."""
+    if value is not None and not callable(value):
+        raise TypeError(f"{name} must be a function taking one line of text, or None; got "
+                        f"{value!r} ({type(value).__name__})")
     return value
 
 
@@ -78,6 +123,24 @@ def _physical_memory() -> int:
         return sys.maxsize
 
 
+# Linux's estimate of the memory a new allocation can have without swapping (MemAvailable).
+MEMINFO = "/proc/meminfo"
+
+
+def _available_memory() -> int:
+    """Memory a new chain can have now: MemAvailable where the kernel says it (free memory plus
+    the cache it can drop), never more than the physical total; the total elsewhere."""
+    total = _physical_memory()
+    try:
+        with open(MEMINFO, encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return min(total, int(line.split()[1]) * 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    return total
+
+
 def chain_bytes(channels: int, spatial: int, kernels: int) -> int:
     """Host memory a chain really takes, counted as the backends allocate it (erring high).
 
@@ -104,10 +167,11 @@ def check_sizes(channels: object, spatial: object, kernels: object) -> tuple[int
     tensor = c * s * 2
     if tensor > sys.maxsize:
         raise ValueError(f"a {c}x{s} fp16 tensor ({tensor} bytes) overflows size_t")
-    need, have = chain_bytes(c, s, k), _physical_memory()
+    need, have = chain_bytes(c, s, k), _available_memory()
     if need > have:
         raise MemoryError(f"a chain of {k} kernels at {c}x{s} needs about {need / 2**30:.1f} GiB; "
-                          f"this machine has {have / 2**30:.1f} GiB (channels={c}, spatial={s})")
+                          f"this machine has {have / 2**30:.1f} GiB available now (of "
+                          f"{_physical_memory() / 2**30:.1f} GiB) (channels={c}, spatial={s})")
     return c, s, k
 
 
@@ -117,8 +181,8 @@ def check_tests(tests: Iterable[str] | str | None) -> tuple[str, ...]:
     if isinstance(tests, str):
         tests = [tests]
     out: list[str] = []
-    for t in tests:
-        if t not in TEST_NAMES:
+    for t in items("tests", tests, 100, "tests"):
+        if not isinstance(t, str) or t not in TEST_NAMES:
             raise ValueError(f"unknown test {t!r}; choose from {', '.join(TEST_NAMES)}")
         if t not in out:
             out.append(t)
@@ -144,7 +208,17 @@ def check_weight_array(weights: np.ndarray, channels: int, kernels: int) -> np.n
         raise ValueError(f"weights array holds {len(bad)} value(s) that are inf or NaN as fp16 "
                          f"(the largest fp16 is 65504); the first, at [kernel, out, in] = {at}, "
                          f"is {weights[at].item()!r}")
+    lost = np.argwhere((fp16 == 0) & (weights != 0))
+    if len(lost):
+        at = tuple(int(i) for i in lost[0])
+        warnings.warn(f"weights array holds {len(lost)} nonzero value(s) that are 0 as fp16 (the "
+                      f"smallest fp16 is about 6e-08); the first, at [kernel, out, in] = {at}, is "
+                      f"{weights[at].item()!r}", Fp16UnderflowWarning, stacklevel=3)
     return fp16
+
+
+class Fp16UnderflowWarning(UserWarning):
+    """Custom weights that underflow to 0 in fp16: the chain computes something else."""
 
 
 CUDA_MEMORY_MODES = ("device", "mapped")

@@ -27,6 +27,20 @@ static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 static choice *g_choices; /* the last choice per shape and memory mode */
 static int g_serial;
 
+/* fork() while another thread tunes would leave the child a lock nobody will release (and a
+ * record half written): fork waits for the tuning to end, and the child starts unlocked. */
+static void fork_prepare(void) { pthread_mutex_lock(&g_mu); }
+static void fork_parent(void) { pthread_mutex_unlock(&g_mu); }
+static void fork_child(void) { pthread_mutex_init(&g_mu, NULL); }
+static pthread_once_t g_atfork_once = PTHREAD_ONCE_INIT;
+static void register_atfork(void) { pthread_atfork(fork_prepare, fork_parent, fork_child); }
+
+static void tuner_lock(void)
+{
+    pthread_once(&g_atfork_once, register_atfork);
+    pthread_mutex_lock(&g_mu);
+}
+
 static double now_ms(void)
 {
     struct timespec ts;
@@ -227,7 +241,7 @@ int cuda_choose_variant(const cuda_driver *drv, const cuda_bench *b, int *varian
 {
     const char *env = getenv("ANETHRU_CUDA_KERNEL");
     int c = b->channels, s = b->spatial, rc = ANETHRU_OK;
-    pthread_mutex_lock(&g_mu); /* one tuning at a time; later compiles of the shape reuse it */
+    tuner_lock(); /* one tuning at a time; later compiles of the shape reuse it */
     choice *e = find(c, s, b->mapped);
     if (e && !e->rec.forced && !(env && *env)) {
         *variant = e->variant;
@@ -267,7 +281,7 @@ int cuda_choose_variant(const cuda_driver *drv, const cuda_bench *b, int *varian
 int anethru_cuda_kernel_choice(int channels, int spatial, int mapped, anethru_cuda_choice *out)
 {
     if (!out) return ANETHRU_E_ARG;
-    pthread_mutex_lock(&g_mu);
+    tuner_lock();
     choice *e = find(channels, spatial, mapped ? 1 : 0);
     if (e) *out = e->rec;
     pthread_mutex_unlock(&g_mu);
@@ -276,7 +290,7 @@ int anethru_cuda_kernel_choice(int channels, int spatial, int mapped, anethru_cu
 
 int anethru_cuda_choices_made(void)
 {
-    pthread_mutex_lock(&g_mu);
+    tuner_lock();
     int n = g_serial;
     pthread_mutex_unlock(&g_mu);
     return n;

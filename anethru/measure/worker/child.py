@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import signal
 import sys
 import threading
 from typing import Any, Callable
@@ -63,6 +64,9 @@ def main() -> int:
         with lock:
             protocol.write(data)
 
+    # The caller passes its Ctrl-C on (worker/parent.py); honour it even where the worker was
+    # started with SIGINT ignored (from a background shell).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     line = _read_request()
     if not line.strip():
         return 2  # started without a request: nothing to do

@@ -130,6 +130,10 @@ def _check_timeout(timeout: object) -> Optional[float]:
         return None
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
         raise ValueError(f"timeout must be a positive number of seconds or None; got {timeout!r}")
+    # Beyond threading.TIMEOUT_MAX a wait raises OverflowError, after the worker started.
+    if not timeout <= threading.TIMEOUT_MAX:
+        raise ValueError(f"timeout must be at most {threading.TIMEOUT_MAX:.0f} seconds (None "
+                         f"waits for ever); got {timeout!r}")
     return float(timeout)
 
 
@@ -222,6 +226,28 @@ class _Worker:
             print(f"[anethru worker] {line}", file=sys.stderr, flush=True)
 
     def outcome(self, timeout: Optional[float], progress: Callable[[str], None]) -> Any:
+        try:
+            return self._answer(timeout, progress)
+        except KeyboardInterrupt:
+            if self.answered:
+                raise
+            self._pass_on_interrupt()
+
+    def _pass_on_interrupt(self) -> None:
+        """Ctrl-C here reaches the worker too (it runs in a session of its own, away from the
+        terminal): it stops within one pass and answers with what finished (run_suite's
+        SuiteInterrupted, raised here with its results).  A second Ctrl-C, or no answer within
+        EXIT_GRACE_S, and it is killed (by stop())."""
+        try:
+            self.proc.send_signal(signal.SIGINT)
+            self._answer(EXIT_GRACE_S, lambda line: None)
+        except KeyboardInterrupt:
+            raise  # the worker's SuiteInterrupted, or a second Ctrl-C here
+        except Exception:
+            pass   # the worker ended otherwise: the interrupt is what the caller asked for
+        raise KeyboardInterrupt
+
+    def _answer(self, timeout: Optional[float], progress: Callable[[str], None]) -> Any:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             remaining = None if deadline is None else deadline - time.monotonic()

@@ -79,19 +79,29 @@ def _ceiling(d: dict, mark_isolated: bool):
 
 
 def encode_exception(exc: BaseException) -> dict:
-    return {"type": type(exc).__name__, "module": type(exc).__module__, "message": str(exc),
-            "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))}
+    out = {"type": type(exc).__name__, "module": type(exc).__module__, "message": str(exc),
+           "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))}
+    if isinstance(exc, errors.SuiteInterrupted):  # what finished before the Ctrl-C travels too
+        out["results"] = encode(exc.results)
+        out["config"] = None if exc.config is None else list(exc.config)
+    return out
 
 
-def decode_exception(d: dict) -> Exception:
+def decode_exception(d: dict) -> BaseException:
     """The same exception class where the caller has it (anethru's own, Python's built-in
-    ones), else a WorkerError naming the class; the worker's traceback is kept on it as
-    ``worker_traceback``."""
+    ones, a Ctrl-C with the configurations that finished), else a WorkerError naming the
+    class; the worker's traceback is kept on it as ``worker_traceback``."""
     name, module, message = d["type"], d["module"], d["message"]
     home = {"anethru.errors": errors, "builtins": builtins}.get(module)
     cls = getattr(home, name, None) if home else None
-    exc: Exception
-    if isinstance(cls, type) and issubclass(cls, Exception):
+    exc: BaseException
+    if cls is errors.SuiteInterrupted:
+        config = d.get("config")
+        exc = errors.SuiteInterrupted(decode(d.get("results") or []),
+                                      None if config is None else tuple(config))
+    elif cls is KeyboardInterrupt:
+        exc = KeyboardInterrupt(message)
+    elif isinstance(cls, type) and issubclass(cls, Exception):
         try:
             exc = cls(message)
         except Exception:  # a built-in whose constructor wants other arguments
