@@ -296,7 +296,7 @@ def run_suite(configs: Iterable[tuple[int, int]] = SEED_CONFIGS, *,
     all), as :func:`run_ceiling` does one configuration.
     """
     keep_going = validate.flag("keep_going", keep_going)
-    configs = [(c, s) for c, s in configs]  # unpacked here so a malformed entry fails early
+    configs = validate.config_pairs(configs)  # unpacked here: a malformed entry fails early
     if not configs:
         raise ValueError("configs is empty")
     # Check every configuration and the backend up front: a typo in the third configuration

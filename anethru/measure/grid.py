@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 from typing import Iterable, Optional, Sequence
 
+from anethru.native import validate
+
 # The default grid: the seed's smallest tensor (64x32, 4 KiB) to 2 MiB, over five times its
 # largest (768x256, 384 KiB) and past this machine's per-core L2 cache, in 12 log-spaced sizes
 # at the seed's smallest channel count.  With SWEEP_MAX_TIME per configuration it ends within
@@ -79,7 +81,7 @@ def sweep_grid(configs: Optional[Iterable[tuple[int, int]]] = None, *,
     if configs is not None:
         if any(v is not None for v in (channels, spatial, points, bytes_range)):
             raise ValueError("give configs alone, or channels/spatial/points/bytes_range, not both")
-        grid = [(c, s) for c, s in configs]
+        grid = validate.config_pairs(configs)
         how = "the configurations given"
     elif spatial is not None:
         if points is not None or bytes_range is not None:

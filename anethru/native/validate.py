@@ -111,6 +111,27 @@ def check_sizes(channels: object, spatial: object, kernels: object) -> tuple[int
     return c, s, k
 
 
+def config_pairs(configs: object, name: str = "configs") -> list[tuple[object, object]]:
+    """Every (channels, spatial) pair of `configs`, unpacked; an entry that is not a pair
+    raises TypeError naming it (``run_suite([64, 32])`` means one configuration, written
+    ``[(64, 32)]``).  The sizes themselves are checked by check_sizes."""
+    if isinstance(configs, (str, bytes)) or not hasattr(configs, "__iter__"):
+        raise TypeError(f"{name} must be a list of (channels, spatial) pairs; got {configs!r}")
+    pairs = []
+    for i, entry in enumerate(configs):  # type: ignore[attr-defined]
+        try:
+            if isinstance(entry, (str, bytes)):
+                raise TypeError
+            c, s = entry
+        except (TypeError, ValueError):
+            hint = (f"; for one configuration write [({entry}, ...)], a list of pairs"
+                    if isinstance(entry, int) and not isinstance(entry, bool) else "")
+            raise TypeError(f"{name}[{i}] must be a (channels, spatial) pair; got {entry!r}"
+                            f"{hint}") from None
+        pairs.append((c, s))
+    return pairs
+
+
 def check_tests(tests: Iterable[str] | str | None) -> tuple[str, ...]:
     if tests is None:
         return DEFAULT_TESTS
