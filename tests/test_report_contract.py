@@ -299,3 +299,15 @@ def test_the_1x1_command_line_prints_strict_json():
     assert len(doc["results"][0]["tests"]["sequential"]["block_ns"]) == 200
 
 
+
+
+def test_min_and_max_each_get_the_unit_that_shows_them():
+    """The max column printed `10301.0 ns`, in the median's unit: each cell picks its own."""
+    copies = [0.0099] * 11 + [0.11331]  # per pass of 11 copies: 900 ns per copy, one 10.30 us
+    r = result({"sequential": [3.0] * 12, "run_only": [2.0] * 12, "memcpy_only": copies})
+    (row,) = [ln for ln in str(r).splitlines() if ln.startswith(" memcpy_only ")]
+    assert "900.0 [900.0 .. 900.0] ns" in row      # the median's interval stays in ns
+    assert row.split()[7:11] == ["900.0", "ns", "10.30", "us"], row   # min, max
+    (md,) = [ln for ln in r.to_markdown().splitlines() if ln.startswith("| `memcpy_only`")]
+    cells = [c.strip() for c in md.strip("|").split("|")]
+    assert cells[4:6] == ["900.0 ns", "10.30 us"], md
