@@ -102,6 +102,32 @@ def parse_fraction(text: str) -> float:
     return value / 100 if not t.endswith("%") and value > 1 else value
 
 
+# The Python argument names that a message from run_ceiling/run_suite/run_sweep may name,
+# and the flags a command-line user gave instead.
+FLAGS = {"repeats": "--repeats", "precision": "--precision", "max_time": "--max-time",
+         "iters": "--iters", "warmup": "--warmup", "kernels": "--kernels", "seed": "--seed",
+         "backend": "--backend", "tests": "--tests", "weights": "--weights",
+         "ane_eval": "--ane-eval", "ane_realtime": "--ane-realtime",
+         "cuda_memory": "--cuda-memory"}
+_ASSIGNED = re.compile(r"\b(" + "|".join(FLAGS) + r")=(['\"]?)([^'\",;) ]*)\2")
+_SNAKE = re.compile(r"\b(" + "|".join(n for n in FLAGS if "_" in n) + r")\b")
+# A plain word ("repeats", "seed") is a flag only where it is the subject of the message or
+# one of the choices it offers, never in ordinary prose ("a chain of 12 kernels").
+_SUBJECT = re.compile(r"^(" + "|".join(FLAGS) + r")(?= must | is | needs )")
+_CHOICE = re.compile(r"\b(give|or|and/or|not) (repeats|precision)\b")
+
+
+def flag_terms(message: str) -> str:
+    """An argument error from the Python API, in the flags of the command line:
+    ``max_time must be ...`` -> ``--max-time must be ...``, ``ane_eval='all'`` ->
+    ``--ane-eval all``, ``give repeats, or precision and/or max_time`` -> ``give --repeats, or
+    --precision and/or --max-time``."""
+    message = _ASSIGNED.sub(lambda m: f"{FLAGS[m.group(1)]} {m.group(3)}", message)
+    message = _SNAKE.sub(lambda m: FLAGS[m.group(1)], message)
+    message = _SUBJECT.sub(lambda m: FLAGS[m.group(1)], message)
+    return _CHOICE.sub(lambda m: f"{m.group(1)} {FLAGS[m.group(2)]}", message)
+
+
 def measurement_kwargs(args: argparse.Namespace) -> dict:
     """run_ceiling/run_suite keywords from the options of add_measurement_arguments."""
     if args.ane_realtime and args.ane_eval not in (None, "realtime"):
@@ -164,7 +190,7 @@ def run(args: argparse.Namespace) -> int:
     except AnethruError as exc:  # the machine or the backend, not the flags
         return error(str(exc))
     except (ValueError, TypeError, MemoryError) as exc:
-        raise UsageError(str(exc)) from exc
+        raise UsageError(flag_terms(str(exc))) from exc
     write_stdout(render(results, args))
     failures = [r for r in results if isinstance(r, ConfigFailure)]
     for f in failures:
