@@ -14,19 +14,18 @@ import sys
 from typing import Optional
 
 from anethru._version import __version__
-from anethru.measure.api import SEED_CONFIGS, SEED_KERNELS, ConfigFailure, run_suite
-from anethru.native.backends import backends
 from anethru.cli import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, PROG, UsageError, error,
                          progress_printer, write_stdout)
 from anethru.errors import AnethruError, SuiteInterrupted
-from anethru.native.vocab import EVAL_CHOICES
 from anethru.report.csv import to_csv
 from anethru.report.markdown import format_suite_markdown
 from anethru.report.text import format_suite
 from anethru.results.ceiling import CeilingResult, suite_document
-from anethru.measure.stopping import DEFAULT_MAX_TIME, DEFAULT_PRECISION
-from anethru.native.tensors import WEIGHT_KINDS
-from anethru.native.vocab import DEFAULT_TESTS, DESCRIPTIONS, TEST_NAMES
+# Nothing imported at the top of a command module loads the native core (the measuring code is
+# imported in run()): --help and --version work even where the build is stale or missing.
+from anethru.native.vocab import (DEFAULT_MAX_TIME, DEFAULT_PRECISION, DEFAULT_TESTS,
+                                  DESCRIPTIONS, EVAL_CHOICES, SEED_CONFIGS, SEED_KERNELS,
+                                  TEST_NAMES, WEIGHT_KINDS)
 
 DESCRIPTION = ("Multi-kernel throughput ceiling: how much of a chain of accelerator kernels is the "
                "CPU round trip between them, and what chaining would save.")
@@ -158,6 +157,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def render(results: list, args: argparse.Namespace,
            interrupted: Optional[tuple[int, int]] = None) -> str:
+    from anethru.measure.api import ConfigFailure
+
     ok = [r for r in results if isinstance(r, CeilingResult)]
     failed = [r for r in results if isinstance(r, ConfigFailure)]
     if args.json:
@@ -172,6 +173,9 @@ def render(results: list, args: argparse.Namespace,
 
 
 def run(args: argparse.Namespace) -> int:
+    from anethru.measure.api import ConfigFailure, run_suite
+    from anethru.native.backends import backends
+
     if args.list_backends:
         write_stdout("".join(f"{b}\n" for b in backends()))
         return EXIT_OK

@@ -26,8 +26,7 @@ from anethru.native.vocab import DEFAULT_TESTS
 from anethru.measure.worker.parent import isolatable
 
 # The seed's configurations (channels x spatial) and chain length.
-SEED_CONFIGS = ((64, 32), (256, 64), (768, 256))
-SEED_KERNELS = 12
+from anethru.native.vocab import SEED_CONFIGS, SEED_KERNELS  # noqa: E402  (defined there)
 # ane_eval="all": rounds per path when no repeats are given.
 ALL_PATHS_REPEATS = 10
 # An exact count of repeats is capped where result documents stay readable.
