@@ -217,3 +217,27 @@ def test_argument_errors_name_the_flags_not_the_python_arguments(command, args, 
         assert "--kernels" not in err and "max_time" not in err, err
     else:
         assert err == f"anethru: usage error: {line} (see {hint})"
+
+
+NO_NUMPY = '''
+import sys
+class _NoNumpy:  # a Python without numpy, as a venv that never installed it
+    def find_spec(self, name, path=None, target=None):
+        if name == "numpy" or name.startswith("numpy."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+sys.meta_path.insert(0, _NoNumpy())
+'''
+
+
+def test_a_python_without_numpy_is_told_what_to_install(tmp_path):
+    """It said `internal error: ModuleNotFoundError: No module named 'numpy' (this is a bug in
+    anethru ...)`."""
+    (tmp_path / "sitecustomize.py").write_text(NO_NUMPY)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), root]))
+    p = subprocess.run([sys.executable, "-m", "anethru", "-c", "8x8", "-q"], cwd=root, env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert (p.returncode, p.stderr.splitlines()) == (1, [
+        f"anethru: error: anethru needs numpy, which this Python ({sys.executable}) cannot "
+        f"import: `{sys.executable} -m pip install numpy`, or install anethru with its "
+        f"dependencies (`pip install .` or `pip install -e .` in the clone)"])
