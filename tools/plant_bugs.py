@@ -1,5 +1,8 @@
-"""Plant each bug of issue #13's table in a scratch copy of this tree, build it, run the tests,
-and report whether the suite caught it.
+"""Does the test suite catch a broken harness?  Plant known bugs, one at a time, each in a
+scratch copy of this tree (a timed block that runs the wrong pass, evals on the wrong thread, a
+clock restarted mid-block, unlocks in the wrong order, repeats unpaired, fp16 accumulation, an
+eval under a lock, a warning never emitted, a CSV column holding the wrong figure), build it,
+run the tests that should notice, and report which test caught each bug.
 
     python tools/plant_bugs.py                # every bug, each against its relevant tests
     python tools/plant_bugs.py --full         # each against the whole suite
@@ -79,9 +82,9 @@ BUGS = (
               "    rc = b->unlock(c->kernel[i + 1], ANETHRU_PORT_INPUT, ANETHRU_LOCK_READWRITE,\n"
               "                   rc2 ? NULL : msg, rc2 ? 0 : ANETHRU_ERRLEN);\n"),),
         ("tests/test_virtual_clock.py", "tests/test_trace.py")),
-    Bug("blocks_sorted_before_pairing", "Measurement.results in anethru/chain.py",
+    Bug("blocks_sorted_before_pairing", "Measurement.results in anethru/measure/chain.py",
         "blocks sorted before pairing, so repeats are no longer paired",
-        (Edit("anethru/chain.py",
+        (Edit("anethru/measure/chain.py",
               "blocks = tuple(ns for t, ns in zip(self.schedule, self.block_ns) if t == name)",
               "blocks = tuple(sorted(ns for t, ns in zip(self.schedule, self.block_ns) if t == name))"),),
         ("tests/test_pairing.py", "tests/test_stats.py", "tests/test_results.py")),
@@ -95,14 +98,14 @@ BUGS = (
         "the CPU backend evaluates while a lock is held",
         (Edit("csrc/cpu_backend.c", "if (k->lock[0].state || k->lock[1].state) {", "if (0) {"),),
         ("tests/test_cpu_locks.py",)),
-    Bug("spans_zero_warning_never_emitted", "result_warnings in anethru/result.py",
+    Bug("spans_zero_warning_never_emitted", "result_warnings in anethru/results/ceiling.py",
         'the "overhead spans zero" warning is never emitted',
-        (Edit("anethru/result.py", "        if s.ci_low <= 0 <= s.ci_high:",
+        (Edit("anethru/results/ceiling.py", "        if s.ci_low <= 0 <= s.ci_high:",
               "        if False:"),),
         ("tests/test_report_contract.py",)),
-    Bug("csv_median_is_the_mean", "to_csv in anethru/report.py",
+    Bug("csv_median_is_the_mean", "to_csv in anethru/report/csv.py",
         "the CSV's median column writes the mean",
-        (Edit("anethru/report.py", '{"median": s.median,', '{"median": s.mean,'),),
+        (Edit("anethru/report/csv.py", '{"median": s.median,', '{"median": s.mean,'),),
         ("tests/test_report_contract.py",)),
 )
 
@@ -172,7 +175,10 @@ def run_tests(tree: str, tests: tuple[str, ...]) -> tuple[bool, str]:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="the bugs it plants (--only NAME):\n" + "\n".join(
+            f"  {b.name}: {b.what} ({b.where})" for b in BUGS))
     ap.add_argument("--full", action="store_true", help="run the whole suite for every bug")
     ap.add_argument("--only", action="append", metavar="NAME", choices=[b.name for b in BUGS],
                     help="plant only this bug (repeatable)")
