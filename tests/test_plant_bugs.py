@@ -13,7 +13,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOOL = os.path.join(ROOT, "tools", "plant_bugs.py")
 _spec = importlib.util.spec_from_file_location("plant_bugs", TOOL)
-plant_bugs = importlib.util.module_from_spec(_spec)
+plant_bugs = sys.modules["plant_bugs"] = importlib.util.module_from_spec(_spec)  # dataclasses look it up
 _spec.loader.exec_module(plant_bugs)
 
 
