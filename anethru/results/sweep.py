@@ -94,7 +94,7 @@ class SweepResult:
         return cls.from_dict(schema.parse_json(text))
 
     def plot(self, path: Union[str, os.PathLike], title: Optional[str] = None) -> None:
-        """Draw the sweep (needs matplotlib: pip install 'anethru[plot]'); the file's suffix
+        """Draw the sweep (needs matplotlib: pip install matplotlib); the file's suffix
         (.png, .svg, .pdf) picks the format."""
         render("document", "plot", [self.to_dict()], path, names=None if title is None else [title])
 
