@@ -26,7 +26,7 @@ def test_the_files_compiled_are_the_ones_ane_programs_shows(run):
     the backend stages for the compiler: the files in each kernel's directory, byte for byte."""
     r = run("""
         import os
-        from anethru import tensors
+        from anethru.native import tensors
         w = tensors.make_weights("random", 36, 3, 4)
         with anethru.Chain(36, 7, kernels=3, backend="ane", weights=w) as c:
             d = temporary_directory()
@@ -117,7 +117,7 @@ def test_random_weights_compute_the_real_conv(run, channels, spatial):
     """Odd sizes exercise the blob's 64-byte padding and the 128-byte surface rounding."""
     r = run(f"""
         import numpy as np
-        from anethru import tensors
+        from anethru.native import tensors
         w = tensors.make_weights("random", {channels}, 3, 11)
         x = tensors.make_input({channels}, {spatial}, 5)
         with anethru.Chain({channels}, {spatial}, kernels=3, backend="ane", weights=w) as ane, \\
