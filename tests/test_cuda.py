@@ -499,6 +499,7 @@ def test_sm80_module_is_refused_for_older_gpus(tmp_path):
     assert p.returncode != 0 and ".target" in p.stderr
 
 
+@pytest.mark.slow  # a release check: CI runs it (python -m pytest -m slow)
 @pytest.mark.skipif(NVCC is None, reason="no nvcc (CUDA toolkit) on this machine")
 def test_embedded_ptx_is_in_sync_with_the_source():
     made_by = re.search(r"release [\d.]+, V[\d.]+", embedded_ptx())
@@ -593,6 +594,7 @@ def other_cxx_compilers():
     return sorted(c for c in found if c and os.path.realpath(c) != mine)
 
 
+@pytest.mark.slow  # a release check: CI runs it (python -m pytest -m slow)
 @pytest.mark.parametrize("cxx", other_cxx_compilers() or [None])
 def test_emulator_builds_warning_free(build_dir, cxx):
     """-Wall -Werror with every C++ compiler here (issue 10: g++ 13+ stopped on a dangling
