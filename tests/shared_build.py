@@ -16,6 +16,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from typing import Callable, Iterable
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -64,4 +65,19 @@ def shared_build(name: str, inputs: Iterable[str], build: Callable[[str], None],
             build(out)
             with open(os.path.join(out, DONE), "w"):
                 pass
+            _prune(base, name, keep=out)
+        os.utime(out)  # used now: not pruned for another week
     return out
+
+
+def _prune(base: str, name: str, keep: str, days: float = 7.0) -> None:
+    """Remove builds of `name` unused for `days` (each changed source leaves one behind; a
+    recent one may still be in use by another tree's run, so only old ones go)."""
+    old = time.time() - days * 86400
+    for entry in os.listdir(base):
+        path = os.path.join(base, entry)
+        if (entry.startswith(name + "-") and path != keep and os.path.isdir(path)
+                and os.path.getmtime(path) < old):
+            shutil.rmtree(path, ignore_errors=True)
+            if os.path.exists(path + ".lock"):
+                os.remove(path + ".lock")
