@@ -41,6 +41,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
 DEFAULT_COMMAND = "run"
 
 
+# What anethru needs at run time (pyproject.toml's dependencies): a Python without one of them
+# is not a bug in anethru, and the message says how to install it.
+RUNTIME_DEPENDENCIES = ("numpy", "cffi")
+
+
+def missing_dependency(name: str) -> str:
+    return (f"anethru needs {name}, which this Python ({sys.executable}) cannot import: "
+            f"`{sys.executable} -m pip install {name}`, or install anethru with its "
+            f"dependencies (`pip install .` or `pip install -e .` in the clone)")
+
+
 def _silence_stdout() -> None:
     # After a failed write, the interpreter's final flush would fail again and print a traceback
     # ("Exception ignored ..."): point stdout at /dev/null first, as the Python docs advise.
@@ -107,6 +118,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except OSError as exc:  # a file a command was given cannot be read or written
         return error(str(exc))
     except Exception as exc:  # the promise is no traceback, even for a bug of ours
+        if isinstance(exc, ModuleNotFoundError) and exc.name in RUNTIME_DEPENDENCIES:
+            return error(missing_dependency(exc.name))
         if os.environ.get("ANETHRU_DEBUG"):
             raise
         return error(f"internal error: {type(exc).__name__}: {exc} (this is a bug in anethru; "

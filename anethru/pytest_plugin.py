@@ -25,6 +25,18 @@ def pytest_configure(config: pytest.Config) -> None:
                                   "anethru-benchmark")
 
 
+# A module-level function, not a method of _WithBenchmark: pytest 9 warns
+# (PytestRemovedIn10Warning) about session-scoped fixtures defined as instance methods, and a
+# user's suite must see no warning from this plugin.  Only anethru_benchmark requests it.
+@pytest.fixture(scope="session")
+def _anethru_session_chains() -> Any:
+    from anethru.measure.benchmarking import SessionChains
+
+    chains = SessionChains()
+    yield chains
+    chains.close()
+
+
 class _WithBenchmark:
     """Registered when pytest-benchmark is active."""
 
@@ -39,14 +51,6 @@ class _WithBenchmark:
                 kwargs = dict(mark.kwargs) if mark else {}
                 kwargs["timer"] = NATIVE_CLOCK
                 item.add_marker(pytest.mark.benchmark(**kwargs), append=False)
-
-    @pytest.fixture(scope="session")
-    def _anethru_session_chains(self) -> Any:
-        from anethru.measure.benchmarking import SessionChains
-
-        chains = SessionChains()
-        yield chains
-        chains.close()
 
     @pytest.fixture
     def anethru_benchmark(self, benchmark: Any, _anethru_session_chains: Any,

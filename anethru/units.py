@@ -48,13 +48,14 @@ def row_unit(*values: Optional[float]) -> tuple[float, str]:
     return time_unit(max((abs(v) for v in values if v is not None), default=0.0))
 
 
-def figure(s: Any, unit: str = "ms") -> str:
-    """A Stats (anethru.results.stats) as ``median [ci_low .. ci_high]`` in one unit (or the median alone, saying why)."""
+def figure(s: Any, unit: str = "ms", shown: Optional[tuple[float, str]] = None) -> str:
+    """A Stats (anethru.results.stats) as ``median [ci_low .. ci_high]`` in one unit (or the
+    median alone, saying why): the one that shows them, or ``shown`` (a row's unit)."""
     if unit == "ratio":
         if s.ci_low is None:
             return f"{ratio(s.median)} (1 repeat: no interval)"
         return f"{ratio(s.median)} [{number(s.ci_low)} .. {number(s.ci_high)}]"
-    u = row_unit(s.median, s.ci_low, s.ci_high)
+    u = shown or row_unit(s.median, s.ci_low, s.ci_high)
     if s.ci_low is None:
         return f"{duration(s.median, u)} (1 repeat: no interval)"
     return f"{number(s.median * u[0])} [{number(s.ci_low * u[0])} .. {number(s.ci_high * u[0])}] {u[1]}"

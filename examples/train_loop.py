@@ -22,20 +22,22 @@ import sys
 import numpy as np
 
 import anethru
+from anethru.units import duration
 
 log = logging.getLogger("train_loop")
 
 
 def measure_round_trip(hidden: int, tokens: int, layers: int, backend: str,
-                       timeout: float) -> anethru.CeilingResult:
+                       timeout: float, max_time: float | None = None) -> anethru.CeilingResult:
     result = anethru.run_ceiling(hidden, tokens, kernels=layers, backend=backend, isolate=True,
-                                 timeout=timeout)
+                                 timeout=timeout, max_time=max_time)
     log.info("anethru %s", json.dumps(result.to_dict()))
     per_layer = result.derived.get("round_trip_overhead")
     if per_layer is not None:
-        log.info("round trip at %dx%d on %s: %.4f ms per layer boundary, %.4f ms per layer "
+        # anethru's own formatter picks the unit (ns, us, ms, s), as the report does
+        log.info("round trip at %dx%d on %s: %s per layer boundary, %s per layer "
                  "sequential (median of %d repeats%s)", hidden, tokens, result.device,
-                 per_layer.stats.median, result.per_kernel_ms("sequential"),
+                 duration(per_layer.stats.median), duration(result.per_kernel_ms("sequential")),
                  result.config.repeats, "; simulated" if result.simulated else "")
     return result
 
@@ -74,10 +76,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lr", type=float, default=0.2, help="learning rate (default 0.2)")
     p.add_argument("--timeout", type=float, default=600.0,
                    help="seconds the measurement may take before it is stopped (default 600)")
+    p.add_argument("--max-time", type=float, default=None,
+                   help="seconds of measuring per the precision loop (default: anethru's 15)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
     try:
-        measure_round_trip(args.hidden, args.tokens, args.layers, args.backend, args.timeout)
+        measure_round_trip(args.hidden, args.tokens, args.layers, args.backend, args.timeout,
+                           args.max_time)
     except anethru.AnethruError as exc:  # training goes on without the figures
         log.warning("round trip not measured: %s: %s", type(exc).__name__, exc)
     train(args.hidden, args.tokens, args.layers, args.steps, args.lr)

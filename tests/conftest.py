@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import gc
+import os
 
 import pytest
 
 from anethru.native.lib import lib
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config):
+    """`python -m pytest` runs on every core (pytest-xdist's `-n auto`) unless told otherwise:
+    `-n N` (`-n 0`: in this process), `-p no:xdist`, or pytest-xdist not installed (then the
+    suite runs in one process, as before).  Runs before xdist's own hook reads the option."""
+    if (config.pluginmanager.hasplugin("xdist") and config.option.numprocesses is None
+            and not os.environ.get("PYTEST_XDIST_WORKER")
+            and not getattr(config.option, "usepdb", False)):
+        config.option.numprocesses = "auto"
 
 
 def live_counts() -> tuple[int, int, int]:

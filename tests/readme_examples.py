@@ -11,8 +11,14 @@ What the README shows decides how a step runs:
 * ``[tests add: ARGS]`` in a line's comment: the test runs that line's anethru command with
   ARGS added right after ``anethru``, or after its command word (``anethru sweep``) where it
   has one (a smaller configuration, so the suite stays quick).
+* ``[tests replace: OLD => NEW]``: the test runs the line with OLD replaced by NEW (a shorter
+  ``--max-time``, or ``max_time=`` added to a python call).
 * ``[tests allow: exit 1]`` in a line's comment: that exit status is a correct outcome too
   (``--fail-if-slower`` exits 1 when two runs on a noisy machine differ).
+* The README keeps these tags out of what a reader sees: an HTML comment right before a block
+  (blank lines between are fine) gives them, one line each, as ```LINE`` TAG...``, where LINE
+  is the line's command as shown (its ``#`` comment left out; for a python block, the start of
+  the line).  A tag that matches no line of its block is an error.
 * A ```python block whose first line is ``# test_NAME.py: COMMAND`` is a pytest file: the test
   saves it as test_NAME.py and runs COMMAND (its ``pytest`` with this interpreter's pytest).
 * ``# Mac only`` or ``# GPU only`` in a line's comment (or anywhere in a python block), or a
@@ -28,6 +34,9 @@ from typing import Optional
 
 SHELL_LANGS = {"sh", "bash", "shell"}
 ADD_RE = re.compile(r"\[tests add:\s*([^\]]*)\]")
+REPLACE_RE = re.compile(r"\[tests replace:\s*(.*?)\s*=>\s*(.*?)\s*\]")
+DIRECTIVE_RE = re.compile(r"^\s*`([^`]+)`\s*(\[tests .*)$")
+COMMENT_START, COMMENT_END = "<!--", "-->"
 ALLOW_RE = re.compile(r"\[tests allow: exit ([0-9]+(?:\s*,\s*[0-9]+)*)\]")
 MARKER_BACKENDS = {"mac only": "ane", "gpu only": "cuda"}
 SH_BACKEND_RE = re.compile(r"(?:^|\s)(?:--backend[= ]|-b ?)(ane|cuda|cpu)\b")
@@ -61,17 +70,64 @@ class Example:
 
 def fenced_blocks(markdown: str) -> list[tuple[str, int, list[str]]]:
     """(language, line of the first code line, lines) of every fenced block."""
+    return [(lang, start, lines) for lang, start, lines, _ in _blocks_with_tags(markdown)]
+
+
+def _blocks_with_tags(markdown: str) -> list[tuple[str, int, list[str], list[tuple[str, str]]]]:
+    """Every fenced block with the (line, tags) directives of the HTML comment right before it."""
     blocks, lang, start, lines = [], None, 0, []
+    pending: list[tuple[str, str]] = []   # directives of the last comment, until a block or text
+    comment: Optional[list[str]] = None
     for n, raw in enumerate(markdown.splitlines(), 1):
         m = FENCE_RE.match(raw)
-        if lang is None and m:
+        if lang is None and comment is not None:
+            comment.append(raw)
+            if COMMENT_END in raw:
+                pending = _directives(comment)
+                comment = None
+        elif lang is None and raw.lstrip().startswith(COMMENT_START):
+            comment = [raw]
+            if COMMENT_END in raw:
+                pending = _directives(comment)
+                comment = None
+        elif lang is None and m:
             lang, start, lines = m.group(1).lower(), n + 1, []
         elif lang is not None and raw.strip() == "```":
-            blocks.append((lang, start, lines))
-            lang = None
+            blocks.append((lang, start, lines, pending))
+            lang, pending = None, []
         elif lang is not None:
             lines.append(raw)
+        elif raw.strip():
+            pending = []   # text between the comment and the block: the tags are not for it
     return blocks
+
+
+def _directives(comment: list[str]) -> list[tuple[str, str]]:
+    text = "\n".join(comment).replace(COMMENT_START, "").replace(COMMENT_END, "")
+    return [(m.group(1).strip(), m.group(2)) for m in map(DIRECTIVE_RE.match, text.splitlines())
+            if m]
+
+
+def _tags_for(code: str, directives: list[tuple[str, str]], used: set, python: bool) -> str:
+    """The tags the block's comment gives the line whose command is `code`."""
+    found = []
+    for i, (line, tags) in enumerate(directives):
+        if (code.strip().startswith(line) if python else code.strip() == line):
+            found.append(tags)
+            used.add(i)
+    return " ".join(found)
+
+
+def _replace(code: str, tags: str) -> str:
+    for old, new in REPLACE_RE.findall(tags):
+        assert old in code, f"[tests replace: {old} => ...] does not match: {code}"
+        code = code.replace(old, new)
+    return code
+
+
+def _check_used(directives: list[tuple[str, str]], used: set, start: int) -> None:
+    unused = [line for i, (line, _) in enumerate(directives) if i not in used]
+    assert not unused, f"README.md:{start}: test tags for no line of the block: {unused}"
 
 
 def split_comment(line: str) -> tuple[str, str]:
@@ -128,8 +184,11 @@ def _anethru_command(command: str, extra: str) -> Optional[str]:
 
 def examples(markdown: str) -> list[Example]:
     found = []
-    for lang, start, lines in fenced_blocks(markdown):
+    for lang, start, lines, directives in _blocks_with_tags(markdown):
+        used: set = set()
         if lang == "python":
+            lines = [_replace(ln, _tags_for(ln, directives, used, python=True)) for ln in lines]
+            _check_used(directives, used, start)
             code = "\n".join(lines) + "\n"
             comments = " ".join(ln.split("#", 1)[1] for ln in lines if "#" in ln)
             needs = _needs(comments, code, PY_BACKEND_RE)
@@ -143,6 +202,8 @@ def examples(markdown: str) -> list[Example]:
             steps = []
             for n, text in _shell_lines(lines, start):
                 command, comment = split_comment(text)
+                comment = " ".join([comment, _tags_for(command, directives, used, python=False)])
+                command = _replace(command, comment)
                 add = ADD_RE.search(comment)
                 extra = add.group(1).strip() if add else ""
                 run = _anethru_command(command, extra)
@@ -151,6 +212,7 @@ def examples(markdown: str) -> list[Example]:
                 if run:
                     steps.append(Step(n, run, text.strip(), _needs(comment, command, SH_BACKEND_RE),
                                       exit_ok=exit_ok))
+            _check_used(directives, used, start)
             if steps:
                 found.append(Example("sh", start, tuple(steps)))
     return found

@@ -23,6 +23,11 @@ sys.path.insert(0, OBJC)
 import sim_build  # noqa: E402
 import sim_probe  # noqa: E402  (only its constants are used here)
 import toolchain  # noqa: E402
+from shared_build import shared_build, tool_facts  # noqa: E402
+
+# Everything the simulated build reads: the C and Objective-C sources, the cffi builder (its
+# interface and flags), the version, and the simulation's own sources.
+SIM_INPUTS = ("csrc", "anethru/_build.py", "anethru/_version.py", "tests/objc")
 
 CLEAN = {"live_objects": 0, "live_surfaces": 0, "loaded_now": 0, "freed_while_loaded": 0,
          "overlapping_evals": 0}
@@ -35,11 +40,13 @@ def build(tmp_path_factory) -> str:
         pytest.skip("the simulated ANE runs on Linux x86_64 only (its objc_msgSend is x86_64 assembly)")
     toolchain.require()  # a skip saying how to get clang and GNUstep (a failure under CI=true)
     if "dir" not in _built:
-        out = str(tmp_path_factory.mktemp("anesim"))
-        proc = subprocess.run([sys.executable, os.path.join(OBJC, "sim_build.py"), out],
-                              capture_output=True, text=True, cwd=ROOT, check=False)
-        assert proc.returncode == 0, f"simulated build failed:\n{proc.stdout}{proc.stderr}"
-        _built["dir"] = out
+        def make(out: str) -> None:
+            proc = subprocess.run([sys.executable, os.path.join(OBJC, "sim_build.py"), out],
+                                  capture_output=True, text=True, cwd=ROOT, check=False)
+            assert proc.returncode == 0, f"simulated build failed:\n{proc.stdout}{proc.stderr}"
+
+        # One build per set of sources for every xdist worker and later run (tests/shared_build.py)
+        _built["dir"] = shared_build("anesim", SIM_INPUTS, make, tool_facts("clang", "gcc"))
     return _built["dir"]
 
 

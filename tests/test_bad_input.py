@@ -279,3 +279,17 @@ def test_cpu_panel_rows_match_the_c_source():
     with open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "csrc",
                            "cpu", "cpu_conv.h"), encoding="utf-8") as f:
         assert f"#define CPU_CONV_PANEL {validate.CPU_CONV_PANEL}\n" in f.read()
+
+
+@pytest.mark.parametrize("call", ["run_suite", "run_sweep"])
+@pytest.mark.parametrize("configs,message", [
+    ([64, 32], r"configs\[0\] must be a \(channels, spatial\) pair; got 64; for one "
+               r"configuration write \[\(64, \.\.\.\)\], a list of pairs"),
+    ([(64, 32), (8, 4, 2)], r"configs\[1\] must be a \(channels, spatial\) pair; got \(8, 4, 2\)$"),
+    ([(64, 32), "8x4"], r"configs\[1\] must be a \(channels, spatial\) pair; got '8x4'$"),
+    (64, r"configs must be a list of \(channels, spatial\) pairs; got 64$"),
+])
+def test_a_config_that_is_not_a_pair_is_named(call, configs, message, no_leaks):
+    """run_suite([64, 32]) said `cannot unpack non-iterable int object`."""
+    with pytest.raises(TypeError, match=message):
+        getattr(anethru, call)(configs, backend="cpu", repeats=1)

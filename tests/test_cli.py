@@ -170,3 +170,74 @@ def test_an_unexpected_exception_is_one_line(monkeypatch, capsys):
     assert cli.main(["-q"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("anethru: error: internal error: KeyError: 'boom'")
+
+
+@pytest.mark.parametrize("unbuffered", ["1", ""], ids=["unbuffered", "buffered"])
+@pytest.mark.parametrize("args", [["--version"], ["--help"], ["compare", "--help"]])
+def test_help_and_version_into_a_full_disk_exit_1_with_one_line(args, unbuffered):
+    """argparse swallowed the failed write: exit 0, nothing written, nothing said."""
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this system")
+    env = dict(os.environ, PYTHONUNBUFFERED=unbuffered)
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([sys.executable, "-m", "anethru", *args], stdout=full,
+                           stderr=subprocess.PIPE, text=True, timeout=120, env=env)
+    assert (p.returncode, p.stderr.strip().splitlines()) == (1, [
+        "anethru: error: cannot write the output: [Errno 28] No space left on device"])
+
+
+@pytest.mark.parametrize("args,line", [
+    (["-r", "3", "--max-time", "5"], "--repeats is an exact count; give --repeats, or "
+                                     "--precision and/or --max-time, not both"),
+    (["--ane-eval", "all", "--precision", "2%"], "--ane-eval all runs an exact number of rounds "
+     "for every path; give --repeats (default 10), not --precision or --max-time"),
+    (["--max-time", "-1"], "--max-time must be a positive number of seconds; got -1.0"),
+    (["-n", "0"], "--iters must be >= 1; got 0"),
+    (["-w", "-1"], "--warmup must be >= 0; got -1"),
+    (["--seed", "-1"], "--seed must be >= 0; got -1"),
+    (["--cuda-memory", "mapped", "-b", "cpu"],
+     "--cuda-memory mapped needs the cuda backend; this chain runs on 'cpu'"),
+    (["-k", "4000000", "-c", "100000x100000"], None),   # prose keeps its words: no "--kernels at"
+])
+@pytest.mark.parametrize("command", ["run", "sweep"])
+def test_argument_errors_name_the_flags_not_the_python_arguments(command, args, line, capsys):
+    from anethru import cli
+
+    config = ["-c", "8x8"] if command == "run" else [command, "--configs", "8x8"]
+    if "-c" in args:
+        config = [] if command == "run" else [command]
+    argv = config + ["-q", *args]
+    assert cli.main(argv) == 2
+    (err,) = capsys.readouterr().err.strip().splitlines()
+    hint = "anethru --help" if command == "run" else f"anethru {command} --help"
+    if command == "sweep" and "all" in args:
+        line = ("a sweep measures one eval path: give --ane-eval standard, realtime or direct "
+                "(anethru --ane-eval all compares the paths at one configuration)")
+    if line is None:
+        assert "--kernels" not in err and "max_time" not in err, err
+    else:
+        assert err == f"anethru: usage error: {line} (see {hint})"
+
+
+NO_NUMPY = '''
+import sys
+class _NoNumpy:  # a Python without numpy, as a venv that never installed it
+    def find_spec(self, name, path=None, target=None):
+        if name == "numpy" or name.startswith("numpy."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+sys.meta_path.insert(0, _NoNumpy())
+'''
+
+
+def test_a_python_without_numpy_is_told_what_to_install(tmp_path):
+    """It said `internal error: ModuleNotFoundError: No module named 'numpy' (this is a bug in
+    anethru ...)`."""
+    (tmp_path / "sitecustomize.py").write_text(NO_NUMPY)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), root]))
+    p = subprocess.run([sys.executable, "-m", "anethru", "-c", "8x8", "-q"], cwd=root, env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert (p.returncode, p.stderr.splitlines()) == (1, [
+        f"anethru: error: anethru needs numpy, which this Python ({sys.executable}) cannot "
+        f"import: `{sys.executable} -m pip install numpy`, or install anethru with its "
+        f"dependencies (`pip install .` or `pip install -e .` in the clone)"])

@@ -22,6 +22,7 @@ import pytest
 
 import cuda_helpers as H
 from cuda_fixtures import build_dir, fake, vtable  # noqa: F401 (fixtures)
+from shared_build import shared_build, tool_facts
 
 pytestmark = pytest.mark.skipif(H.CC is None, reason="no C compiler to build the fake driver")
 
@@ -499,6 +500,7 @@ def test_sm80_module_is_refused_for_older_gpus(tmp_path):
     assert p.returncode != 0 and ".target" in p.stderr
 
 
+@pytest.mark.slow  # a release check: CI runs it (python -m pytest -m slow)
 @pytest.mark.skipif(NVCC is None, reason="no nvcc (CUDA toolkit) on this machine")
 def test_embedded_ptx_is_in_sync_with_the_source():
     made_by = re.search(r"release [\d.]+, V[\d.]+", embedded_ptx())
@@ -516,11 +518,23 @@ def test_embedded_ptx_is_in_sync_with_the_source():
 
 
 @pytest.fixture(scope="session")
-def emulator(build_dir):
+def emulator():
+    """Built once per source digest for every xdist worker and later run
+    (tests/shared_build.py); a compiler that cannot build it leaves its complaint there."""
     if H.CXX is None:
         pytest.skip("no C++ compiler for the kernel emulator")
-    exe, why = H.build_emulator(build_dir)
-    if exe is None:
+
+    def make(out: str) -> None:
+        exe, why = H.build_emulator(out)
+        with open(os.path.join(out, "why"), "w") as f:
+            f.write(why)
+
+    out = shared_build("cuda_emu", ("csrc", "tests/cuda_emu", "tests/cuda_fake"), make,
+                       tool_facts(H.CXX))
+    exe = os.path.join(out, "cuda_emu")
+    if not os.path.exists(exe):
+        with open(os.path.join(out, "why")) as f:
+            why = f.read()
         pytest.skip(f"this C++ compiler cannot build the emulator (needs C++20 <barrier>): {why}")
     return exe
 
@@ -593,6 +607,7 @@ def other_cxx_compilers():
     return sorted(c for c in found if c and os.path.realpath(c) != mine)
 
 
+@pytest.mark.slow  # a release check: CI runs it (python -m pytest -m slow)
 @pytest.mark.parametrize("cxx", other_cxx_compilers() or [None])
 def test_emulator_builds_warning_free(build_dir, cxx):
     """-Wall -Werror with every C++ compiler here (issue 10: g++ 13+ stopped on a dangling

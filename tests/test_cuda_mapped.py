@@ -154,7 +154,7 @@ def test_cli_cuda_memory_flag(fake):
 
 @pytest.mark.parametrize("argv,code,msg", [
     (["--backend", "cpu", "--cuda-memory", "mapped"], 2,
-     "anethru: usage error: cuda_memory='mapped' needs the cuda backend; this chain runs on 'cpu'"),
+     "anethru: usage error: --cuda-memory mapped needs the cuda backend; this chain runs on 'cpu'"),
     (["--cuda-memory", "unified"], 2, "invalid choice: 'unified'"),
 ])
 def test_cli_rejects_bad_cuda_memory(argv, code, msg):

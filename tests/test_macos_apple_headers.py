@@ -13,6 +13,7 @@ get it, except under CI=true, where a missing zig is a broken setup and fails.
 from __future__ import annotations
 
 import os
+import pickle
 import re
 import sys
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "macos"))
 import darwin_build as db  # noqa: E402
 import zig_cc  # noqa: E402
+from shared_build import shared_build  # noqa: E402
 
 CONFIG = db.darwin_config()
 LABELS = list(db.sources(CONFIG)) + [db.MODULE]
@@ -42,9 +44,29 @@ def workdir(tmp_path_factory):
     return str(tmp_path_factory.mktemp("macos-build"))
 
 
+# Everything the check compiles and reads: the sources, the builder's flags, the shims, zig.
+MACOS_INPUTS = ("csrc", "anethru/_build.py", "anethru/_version.py", "tests/macos")
+
+
 @pytest.fixture(scope="module")
 def builds(workdir):
-    return db.build_all(workdir)
+    """Built once per source digest for every xdist worker and later run
+    (tests/shared_build.py), then read back: the same Build objects build_all returns."""
+    def make(out: str) -> None:
+        with open(os.path.join(out, "builds.pickle"), "wb") as f:
+            pickle.dump(db.build_all(out), f)
+
+    out = shared_build("macos", MACOS_INPUTS, make, (zig_cc.__file__, _zig_version()))
+    with open(os.path.join(out, "builds.pickle"), "rb") as f:
+        return pickle.load(f)
+
+
+def _zig_version() -> str:
+    try:
+        from importlib.metadata import version
+        return version("ziglang")
+    except Exception:  # noqa: BLE001 - not installed: the workdir fixture has skipped already
+        return "none"
 
 
 # ------------------------------------------------------------------ what is compiled, and how

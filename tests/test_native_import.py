@@ -173,3 +173,21 @@ def test_this_build_carries_the_stamp_of_these_sources():
     stamp = ffi.string(lib.anethru_build_stamp()).decode()
     assert _stamp.parse(stamp) == (anethru.__version__, _stamp.cdef_digest(ROOT),
                                    _stamp.sources_digest(ROOT))
+
+
+def test_a_stale_build_blocks_only_the_commands_that_measure(tmp_path, python):
+    """--version, --help and compare need no native code: a stale build refused them too."""
+    tree = str(tmp_path / "tree")
+    source_tree(tree, with_build=True)
+    _edit(os.path.join(tree, "csrc/cpu_backend.c"), "#include", "/* edited */\n#include")
+    (result_file,) = [f for f in glob.glob(os.path.join(ROOT, "results", "*cpu*.json"))][:1]
+    for args in (["--version"], ["--help"], ["compare", "--help"], ["sweep", "--help"],
+                 ["submit", "--help"], ["compare", result_file, result_file]):
+        p = python(["-m", "anethru", *args], cwd=tree)
+        assert (p.returncode, p.stderr) == (0, ""), (args, p.stderr)
+        assert p.stdout.strip(), args
+    assert python(["-m", "anethru", "--version"], cwd=tree).stdout.strip() == \
+        f"anethru {anethru.__version__}"
+    for args in (["-c", "8x8", "-q"], ["--list-backends"], ["sweep", "--configs", "8x8", "-q"]):
+        line = one_line(python(["-m", "anethru", *args], cwd=tree))
+        assert line.startswith(PREFIX) and "was built from other C sources than" in line, line

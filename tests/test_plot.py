@@ -5,6 +5,8 @@ matplotlib, one line saying how to install it."""
 from __future__ import annotations
 
 import json
+import os
+import re
 import struct
 import subprocess
 import sys
@@ -174,11 +176,28 @@ def test_without_matplotlib_one_line_says_how_to_install_it(tmp_path, sweep_doc)
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert p.returncode == 1
     assert p.stderr == ("anethru: error: plotting needs matplotlib, which is not installed: "
-                        "pip install 'anethru[plot]' (or: pip install matplotlib)\n")
+                        "pip install matplotlib (or, in anethru's clone: pip install '.[plot]')\n")
     assert not (tmp_path / "x.png").exists()
     code = ("import sys; sys.modules['matplotlib'] = None; import anethru; "
             f"r = anethru.load_sweep(open({str(src)!r}).read())\n"
             "try:\n    r.plot('x.png')\nexcept ImportError as e:\n    print(e)")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                        cwd=tmp_path)
-    assert "pip install 'anethru[plot]'" in p.stdout
+    assert "pip install matplotlib (or, in anethru's clone: pip install '.[plot]')" in p.stdout
+
+
+def test_no_install_hint_names_a_package_pip_cannot_find():
+    """`pip install "anethru[plot]"` fails: anethru is not on an index.  Every hint, in the
+    package and in the README, names what works (matplotlib, or ".[plot]" in the clone)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    offenders = []
+    for folder, _, names in os.walk(os.path.join(root, "anethru")):
+        for name in names:
+            if name.endswith(".py"):
+                with open(os.path.join(folder, name), encoding="utf-8") as f:
+                    offenders += [f"{name}:{i}" for i, ln in enumerate(f, 1)
+                                  if re.search(r"install\W+anethru\[", ln)]
+    with open(os.path.join(root, "README.md"), encoding="utf-8") as f:
+        offenders += [f"README.md:{i}" for i, ln in enumerate(f, 1)
+                      if re.search(r"install\W+anethru\[", ln)]
+    assert offenders == []

@@ -40,6 +40,15 @@ def test_not_a_benchmark():
 """
 
 
+@pytest.fixture(autouse=True)
+def _outside_xdist(monkeypatch):
+    """The user's pytest runs here as a user runs it, not as an xdist worker: pytest-benchmark
+    disables itself where PYTEST_XDIST_WORKER is set, and an xdist worker of this suite
+    passes its environment on to pytester's runs."""
+    for name in [n for n in os.environ if n.startswith("PYTEST_XDIST_")]:
+        monkeypatch.delenv(name)
+
+
 def _missing_backend() -> anethru.BackendInfo:
     missing = [b for b in anethru.backends() if not b.available]
     if not missing:
@@ -186,3 +195,17 @@ def test_without_pytest_benchmark_the_fixture_skips_and_nothing_else_changes(pyt
     result.assert_outcomes(passed=1, skipped=1)
     result.stdout.fnmatch_lines(["*anethru_benchmark needs pytest-benchmark*"])
     assert "warning" not in result.stdout.str().lower()
+
+
+def test_a_users_suite_sees_no_warning_from_the_plugin(pytester):
+    """Under -W error every warning fails the test that raised it: pytest 9 warned
+    (PytestRemovedIn10Warning) about the plugin's session fixture defined as an instance
+    method."""
+    pytester.makepyfile(test_user="""
+        def test_round_trip(anethru_benchmark):
+            anethru_benchmark(32, 16, test="sequential", backend="cpu", kernels=2, rounds=2)
+    """)
+    result = pytester.runpytest("-W", "error", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, warnings=0)
+    out = result.stdout.str()
+    assert "warnings summary" not in out and "Warning:" not in out, out

@@ -4,6 +4,7 @@ an example and how the README marks one to shorten or to run only on a Mac or a 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -136,3 +137,45 @@ def test_extraction_rules():
 def test_comments_start_outside_quotes_only():
     assert split_comment('anethru -t "a#b" # note') == ('anethru -t "a#b"', "note")
     assert split_comment("anethru --json > x#y.json") == ("anethru --json > x#y.json", "")
+
+
+def test_tags_in_an_html_comment_apply_to_the_next_block():
+    md = "\n".join([
+        "<!-- smaller in the tests:",
+        "`pip install . && anethru` [tests add: -c 16x8]",
+        "`anethru -c 8x8 --max-time 30` [tests replace: --max-time 30 => --max-time 1]",
+        "`anethru compare a.json b.json` [tests allow: exit 1]",
+        "-->",
+        "",
+        "```sh",
+        "pip install . && anethru      # what a reader sees",
+        "anethru -c 8x8 --max-time 30  # no tags here",
+        "anethru compare a.json b.json",
+        "```",
+        "<!-- `r = anethru.run_ceiling(8, 8)` [tests replace: (8, 8) => (8, 8, max_time=1)] -->",
+        "```python",
+        "r = anethru.run_ceiling(8, 8)   # a comment",
+        "```",
+        "```sh",
+        "anethru -c 8x8 --max-time 30",
+        "```",
+    ])
+    got = [[(s.line, s.code, s.exit_ok) for s in e.steps] for e in examples(md)]
+    assert got == [
+        [(8, "anethru -c 16x8", (0,)), (9, "anethru -c 8x8 --max-time 1", (0,)),
+         (10, "anethru compare a.json b.json", (0, 1))],
+        [(14, "r = anethru.run_ceiling(8, 8, max_time=1)   # a comment\n", (0,))],
+        [(17, "anethru -c 8x8 --max-time 30", (0,))],   # the tags were for the block before
+    ]
+    with pytest.raises(AssertionError, match=r"test tags for no line of the block: \['anethru -q'\]"):
+        examples("<!-- `anethru -q` [tests add: -c 8x8] -->\n```sh\nanethru\n```\n")
+    # text between the comment and the block: the tags are not for it (and match nothing)
+    assert [s.code for e in examples("<!-- `anethru` [tests add: -c 8x8] -->\ntext\n```sh\n"
+                                     "anethru\n```\n") for s in e.steps] == ["anethru"]
+
+
+def test_a_reader_sees_no_test_tags():
+    """The harness's tags live in HTML comments, never in what the README shows."""
+    visible = re.sub(r"<!--.*?-->", "", README, flags=re.S)
+    assert [ln for ln in visible.splitlines() if "[tests " in ln] == []
+    assert "[tests add:" in README   # ... and the tags are still there for the test

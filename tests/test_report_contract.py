@@ -299,3 +299,30 @@ def test_the_1x1_command_line_prints_strict_json():
     assert len(doc["results"][0]["tests"]["sequential"]["block_ns"]) == 200
 
 
+
+
+def test_a_rows_unit_is_the_one_that_shows_its_largest_figure():
+    """The max column printed `10301.0 ns`, in the median's unit: the row's unit now comes
+    from every figure of the row, max included."""
+    copies = [0.0099] * 11 + [0.11331]  # per pass of 11 copies: 900 ns per copy, one 10.30 us
+    r = result({"sequential": [3.0] * 12, "run_only": [2.0] * 12, "memcpy_only": copies})
+    (row,) = [ln for ln in str(r).splitlines() if ln.startswith(" memcpy_only ")]
+    assert row.split()[2:11] == ["0.900", "[0.900", "..", "0.900]", "us", "0.900", "us",
+                                 "10.30", "us"], row   # median [CI], min, max: one unit
+    (md,) = [ln for ln in r.to_markdown().splitlines() if ln.startswith("| `memcpy_only`")]
+    cells = [c.strip() for c in md.strip("|").split("|")]
+    assert cells[2:6] == ["0.900 us", "0.900 us .. 0.900 us", "0.900 us", "10.30 us"], md
+
+
+def test_the_precision_shortfall_names_tiny_intervals_in_a_unit_that_shows_them():
+    """It said `+/-0.000123 ms (target +/-5e-05 ms)`: anethru.units picks the unit here too."""
+    from anethru.results.stats import Stats, precision_shortfall
+
+    overhead = Stats.of([-0.0002, -0.0001, 0.0, 0.0001, 0.0002, 0.00005, -0.00005, 0.0])
+    run_only = Stats.of([0.001] * 8)
+    (line,) = precision_shortfall({}, overhead, run_only, 0.05)
+    hw = overhead.half_width
+    assert hw is not None and hw < 0.001
+    assert line == (f"round_trip_overhead's interval spans zero and is +/-{duration(hw)} "
+                    f"(target +/-{duration(0.05 * 0.001)})")
+    assert line.endswith("(target +/-50.00 ns)") and " ms" not in line

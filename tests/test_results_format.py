@@ -97,6 +97,36 @@ def test_json_holds_no_infinity_or_nan_even_for_undefined_figures(suite):
 # ---------------------------------------------------------------------- loading
 
 
+def test_a_path_loads_the_file_and_json_text_stays_possible(suite, suite_doc, tmp_path,
+                                                            monkeypatch):
+    """load_results("run.json") said `$: not valid JSON`: a str was always JSON text.  Now a
+    str is a path unless it starts with '{' or '[' (source.py); bytes are always text."""
+    text = json.dumps(suite_doc)
+    (tmp_path / "run.json").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    assert anethru.load_results("run.json") == suite                 # a relative path, as a str
+    assert anethru.load_results(str(tmp_path / "run.json")) == suite
+    assert anethru.load_results(tmp_path / "run.json") == suite      # os.PathLike
+    assert anethru.load_results("\n  " + text) == suite              # JSON text, leading blanks
+    assert anethru.load_results(text.encode()) == suite              # bytes: JSON text
+    (tmp_path / "{odd}.json").write_text(text)                       # a name that looks like text
+    assert anethru.load_results(tmp_path / "{odd}.json") == suite
+    with pytest.raises(FileNotFoundError) as info:
+        anethru.load_results("missing.json")
+    message = str(info.value)
+    assert "load_results: cannot read 'missing.json'" in message
+    assert "a str is a path unless it starts with '{' or '['" in message
+    with pytest.raises(TypeError, match="expected a path .* or JSON text .*; got int"):
+        anethru.load_results(42)
+
+
+def test_load_sweep_takes_a_path_str_too(tmp_path):
+    with pytest.raises(FileNotFoundError, match="load_sweep: cannot read 'sweep.json'"):
+        anethru.load_sweep("sweep.json")
+    with pytest.raises(anethru.ResultFormatError, match="not valid JSON"):
+        anethru.load_sweep('{"a": ')
+
+
 def test_round_trip_recomputes_and_equals(suite, suite_doc):
     text = json.dumps(suite_doc)
     assert anethru.load_results(text) == suite
@@ -132,7 +162,7 @@ def test_stated_figures_are_optional(suite_doc):
 
 
 @pytest.mark.parametrize("text,path,reason", [
-    ("null", "$", "must be an object"),
+    (b"null", "$", "must be an object"),   # bytes: JSON text (a str "null" is a path)
     ("[]", "$", "must be an object"),
     ("{}", "$.schema", "is missing"),
     ('{"schema": "something/else"}', "$.schema", "not an anethru result"),
@@ -143,7 +173,7 @@ def test_stated_figures_are_optional(suite_doc):
     ('{"schema": "anethru.suite/2", "results": NaN}', "$.results", "NaN is not a finite number"),
     ('{"a": ', "$", "not valid JSON"),
     (b'\xff\xfe{}', "$", "not valid JSON"),
-    ("1" * 5000, "$", "not valid JSON"),
+    (b"1" * 5000, "$", "not valid JSON"),   # bytes: JSON text (a str of digits is a path)
 ])
 def test_hostile_documents_name_the_first_bad_field(text, path, reason):
     with pytest.raises(anethru.ResultFormatError) as info:

@@ -1,5 +1,8 @@
-"""Plant each bug of issue #13's table in a scratch copy of this tree, build it, run the tests,
-and report whether the suite caught it.
+"""Does the test suite catch a broken harness?  Plant known bugs, one at a time, each in a
+scratch copy of this tree (a timed block that runs the wrong pass, evals on the wrong thread, a
+clock restarted mid-block, unlocks in the wrong order, repeats unpaired, fp16 accumulation, an
+eval under a lock, a warning never emitted, a CSV column holding the wrong figure), build it,
+run the tests that should notice, and report which test caught each bug.
 
     python tools/plant_bugs.py                # every bug, each against its relevant tests
     python tools/plant_bugs.py --full         # each against the whole suite
@@ -172,7 +175,10 @@ def run_tests(tree: str, tests: tuple[str, ...]) -> tuple[bool, str]:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="the bugs it plants (--only NAME):\n" + "\n".join(
+            f"  {b.name}: {b.what} ({b.where})" for b in BUGS))
     ap.add_argument("--full", action="store_true", help="run the whole suite for every bug")
     ap.add_argument("--only", action="append", metavar="NAME", choices=[b.name for b in BUGS],
                     help="plant only this bug (repeatable)")

@@ -7,10 +7,8 @@ import argparse
 import re
 
 from anethru.commands.common import UsageError
-from anethru.measure.seed import SEED_KERNELS
-from anethru.measure.stopping import DEFAULT_MAX_TIME, DEFAULT_PRECISION
-from anethru.native.tensors import WEIGHT_KINDS
-from anethru.native.vocab import DEFAULT_TESTS, EVAL_CHOICES, TEST_NAMES
+from anethru.native.vocab import (DEFAULT_MAX_TIME, DEFAULT_PRECISION, DEFAULT_TESTS,
+                                  EVAL_CHOICES, SEED_KERNELS, TEST_NAMES, WEIGHT_KINDS)
 
 
 def parse_config(text: str) -> tuple[int, int]:
@@ -74,6 +72,32 @@ def parse_fraction(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"invalid percentage {text!r}: use e.g. 5% or 0.05") from None
     return value / 100 if not t.endswith("%") and value > 1 else value
+
+
+# The Python argument names that a message from run_ceiling/run_suite/run_sweep may name,
+# and the flags a command-line user gave instead.
+FLAGS = {"repeats": "--repeats", "precision": "--precision", "max_time": "--max-time",
+         "iters": "--iters", "warmup": "--warmup", "kernels": "--kernels", "seed": "--seed",
+         "backend": "--backend", "tests": "--tests", "weights": "--weights",
+         "ane_eval": "--ane-eval", "ane_realtime": "--ane-realtime",
+         "cuda_memory": "--cuda-memory"}
+_ASSIGNED = re.compile(r"\b(" + "|".join(FLAGS) + r")=(['\"]?)([^'\",;) ]*)\2")
+_SNAKE = re.compile(r"\b(" + "|".join(n for n in FLAGS if "_" in n) + r")\b")
+# A plain word ("repeats", "seed") is a flag only where it is the subject of the message or
+# one of the choices it offers, never in ordinary prose ("a chain of 12 kernels").
+_SUBJECT = re.compile(r"^(" + "|".join(FLAGS) + r")(?= must | is | needs )")
+_CHOICE = re.compile(r"\b(give|or|and/or|not) (repeats|precision)\b")
+
+
+def flag_terms(message: str) -> str:
+    """An argument error from the Python API, in the flags of the command line:
+    ``max_time must be ...`` -> ``--max-time must be ...``, ``ane_eval='all'`` ->
+    ``--ane-eval all``, ``give repeats, or precision and/or max_time`` -> ``give --repeats, or
+    --precision and/or --max-time``."""
+    message = _ASSIGNED.sub(lambda m: f"{FLAGS[m.group(1)]} {m.group(3)}", message)
+    message = _SNAKE.sub(lambda m: FLAGS[m.group(1)], message)
+    message = _SUBJECT.sub(lambda m: FLAGS[m.group(1)], message)
+    return _CHOICE.sub(lambda m: f"{m.group(1)} {FLAGS[m.group(2)]}", message)
 
 
 def measurement_kwargs(args: argparse.Namespace) -> dict:

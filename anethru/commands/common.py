@@ -30,6 +30,19 @@ class ArgumentParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(message)
 
+    def _print_message(self, message: str, file=None) -> None:  # type: ignore[override]
+        # argparse's own swallows a failed write: --help or --version into a full disk exited
+        # 0 with nothing written.  Written and flushed here, a failure is one line and exit 1.
+        if message:
+            out = file or sys.stderr
+            try:
+                out.write(message)
+                out.flush()
+            except BrokenPipeError:
+                raise
+            except OSError as exc:
+                raise OutputError(f"cannot write the output: {exc}") from exc
+
 
 def _paragraphs(text: Optional[str]) -> Optional[str]:
     # Paragraphs (separated by blank lines) wrapped one by one, so help keeps its line breaks.

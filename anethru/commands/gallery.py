@@ -79,7 +79,7 @@ def _check(page: str, text: str, figure: str, stamp: str, say, regenerate: str) 
         if found != stamp:
             return error(f"{figure} shows other data than the result files (its stamp "
                          f"{found or 'is missing'}, the files give {stamp}); redraw it with "
-                         f"`{regenerate}` (needs the plot extra: pip install 'anethru[plot]')")
+                         f"`{regenerate}` (needs matplotlib: pip install matplotlib)")
     else:
         say(f"no figure at {figure} (the plot extra draws one); the page is checked alone")
     return EXIT_OK
@@ -101,8 +101,8 @@ def _write_figure(figure: str, data, stamp: str, say) -> Optional[str]:
     except ImportError:
         if os.path.exists(figure):
             return (f"{figure} shows other data than the result files now, and redrawing it "
-                    f"needs matplotlib: pip install 'anethru[plot]' and run again (or delete it)")
-        say("figure not drawn: matplotlib is missing (pip install 'anethru[plot]' draws it)")
+                    f"needs matplotlib: pip install matplotlib and run again (or delete it)")
+        say("figure not drawn: matplotlib is missing (pip install matplotlib draws it)")
         return None
     finally:
         if os.path.exists(tmp):

@@ -14,7 +14,8 @@ DESCRIPTION = ("Draw result files (anethru --json, anethru sweep --json) into a 
                "times against tensor bytes (log-log) with the round trip's fitted line, its "
                "band and the crossover; several files side by side, one colour per file. "
                "Every picture is labelled with backend, device, machine, anethru version and "
-               "date. Needs matplotlib: pip install 'anethru[plot]'.")
+               "date. Needs matplotlib: pip install matplotlib (or, in anethru's clone, "
+               "pip install '.[plot]').")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

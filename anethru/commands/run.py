@@ -10,17 +10,19 @@ from __future__ import annotations
 import argparse
 
 from anethru._version import __version__
-from anethru.commands.arguments import add_measurement_arguments, measurement_kwargs, parse_config
+from anethru.commands.arguments import (add_measurement_arguments, flag_terms,
+                                        measurement_kwargs, parse_config)
 from anethru.commands.common import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, PROG, UsageError,
                                      error, progress_printer, say_on_stderr,
                                      write_stdout)
 from anethru.commands.output import Suite, add_output_arguments, check_output_arguments, emit
 from anethru.errors import AnethruError, SuiteInterrupted
-from anethru.measure.api import SEED_CONFIGS, SEED_KERNELS, ConfigFailure, run_suite
-from anethru.measure.stopping import DEFAULT_MAX_TIME, DEFAULT_PRECISION
-from anethru.native.backends import backends
-from anethru.native.vocab import DESCRIPTIONS, TEST_NAMES
 from anethru.results.ceiling import CeilingResult
+from anethru.results.failure import ConfigFailure
+# Nothing imported at the top of a command module loads the native core (the measuring code is
+# imported in run()): --help and --version work even where the build is stale or missing.
+from anethru.native.vocab import (DEFAULT_MAX_TIME, DEFAULT_PRECISION, DESCRIPTIONS, SEED_CONFIGS,
+                                  SEED_KERNELS, TEST_NAMES)
 
 
 DESCRIPTION = ("Multi-kernel throughput ceiling: how much of a chain of accelerator kernels is the "
@@ -49,6 +51,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from anethru.measure.api import run_suite
+    from anethru.native.backends import backends
+
     if args.list_backends:
         write_stdout("".join(f"{b}\n" for b in backends()))
         return EXIT_OK
@@ -68,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     except AnethruError as exc:  # the machine or the backend, not the flags
         return error(str(exc))
     except (ValueError, TypeError, MemoryError) as exc:
-        raise UsageError(str(exc)) from exc
+        raise UsageError(flag_terms(str(exc))) from exc
     emit("suite", Suite(results), args)
     failures = [r for r in results if isinstance(r, ConfigFailure)]
     for f in failures:

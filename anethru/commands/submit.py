@@ -18,7 +18,7 @@ import tempfile
 
 from anethru.commands.common import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, PROG, UsageError,
                                      error, progress_printer, say_on_stderr, write_stdout)
-from anethru.commands.arguments import parse_config
+from anethru.commands.arguments import flag_terms, parse_config
 
 DEFAULT_RESULTS = "results"
 SUBMIT_MAX_TIME = 60.0   # s per configuration: long enough for the target on a quiet machine
@@ -165,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
     except AnethruError as exc:
         return error(str(exc))
     except (ValueError, TypeError) as exc:
-        raise UsageError(str(exc)) from exc
+        raise UsageError(flag_terms(str(exc))) from exc
     results = [r for r in measured if isinstance(r, CeilingResult)]
     failures = [r for r in measured if isinstance(r, ConfigFailure)]
     for f in failures:

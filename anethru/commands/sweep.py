@@ -15,7 +15,8 @@ from anethru.commands.common import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, PR
 from anethru.errors import AnethruError
 from anethru.measure.grid import (DEFAULT_BYTES, DEFAULT_CHANNELS, DEFAULT_POINTS, parse_bytes,
                                   size_text)
-from anethru.commands.arguments import add_measurement_arguments, measurement_kwargs, parse_config
+from anethru.commands.arguments import (add_measurement_arguments, flag_terms,
+                                        measurement_kwargs, parse_config)
 
 DESCRIPTION = ("How the round trip grows with tensor size: every configuration of a grid "
                "measured as `anethru` measures one, then the round-trip overhead per layer "
@@ -89,6 +90,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--configs lists the grid itself: give it alone, or --channels, "
                          "--spatial, --points and --bytes")
     check_output_arguments("sweep", args)
+    if args.ane_eval == "all":
+        raise UsageError("a sweep measures one eval path: give --ane-eval standard, realtime or "
+                         "direct (anethru --ane-eval all compares the paths at one configuration)")
     kwargs = measurement_kwargs(args)
     try:
         sweep = run_sweep(args.configs, channels=args.channels, spatial=args.spatial,
@@ -103,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     except AnethruError as exc:
         return error(str(exc))
     except (ValueError, TypeError, MemoryError) as exc:
-        raise UsageError(str(exc)) from exc
+        raise UsageError(flag_terms(str(exc))) from exc
     emit("sweep", sweep, args)
     for f in sweep.failures:
         error(str(f))

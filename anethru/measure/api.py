@@ -19,7 +19,7 @@ from anethru.native.vocab import EVAL_PATHS
 from anethru.measure.host.fingerprint import fingerprint
 from anethru.results.ceiling import CeilingResult, Config, Stopping
 from anethru.results.failure import ConfigFailure
-from anethru.measure.seed import SEED_CONFIGS, SEED_KERNELS
+from anethru.native.vocab import SEED_CONFIGS, SEED_KERNELS
 from anethru.measure.stopping import (DEFAULT_MAX_TIME, DEFAULT_PRECISION, MAX_REPEATS,
                                       MIN_REPEATS, Criterion, FixedRepeats, Limits, Precision,
                                       measure_until)

@@ -44,8 +44,7 @@ MIN_PASSES = 5
 LONG_BLOCK_MS = 1000.0
 # Defaults of a precision run: +/-5% on every median, within 15 s per configuration (the
 # seed's three configurations end within a minute on a 2-core CPU).
-DEFAULT_PRECISION = 0.05
-DEFAULT_MAX_TIME = 15.0
+from anethru.native.vocab import DEFAULT_MAX_TIME, DEFAULT_PRECISION  # noqa: E402
 # A precision run never stops before 6 repeats (the fewest whose median interval reaches 95%)
 # and never runs more than 500 (past that the interval barely narrows and documents grow).
 MIN_REPEATS = 6

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-WEIGHT_KINDS = ("identity", "random")
+from anethru.native.vocab import WEIGHT_KINDS  # defined there, with no native code behind it
 
 
 def make_weights(kind: str, channels: int, kernels: int, seed: int = 0) -> np.ndarray:

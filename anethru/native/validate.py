@@ -64,14 +64,22 @@ def integers(name: str, values: object, limit: int) -> list[int]:
 
 
 def pair(name: str, value: object) -> tuple[int, int]:
-    """A (channels, spatial) configuration."""
-    two = items(name, value, 2, "values")
+    """A (channels, spatial) configuration; anything else is a TypeError naming it (a bare
+    integer gets a hint: run_suite([64, 32]) means one configuration, written [(64, 32)])."""
+    if isinstance(value, (str, bytes, bytearray)) or not hasattr(value, "__iter__"):
+        two: list = []
+    else:
+        two = list(itertools.islice(value, 3))
     if len(two) != 2:
-        raise ValueError(f"{name} must be (channels, spatial); got {value!r}")
+        hint = (f"; for one configuration write [({value}, ...)], a list of pairs"
+                if isinstance(value, numbers.Integral) and not isinstance(value, bool) else "")
+        raise TypeError(f"{name} must be a (channels, spatial) pair; got {value!r}{hint}")
     return integer(f"{name}[0]", two[0]), integer(f"{name}[1]", two[1])
 
 
 def pairs(name: str, values: object, limit: int) -> list[tuple[int, int]]:
+    if isinstance(values, (str, bytes, bytearray)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{name} must be a list of (channels, spatial) pairs; got {values!r}")
     return [pair(f"{name}[{i}]", v) for i, v in enumerate(items(name, values, limit))]
 
 

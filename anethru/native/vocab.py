@@ -3,6 +3,15 @@
 
 from __future__ import annotations
 
+# The seed's configurations (channels x spatial) and chain length, the weights a run takes, and
+# the defaults of a precision run: here, with no native code behind them, so that a command's
+# --help (and --version) works even where the native build is stale or missing.
+SEED_CONFIGS = ((64, 32), (256, 64), (768, 256))
+SEED_KERNELS = 12
+WEIGHT_KINDS = ("identity", "random")
+DEFAULT_PRECISION = 0.05
+DEFAULT_MAX_TIME = 15.0
+
 TEST_NAMES = ("sequential", "run_only", "memcpy_only", "serial_queue", "chained", "null_eval")
 TEST_IDS = {name: i for i, name in enumerate(TEST_NAMES)}
 

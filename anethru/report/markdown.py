@@ -40,7 +40,7 @@ def format_markdown(r: "CeilingResult") -> str:
     rows = []
     for t in r.tests.values():
         s = t.per_unit_ms
-        u = row_unit(s.median, s.ci_low, s.ci_high)
+        u = row_unit(s.median, s.ci_low, s.ci_high, s.min, s.max)   # the row's largest shows
         ci = "-" if s.ci_low is None else f"{duration(s.ci_low, u)} .. {duration(s.ci_high, u)}"
         rows.append([f"`{t.name}`", t.unit, duration(s.median, u), ci, duration(s.min, u),
                      duration(s.max, u), percent(s.cv), duration(t.per_pass_ms.median)])

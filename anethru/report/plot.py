@@ -27,7 +27,9 @@ from anethru.errors import AnethruError
 from anethru.measure.grid import size_text
 
 FORMATS = ("png", "svg", "pdf")
-INSTALL_HINT = "pip install 'anethru[plot]' (or: pip install matplotlib)"
+# anethru is installed from its clone, not from an index: "anethru[plot]" names nothing pip can
+# fetch, ".[plot]" (in the clone) and matplotlib itself do.
+INSTALL_HINT = "pip install matplotlib (or, in anethru's clone: pip install '.[plot]')"
 TEST_ORDER = ("sequential", "run_only", "memcpy_only", "serial_queue", "chained", "null_eval")
 MARKERS = {"sequential": "o", "run_only": "s", "memcpy_only": "v", "serial_queue": "D",
            "chained": "^", "null_eval": "x"}

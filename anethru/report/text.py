@@ -37,9 +37,11 @@ def format_result(r: "CeilingResult") -> str:
                  f" {'CV':>4} {'per pass':>10} {'per s':>9}")
     for t in r.tests.values():
         s, p = t.per_unit_ms, t.per_pass_ms
-        u = row_unit(s.median, s.ci_low, s.ci_high)
         per_s = "-" if t.units_per_second is None else f"{t.units_per_second:.0f}"
-        lines.append(f" {t.name:<13} {t.unit:<6} {figure(s):<34} {duration(s.min, u):>10}"
+        # One unit per row, the one that shows its largest figure: a max 10x the median is
+        # "10.30 us", never "10301 ns" in the median's unit.
+        u = row_unit(s.median, s.ci_low, s.ci_high, s.min, s.max)
+        lines.append(f" {t.name:<13} {t.unit:<6} {figure(s, shown=u):<34} {duration(s.min, u):>10}"
                      f" {duration(s.max, u):>10} {percent(s.cv):>4} {duration(p.median):>10}"
                      f" {per_s:>9}")
     for name, why in r.unsupported.items():

@@ -355,7 +355,7 @@ class CeilingResult:
 
     def plot(self, path: Union[str, os.PathLike], title: Optional[str] = None) -> None:
         """Draw each test's per-kernel time with its interval, and the derived figures (needs
-        matplotlib: pip install 'anethru[plot]'); the suffix (.png, .svg, .pdf) picks the format."""
+        matplotlib: pip install matplotlib); the suffix (.png, .svg, .pdf) picks the format."""
         render("document", "plot", [self.to_dict()], path, names=None if title is None else [title])
 
     def __str__(self) -> str:

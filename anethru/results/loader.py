@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-import os
-from typing import Union
-
 from anethru.results import schema
 from anethru.results.ceiling import CeilingResult, load_ceiling
+from anethru.results.source import Source, document_text
 from anethru.results.sweep import SweepResult
 
 
-def load_results(text: Union[str, bytes, os.PathLike]) -> list[CeilingResult]:
-    """Results from JSON text: one result (``CeilingResult.to_json``), a suite
+def load_results(text: Source) -> list[CeilingResult]:
+    """Results from a file or from JSON text: one result (``CeilingResult.to_json``), a suite
     (``anethru --json``) or a sweep (``anethru sweep --json``: its measured configurations, in
     grid order, after the whole sweep, model included, is validated; ``anethru.load_sweep``
     gives the sweep itself), of this or an older format version, so saved runs from many
-    machines can be read back and compared.  A path (``pathlib.Path``) is read first.  Raises
+    machines can be read back and compared.
+
+    ``text`` is a path (``str`` or ``os.PathLike``) to read, or the JSON text itself: bytes, or
+    a ``str`` whose first non-blank character is ``{`` or ``[`` (anethru/results/source.py).
+    A file that cannot be read raises its OSError naming the path; a bad document raises
     ResultFormatError (a ValueError) naming the first bad field."""
-    if isinstance(text, os.PathLike):
-        with open(text, "rb") as f:
-            text = f.read()
-    doc = schema.parse_json(text)
+    doc = schema.parse_json(document_text(text, "load_results"))
     kind = schema.kind_of(doc)
     if kind == "suite":
         doc = schema.upgrade(doc, "suite")

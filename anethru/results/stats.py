@@ -31,6 +31,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from anethru.units import duration
+
 # The confidence level asked of every interval.
 CI_LEVEL = 0.95
 # Google Benchmark / pyperf practice: flag, do not fail, noisy measurements.
@@ -215,15 +217,15 @@ def precision_shortfall(per_test: dict[str, Stats], overhead: Optional[Stats],
             out.append(f"{name} has no interval yet ({s.n} repeat{'s' if s.n != 1 else ''})")
         elif hw > precision * abs(s.median):
             rel = s.relative_half_width
-            out.append(f"{name} +/-{rel:.1%}" if rel is not None else f"{name} +/-{hw:.3g} ms")
+            out.append(f"{name} +/-{rel:.1%}" if rel is not None else f"{name} +/-{duration(hw)}")
     if overhead is not None and run_only is not None:
         hw = overhead.half_width
         target = precision * abs(run_only.median)
         if hw is None:
             out.append("round_trip_overhead has no interval yet")
         elif not overhead.excludes_zero and hw > target:
-            out.append(f"round_trip_overhead's interval spans zero and is +/-{hw:.3g} ms "
-                       f"(target +/-{target:.3g} ms)")
+            out.append(f"round_trip_overhead's interval spans zero and is +/-{duration(hw)} "
+                       f"(target +/-{duration(target)})")
     return out
 
 

@@ -28,6 +28,7 @@ from typing import Any, Optional, Union
 from anethru.results import schema
 from anethru.results.ceiling import CeilingResult, load_ceiling
 from anethru.results.failure import SweepFailure
+from anethru.results.source import Source, document_text
 from anethru.results.views import render
 from anethru.results.model import SweepModel, build_model
 
@@ -93,7 +94,7 @@ class SweepResult:
         return cls.from_dict(schema.parse_json(text))
 
     def plot(self, path: Union[str, os.PathLike], title: Optional[str] = None) -> None:
-        """Draw the sweep (needs matplotlib: pip install 'anethru[plot]'); the file's suffix
+        """Draw the sweep (needs matplotlib: pip install matplotlib); the file's suffix
         (.png, .svg, .pdf) picks the format."""
         render("document", "plot", [self.to_dict()], path, names=None if title is None else [title])
 
@@ -121,13 +122,11 @@ def _load_sweep(doc: dict) -> SweepResult:
     return sweep
 
 
-def load_sweep(text: Union[str, bytes, os.PathLike]) -> SweepResult:
-    """A sweep from its JSON (what ``anethru sweep --json`` prints, or ``SweepResult.to_json``);
-    a path (``pathlib.Path``) is read first.  ResultFormatError names the first bad field."""
-    if isinstance(text, os.PathLike):
-        with open(text, "rb") as f:
-            text = f.read()
-    return SweepResult.from_json(text)
+def load_sweep(text: Source) -> SweepResult:
+    """A sweep from its JSON (what ``anethru sweep --json`` prints, or ``SweepResult.to_json``):
+    a path (``str`` or ``os.PathLike``) to read, or the JSON text itself, by load_results'
+    rule (anethru/results/source.py).  ResultFormatError names the first bad field."""
+    return SweepResult.from_json(document_text(text, "load_sweep"))
 
 
 __all__ = ["SweepResult", "SweepFailure", "load_sweep", "SWEEP_SCHEMA"]
