@@ -179,7 +179,7 @@ def test_a_stale_build_blocks_only_the_commands_that_measure(tmp_path, python):
     """--version, --help and compare need no native code: a stale build refused them too."""
     tree = str(tmp_path / "tree")
     source_tree(tree, with_build=True)
-    _edit(os.path.join(tree, "csrc/cpu_backend.c"), "#include", "/* edited */\n#include")
+    _edit(os.path.join(tree, "csrc/cpu/cpu_backend.c"), "#include", "/* edited */\n#include")
     (result_file,) = [f for f in glob.glob(os.path.join(ROOT, "results", "*cpu*.json"))][:1]
     for args in (["--version"], ["--help"], ["compare", "--help"], ["sweep", "--help"],
                  ["submit", "--help"], ["compare", result_file, result_file]):

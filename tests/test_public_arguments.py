@@ -25,12 +25,12 @@ def test_tests_of_a_wrong_type_are_named(tests, error, words, no_leaks):
 
 
 @pytest.mark.parametrize("configs,words", [
-    ([(16, 8), (16,)], r"configs\[1\] must be \(channels, spatial\)"),
-    ([64], r"configs\[0\] must be a list; got 64"),
-    (["16x8"], r"configs\[0\] must be a list; got '16x8'"),
+    ([(16, 8), (16,)], r"configs\[1\] must be a \(channels, spatial\) pair; got \(16,\)"),
+    ([64], r"configs\[0\] must be a \(channels, spatial\) pair; got 64"),
+    (["16x8"], r"configs\[0\] must be a \(channels, spatial\) pair; got '16x8'"),
     ([(16, 8.0)], r"configs\[0\]\[1\] must be an integer; got 8.0"),
-    ("16x8", r"configs must be a list"),
-    (None, r"configs must be a list; got None"),
+    ("16x8", r"configs must be a list of \(channels, spatial\) pairs"),
+    (None, r"configs must be a list of \(channels, spatial\) pairs; got None"),
 ])
 def test_malformed_suite_configs_are_named(configs, words, no_leaks):
     with pytest.raises((TypeError, ValueError), match=words):
