@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from anethru.bringup.steps import FAILED, OK, SKIPPED, StepResult
+from anethru.markdown import cell
 
 SCHEMA = "anethru.doctor/1"
 # Steps whose failure is a conclusion about the others (named in the summary).
@@ -84,9 +85,6 @@ class DoctorReport:
 
     def to_markdown(self) -> str:
         """A block to paste into a bug report as it is."""
-        def cell(text: str) -> str:
-            return text.replace("|", "\\|").replace("\n", " ")
-
         lines = [f"### anethru doctor --backend {self.backend}", "",
                  f"anethru {self.anethru_version}; {cell(self._machine_line())}"
                  + (f"; native core: {cell(self.native)}" if self.native else ""), "",

@@ -14,13 +14,14 @@ import os
 import posixpath
 import re
 import urllib.parse
-from typing import Any, Optional
+from typing import Optional
 
 from anethru.measure.host.conditions import state_text
 from anethru.gallery.files import Submission
 from anethru.gallery.tables import DERIVED, TESTS, Row, Table
 from anethru.units import figure
 from anethru.results.ceiling import CeilingResult
+from anethru.markdown import literal
 from anethru.gallery.seed import (SEED_BACKEND, SEED_CHIP, SEED_KERNELS, SEED_MS, SEED_OS,
                                   SEED_PROGRAM, SEED_PROVENANCE, SEED_SOURCE_ANCHOR,
                                   SEED_SOURCE_FILE, SEED_SOURCE_SECTION, seed_round_trip_ms)
@@ -34,18 +35,6 @@ SEED_MARK = "\u2020"   # dagger: figures computed here from the seed's rounded o
 HEADER = (["machine", "OS", "backend", "anethru", "date", "power / thermal", "repeats (CI level)"]
           + [f"`{t}`" + (" per copy" if t == "memcpy_only" else "") for t in TESTS]
           + ["round trip per layer", "chaining saves per layer"])
-
-
-# Characters that Markdown reads as markup inside a line; control characters (a newline or a
-# \r in a file name or a text field would start a new line of the page) become spaces.
-_MARKUP = re.compile(r"([\\`*_\[\]<|])")
-_LEADING = re.compile(r"^(\s*)([#>+=-])")   # a heading, quote or list where a line starts
-_CONTROL = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]")
-
-
-def _md(text: Any) -> str:
-    """Text from a result file (anything its writer chose), as literal Markdown text."""
-    return _LEADING.sub(r"\1\\\2", _MARKUP.sub(r"\\\1", _CONTROL.sub(" ", str(text))))
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -103,8 +92,8 @@ def _derived_cell(r: CeilingResult, name: str) -> str:
 
 
 def _link(name: str, rel: str) -> str:
-    return f"[{_md(name)}](<{urllib.parse.quote(rel, safe='/')}>)" if _needs_quoting(rel) \
-        else f"[{_md(name)}]({rel})"
+    return f"[{literal(name)}](<{urllib.parse.quote(rel, safe='/')}>)" if _needs_quoting(rel) \
+        else f"[{literal(name)}]({rel})"
 
 
 def _needs_quoting(rel: str) -> bool:
@@ -126,11 +115,11 @@ def _row_cells(row: Row, key: tuple[int, int, int], links: dict[str, str]) -> li
     s = row.submission
     assert s is not None
     r = row.result or s.first
-    cells = [_machine_cell(s, links[s.name])] + [_md(x) for x in (
+    cells = [_machine_cell(s, links[s.name])] + [literal(x) for x in (
         _os(r), _backend(r), _version(r), s.date, state_text(r.machine, r.machine_state))]
     if row.failure is not None:
         f = row.failure
-        return cells + [_md(f"failed: {f.error}: {f.message}")] + ["-"] * (len(HEADER) - len(cells) - 1)
+        return cells + [literal(f"failed: {f.error}: {f.message}")] + ["-"] * (len(HEADER) - len(cells) - 1)
     return (cells + [_repeats(r)] + [_test_cell(r, t) for t in TESTS]
             + [_derived_cell(r, d) for d in DERIVED])
 
@@ -195,10 +184,10 @@ def _stopping(r: CeilingResult) -> str:
 def _file_section(s: Submission, links: dict[str, str], notes: dict[str, str]) -> list[str]:
     r, m = s.first, s.first.machine
     lines = ["", f"### {_link(s.name, links[s.name])}", "",
-             f"- device: {_md(r.device)}",
-             f"- machine: {_md(m.get('cpu_model', '?'))}, {_md(m.get('cpu_count', '?'))} CPUs; "
-             f"{_md(_os(r))}; Python {_md(m.get('python', '?'))}",
-             f"- written by anethru {_md(_version(r))}, format `{s.written_as}`"]
+             f"- device: {literal(r.device)}",
+             f"- machine: {literal(m.get('cpu_model', '?'))}, {literal(m.get('cpu_count', '?'))} CPUs; "
+             f"{literal(_os(r))}; Python {literal(m.get('python', '?'))}",
+             f"- written by anethru {literal(_version(r))}, format `{s.written_as}`"]
     lines.append("- figures: stated in the file and checked against its raw blocks"
                  if s.stated_figures else
                  "- figures: the file holds raw blocks only; every figure here is recomputed "
@@ -211,9 +200,9 @@ def _file_section(s: Submission, links: dict[str, str], notes: dict[str, str]) -
                      f"({' + '.join(res.check.tests)}); "
                      + (f"{len(res.warnings)} warning{'s' if len(res.warnings) != 1 else ''}"
                         if res.warnings else "no warnings"))
-        lines += [f"  - {_md(w)}" for w in res.warnings]
+        lines += [f"  - {literal(w)}" for w in res.warnings]
     for f in s.failures:
-        lines.append(f"- {f.channels}x{f.spatial}: failed: {_md(f.error)}: {_md(f.message)}")
+        lines.append(f"- {f.channels}x{f.spatial}: failed: {literal(f.error)}: {literal(f.message)}")
     return lines
 
 

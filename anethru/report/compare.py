@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from anethru.report.common import RULE
-from anethru.report.markdown import md_escape, md_table
+from anethru.markdown import cell
+from anethru.report.markdown import md_table
 from anethru.units import figure, number, row_unit
 
 if TYPE_CHECKING:
@@ -80,8 +81,8 @@ def format_comparison(cmp: "Comparison") -> str:
 def format_comparison_markdown(cmp: "Comparison") -> str:
     labels = [s.label for s in cmp.sources]
     lines = [f"### anethru compare: {len(cmp.sources)} inputs", ""]
-    lines += [f"- **[{s.label}]** {md_escape(s.summary())}" for s in cmp.sources]
-    lines += ["", f"_{md_escape(_comparison_intro(cmp)[0])}_"]
+    lines += [f"- **[{s.label}]** {cell(s.summary())}" for s in cmp.sources]
+    lines += ["", f"_{cell(_comparison_intro(cmp)[0])}_"]
     for c in cmp.configs:
         others = [lab for lab in c.present if lab != c.reference]
         present = [lab for lab in labels if lab in c.present]
@@ -104,5 +105,5 @@ def format_comparison_markdown(cmp: "Comparison") -> str:
                   + "; ".join(f"[{src}] {lab}" for src, lab in cmp.unpaired)]
     if cmp.notes:
         lines.append("")
-        lines += [f"> note: {md_escape(n)}" for n in cmp.notes]
+        lines += [f"> note: {cell(n)}" for n in cmp.notes]
     return "\n".join(lines)

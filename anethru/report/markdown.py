@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from anethru.report.common import (DERIVED_TEXT, check_text, derived_value, intervals_text,
                                    machine_line, provenance, stopping_text)
+from anethru.markdown import cell
 from anethru.units import duration, percent, row_unit
 
 if TYPE_CHECKING:
     from anethru.results.ceiling import CeilingResult
 
-def md_escape(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
 def md_table(header: list[str], rows: list[list[str]], align: str) -> list[str]:
     out = ["| " + " | ".join(header) + " |",
            "|" + "|".join("---:" if a == "r" else "---" for a in align) + "|"]
-    out += ["| " + " | ".join(md_escape(c) for c in row) + " |" for row in rows]
+    out += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
     return out
 
 
@@ -30,13 +27,13 @@ def format_markdown(r: "CeilingResult") -> str:
     if r.simulated:
         lines += ["**SIMULATED**: these figures come from a stand-in, not from the named hardware.",
                   ""]
-    lines += [f"- device: {md_escape(r.device)}",
-              f"- machine: {md_escape(machine_line(r.machine, r.machine_state))}",
-              f"- timing: {md_escape(stopping_text(r))}; {c.warmup} warm-up passes; passes per block "
-              + md_escape(", ".join(f"{t.name} {t.iters}" for t in r.tests.values())),
-              f"- intervals: {md_escape(intervals_text(r))}",
-              f"- chain check: {md_escape(check_text(r))}; compile+load {r.compile_ms:.1f} ms; "
-              f"{md_escape(provenance(r))}", ""]
+    lines += [f"- device: {cell(r.device)}",
+              f"- machine: {cell(machine_line(r.machine, r.machine_state))}",
+              f"- timing: {cell(stopping_text(r))}; {c.warmup} warm-up passes; passes per block "
+              + cell(", ".join(f"{t.name} {t.iters}" for t in r.tests.values())),
+              f"- intervals: {cell(intervals_text(r))}",
+              f"- chain check: {cell(check_text(r))}; compile+load {r.compile_ms:.1f} ms; "
+              f"{cell(provenance(r))}", ""]
     rows = []
     for t in r.tests.values():
         s = t.per_unit_ms
@@ -55,7 +52,7 @@ def format_markdown(r: "CeilingResult") -> str:
         lines += md_table(["derived figure", "median [CI]", "formula"], rows, "lrl")
     if r.warnings:
         lines.append("")
-        lines += [f"> **warning**: {md_escape(w)}" for w in r.warnings]
+        lines += [f"> **warning**: {cell(w)}" for w in r.warnings]
     lines += ["", "<details><summary>machine fingerprint</summary>", ""]
     lines += md_table(["key", "value"], [[k, v] for k, v in r.machine.items()], "ll")
     lines += ["", "</details>"]
