@@ -44,6 +44,16 @@ result["after"] = dict(
 print(json.dumps(result))
 """
 CLEAN = dict(objects=0, modules=0, context_refs=0, chains=0, kernels=0)
+# What the backend keeps for the life of the process once a chain was compiled through it (the
+# doctor's last step does): its two modules and one context reference.
+BACKEND_KEPT = dict(CLEAN, modules=2, context_refs=1)
+
+
+def left_behind(r, knobs=None) -> dict:
+    if r["steps"].get("backend chain", ["skipped"])[0] == "skipped":
+        return CLEAN
+    # a GPU that refuses the sm_80 module: the backend runs with the base module alone
+    return dict(BACKEND_KEPT, modules=1) if (knobs or {}).get("FAKE_CUDA_REJECT_TARGET") else BACKEND_KEPT
 
 
 def doctor(library, prepare="", cleanup="", cli=False, **env):
@@ -71,12 +81,13 @@ def expected_statuses(failed: set[str]) -> dict[str, str]:
 
 SIM = "SIMULATED (fake CUDA driver, no GPU): "
 FMA = "anethru_conv_fma_32x32"
+TUNED = "mma_16x16_k16_g4"   # made the fastest on the fake driver, so the tuner picks it
 
 
 def test_every_step_passes_on_a_working_driver(fake):
     r = doctor(fake)
     assert {n: s for n, (s, _) in r["steps"].items()} == expected_statuses(set())
-    assert r["ok"] is True and r["after"] == CLEAN
+    assert r["ok"] is True and r["after"] == left_behind(r)
     msg = {n: m for n, (_, m) in r["steps"].items()}
     assert all(m.startswith(SIM) for m in msg.values())    # nothing here ran on a GPU
     assert msg["driver library"] == f"{SIM}{fake} (from ANETHRU_CUDA_LIBRARY), CUDA driver 13.0"
@@ -101,12 +112,12 @@ def test_every_step_passes_on_a_working_driver(fake):
     assert chosen in fits
     assert rest.startswith("for 64x32 (tuned in ") and rest.endswith("; the fake driver's times, on the CPU")
     assert sorted(e.split(" ")[0] for e in detail.split("; ")) == sorted(fits)
-    assert "result: all 11 steps passed" in r["text"]
+    assert "result: all 12 steps passed" in r["text"]
 
 
 def test_a_gpu_older_than_sm80_passes_without_the_cp_async_module(fake):
     r = doctor(fake, FAKE_CUDA_COMPUTE_CAPABILITY=75)
-    assert r["ok"] is True and r["after"] == CLEAN
+    assert r["ok"] is True and r["after"] == dict(BACKEND_KEPT, modules=1)   # the base module alone
     n_async = sum(n.startswith("async_") for n in H.variant_table())
     assert r["steps"]["PTX sm_80"][1] == (
         f"{SIM}not loaded, as this GPU cannot take it: needs compute capability 8.0+ (cp.async), "
@@ -124,7 +135,7 @@ def test_the_library_step_names_the_file_the_loader_found(fake, tmp_path):
     by that name, on LD_LIBRARY_PATH."""
     (tmp_path / "libcuda.so.1").symlink_to(fake)
     r = doctor("", DOCTOR_FAKE=str(tmp_path / "libcuda.so.1"), LD_LIBRARY_PATH=str(tmp_path))
-    assert r["ok"] is True and r["after"] == CLEAN
+    assert r["ok"] is True and r["after"] == left_behind(r)
     assert r["steps"]["driver library"][1] == f"{SIM}libcuda.so.1 = {os.path.realpath(fake)}, CUDA driver 13.0"
 
 
@@ -138,7 +149,7 @@ def test_beside_the_backend_in_one_process(fake):
     assert r["steps"]["conv variant"][1].startswith(f"{SIM}{r['kernel']} for 64x32 (chosen earlier "
                                                     "in this process): ")
     # what the backend keeps for the life of the process: its two modules and one reference
-    assert r["after"] == dict(CLEAN, modules=2, context_refs=1)
+    assert r["after"] == BACKEND_KEPT
 
 
 # (the failing step, the library (None: the fake; "drop:X": the fake without entry point X),
@@ -199,6 +210,11 @@ FAILURES = [
      "ANETHRU_CUDA_KERNEL=no_such_kernel names no CUDA kernel variant; choose one of: "),
     ("conv variant", None, dict(FAKE_CUDA_FAIL_LAUNCH=26, FAKE_CUDA_FAIL_AT_SYNC=1),
      "tuning the CUDA kernel for 64x32: cuStreamSynchronize after timing "),
+    # only the variant the tuner picks (the fastest) computes wrong values: the native steps'
+    # FMA launches pass, the backend's own chain does not
+    ("backend chain", None, dict(FAKE_CUDA_FAST_KERNEL=f"anethru_conv_{TUNED}",
+                                 FAKE_CUDA_CORRUPT_KERNEL=f"anethru_conv_{TUNED}"),
+     "the backend's chain failed: "),
 ]
 
 
@@ -227,7 +243,7 @@ def test_a_failing_step_is_named_and_what_needs_it_is_skipped(fake, build_dir, f
         assert r["steps"][name][1].startswith("needs ")
     assert r["ok"] is False
     assert f"first failure: {step}: " in r["text"]
-    assert r["after"] == CLEAN
+    assert r["after"] == left_behind(r, knobs)
 
 
 def test_every_step_has_its_failure_driven():
@@ -240,8 +256,8 @@ def test_the_dependencies_are_the_ones_a_bring_up_has():
                      "cuInit": ("entry points",), "device": ("cuInit",), "context": ("device",),
                      "PTX sm_75": ("context",), "PTX sm_80": ("PTX sm_75",),
                      "launch": ("PTX sm_75",), "graph": ("launch",), "identity": ("graph",),
-                     "conv variant": ("launch",)}
-    assert list(needs)[-1] == "conv variant"
+                     "conv variant": ("launch",), "backend chain": ("identity", "conv variant")}
+    assert list(needs)[-1] == "backend chain"   # the backend itself, after every native step
 
 
 @pytest.mark.parametrize("knobs,rc", [({}, 0), (dict(FAKE_CUDA_CORRUPT=1), 1)])
@@ -249,7 +265,7 @@ def test_command_line_exit_status(fake, knobs, rc):
     r = doctor(fake, cli=True, **knobs)
     assert r["rc"] == rc and r["ok"] is (rc == 0)
     assert {n: s for n, (s, _) in r["steps"].items()} == expected_statuses(set() if rc == 0 else {"identity"})
-    assert r["after"] == CLEAN
+    assert r["after"] == left_behind(r)
 
 
 def test_without_a_driver_the_library_step_fails_and_the_rest_is_skipped(capsys, monkeypatch):
@@ -291,3 +307,16 @@ def test_a_step_out_of_order_says_what_it_needs():
     finally:
         lib.anethru_cuda_bringup_close(session)
     assert [lib.anethru_cuda_module_sm(i) for i in range(lib.anethru_cuda_module_count())] == [75, 80]
+
+
+def test_the_doctor_fails_where_only_the_tuned_variant_fails(fake):
+    """The native steps launch the plain FMA variant; the backend measures with the one the
+    tuner picks.  With only that one wrong, the doctor must fail, in its backend chain step."""
+    r = doctor(fake, FAKE_CUDA_FAST_KERNEL=f"anethru_conv_{TUNED}",
+               FAKE_CUDA_CORRUPT_KERNEL=f"anethru_conv_{TUNED}")
+    statuses = {n: s for n, (s, _) in r["steps"].items()}
+    assert statuses == expected_statuses({"backend chain"}), statuses
+    assert r["ok"] is False and TUNED in r["steps"]["conv variant"][1]
+    message = r["steps"]["backend chain"][1]
+    assert message.startswith(f"{SIM}the backend's chain failed: ") and "output is wrong" in message, message
+    assert r["after"] == BACKEND_KEPT

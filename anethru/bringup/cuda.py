@@ -7,15 +7,22 @@ device 0 and its compute capability, its primary context, the base PTX module (s
 kernels the backend needs), then the sm_80 module (cp.async variants; on an older GPU it says so
 and passes, as the backend runs without it), one launch of the conv kernel, the chain of
 LAYERS launches captured into a CUDA graph and launched, the identity chain's output checked
-bit for bit, and the conv variant the tuner picks for CHANNELS x SPATIAL.
+bit for bit, and the conv variant the tuner picks for CHANNELS x SPATIAL.  Last, the backend
+itself: an identity chain compiled through it (the tuned variant, its own buffers and graph)
+and checked bit for bit, sequential and chained, so the doctor cannot pass where a measurement
+would fail.
 """
 
 from __future__ import annotations
 
+from anethru.bringup.steps import NativeSession, Step, StepFailed, native_step
+from anethru.errors import AnethruError
+from anethru.measure.chain import Chain
+from anethru.native.backends import probe
 from anethru.native.lib import lib
-from anethru.bringup.steps import NativeSession, Step, native_step
 
 CHANNELS, SPATIAL, LAYERS = 64, 32, 12
+SIMULATED = "SIMULATED (fake CUDA driver, no GPU): "   # csrc/cuda/cuda_bringup.c says it so too
 
 
 def open_context() -> NativeSession:
@@ -41,8 +48,22 @@ def steps() -> list[Step]:
     out += [Step("launch", native_step(lib.ANETHRU_CUDA_STEP_LAUNCH), needs=(base,)),
             Step("graph", native_step(lib.ANETHRU_CUDA_STEP_GRAPH), needs=("launch",)),
             Step("identity", native_step(lib.ANETHRU_CUDA_STEP_IDENTITY), needs=("graph",)),
-            Step("conv variant", native_step(lib.ANETHRU_CUDA_STEP_VARIANT), needs=("launch",))]
+            Step("conv variant", native_step(lib.ANETHRU_CUDA_STEP_VARIANT), needs=("launch",)),
+            Step("backend chain", backend_chain, needs=("identity", "conv variant"))]
     return out
+
+
+def backend_chain(session: NativeSession) -> str:
+    """The backend's own path: compile, the tuned variant, its graph, and the chain's check."""
+    # Said as the native steps say it: nothing that ran on the fake driver ran on a GPU.
+    said = SIMULATED if probe("cuda").simulated else ""
+    try:
+        with Chain(CHANNELS, SPATIAL, kernels=LAYERS, backend="cuda") as chain:
+            checked = chain.check()
+            return (f"{said}{LAYERS} kernels compiled by the backend with {chain.cuda_kernel}: "
+                    f"{' and '.join(checked.tests)} output == input, bit for bit")
+    except AnethruError as exc:
+        raise StepFailed(f"{said}the backend's chain failed: {exc}") from None
 
 
 __all__ = ["steps", "open_context", "modules", "CHANNELS", "SPATIAL", "LAYERS"]

@@ -38,6 +38,7 @@
  *   FAKE_CUDA_CONTEXT_ERROR=n        cuDevicePrimaryCtxRetain returns CUresult n
  *   FAKE_CUDA_CORRUPT=1              every conv kernel run adds 1 to the bits of its first
  *                                    output value (one ulp off, as a faulty GPU might be)
+ *   FAKE_CUDA_CORRUPT_KERNEL=e       the same, for the runs of entry point e only
  *   FAKE_CUDA_VERSION_ERROR=n        cuDriverGetVersion returns CUresult n (read at each call:
  *                                    it may be called before cuInit)
  * Dropping a symbol cannot be an environment knob (dlsym sees what the library exports), so
@@ -102,7 +103,7 @@ static int live_objects; /* memory blocks, streams, graphs and executable graphs
 static long kernel_runs, fail_at, fail_at_sync, allocs, fail_alloc, fail_capture, slow_us, corrupt;
 static int initialised, device_count = 1, compute_capability = 90, can_map_host = 1;
 static CUresult init_error, module_error, context_error;
-static const char *reject_target, *missing_function, *fail_kernel, *fast_kernel;
+static const char *reject_target, *missing_function, *fail_kernel, *fast_kernel, *corrupt_kernel;
 static struct CUctx_st primary;
 #define MAX_MODULES 4
 static struct CUmod_st modules[MAX_MODULES];
@@ -250,6 +251,7 @@ EXPORT CUresult cuInit(unsigned int flags)
     missing_function = getenv("FAKE_CUDA_MISSING_FUNCTION");
     fail_kernel = getenv("FAKE_CUDA_FAIL_KERNEL");
     fast_kernel = getenv("FAKE_CUDA_FAST_KERNEL");
+    corrupt_kernel = getenv("FAKE_CUDA_CORRUPT_KERNEL");
     initialised = 1;
     return CUDA_SUCCESS;
 }
@@ -627,7 +629,8 @@ static CUresult run_kernel(const launch_rec *l, CUstream s)
     if (!IS_EMPTY_KERNEL(l->fn)) {
         spin_unless_fast(l->fn);
         run_conv(l);
-        if (corrupt) ((uint16_t *)(uintptr_t)l->y)[0]++;
+        if (corrupt || (corrupt_kernel && strcmp(l->fn->name, corrupt_kernel) == 0))
+            ((uint16_t *)(uintptr_t)l->y)[0]++;
     }
     return CUDA_SUCCESS;
 }
