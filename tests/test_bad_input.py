@@ -257,7 +257,7 @@ def test_memory_guard_matches_what_a_chain_really_takes():
 
     code = textwrap.dedent("""
         import anethru
-        from anethru import validate
+        from anethru.native import validate
         def rss():
             with open("/proc/self/status") as f:
                 return next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmRSS"))
