@@ -15,7 +15,6 @@ import threading
 import time
 import warnings
 import weakref
-from dataclasses import dataclass
 from typing import Iterable, Mapping, Optional, Union
 
 import numpy as np
@@ -28,8 +27,9 @@ from anethru.native.backends import BackendInfo, resolve
 from anethru.errors import AneShapeWarning, AnethruError, ChainCheckError, UnsupportedError
 from anethru.native.programs import ane_shape_concern
 from anethru.native.interrupts import sigint_stops_native_loops
-from anethru.results.ceiling import ChainCheck, TestResult
-from anethru.native.vocab import TEST_IDS, TEST_NAMES, units
+from anethru.results.ceiling import ChainCheck
+from anethru.native.vocab import TEST_IDS, TEST_NAMES
+from anethru.measure.schedule import Measurement, shuffled_schedule  # noqa: F401 (public here)
 
 # memcpy_only passes are ~100x cheaper than eval passes: the seed ran 10x more of them so that
 # each timed block stays well above the clock's resolution.
@@ -57,40 +57,6 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):  # POSIX
     os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-@dataclass(frozen=True)
-class Measurement:
-    """Raw output of one measure call: which test each block ran, and its total in ns."""
-
-    schedule: tuple[str, ...]
-    block_ns: tuple[int, ...]
-    iters: dict[str, int]
-    warmup: int
-    repeats: int
-    seed: int
-
-    def results(self, kernels: int) -> dict[str, TestResult]:
-        """Per-test results, blocks kept in repeat order."""
-        out = {}
-        for name in TEST_NAMES:
-            blocks = tuple(ns for t, ns in zip(self.schedule, self.block_ns) if t == name)
-            if blocks:
-                unit, n = units(name, kernels)
-                out[name] = TestResult(name, unit, n, self.iters[name], blocks)
-        return out
-
-
-def shuffled_schedule(tests: Iterable[str], repeats: int, seed: int) -> list[str]:
-    """Each repeat runs every test once, in its own seeded random order, so no test is always
-    first or last (fixed order is how the seed got a negative overhead)."""
-    rng = random.Random(seed)
-    schedule: list[str] = []
-    for _ in range(repeats):
-        block = list(tests)
-        rng.shuffle(block)
-        schedule += block
-    return schedule
 
 
 class Chain:
