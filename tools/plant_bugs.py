@@ -82,9 +82,9 @@ BUGS = (
               "    rc = b->unlock(c->kernel[i + 1], ANETHRU_PORT_INPUT, ANETHRU_LOCK_READWRITE,\n"
               "                   rc2 ? NULL : msg, rc2 ? 0 : ANETHRU_ERRLEN);\n"),),
         ("tests/test_virtual_clock.py", "tests/test_trace.py")),
-    Bug("blocks_sorted_before_pairing", "Measurement.results in anethru/measure/chain.py",
+    Bug("blocks_sorted_before_pairing", "Measurement.results in anethru/measure/schedule.py",
         "blocks sorted before pairing, so repeats are no longer paired",
-        (Edit("anethru/measure/chain.py",
+        (Edit("anethru/measure/schedule.py",
               "blocks = tuple(ns for t, ns in zip(self.schedule, self.block_ns) if t == name)",
               "blocks = tuple(sorted(ns for t, ns in zip(self.schedule, self.block_ns) if t == name))"),),
         ("tests/test_pairing.py", "tests/test_stats.py", "tests/test_results.py")),
