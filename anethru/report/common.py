@@ -104,6 +104,8 @@ def check_text(r: "CeilingResult") -> str:
 def derived_value(d: "Derived") -> str:
     if d.stats is None:
         return f"undefined: {d.undefined}"
+    if d.not_resolved:
+        return f"not resolved: {d.not_resolved}"
     return figure(d.stats, d.unit)
 
 

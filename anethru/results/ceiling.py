@@ -16,11 +16,11 @@ from typing import Any, Optional, Union
 
 from anethru.results import schema
 from anethru.results.views import render
-from anethru.results.stats import (Stats, UndefinedFigure, paired_difference, paired_ratio,
-                                   per_pass_ms, per_unit_ms, precision_shortfall)
+from anethru.results.derived import Derived, derive
+from anethru.results.stats import Stats, per_pass_ms, per_unit_ms, precision_shortfall
 from anethru.native.vocab import TEST_NAMES
 
-SCHEMA = schema.name_of("ceiling")        # "anethru.ceiling/2"
+SCHEMA = schema.name_of("ceiling")        # "anethru.ceiling/3"
 SUITE_SCHEMA = schema.name_of("suite")    # what `anethru --json` prints: results + failures
 
 
@@ -62,55 +62,6 @@ class TestResult:
     @classmethod
     def from_dict(cls, d: dict) -> "TestResult":
         return cls(d["name"], d["unit"], d["units_per_pass"], d["iters"], tuple(d["block_ns"]))
-
-
-@dataclass(frozen=True)
-class Derived:
-    """A figure computed from two tests, repeat by repeat.  ``stats`` is None when the figure is
-    undefined (a ratio whose denominator is 0 in some repeat); ``undefined`` then says why."""
-
-    name: str
-    formula: str
-    unit: str            # "ms" or "ratio"
-    stats: Optional[Stats]
-    undefined: Optional[str] = None
-
-    def to_dict(self) -> dict:
-        return {"name": self.name, "formula": self.formula, "unit": self.unit,
-                "stats": None if self.stats is None else self.stats.to_dict(),
-                "undefined": self.undefined}
-
-
-def derive(tests: dict[str, TestResult], kernels: int) -> dict[str, Derived]:
-    """The figures the seed printed the formula for, and what chaining changes."""
-    out: dict[str, Derived] = {}
-    passes = {name: per_pass_ms(t.block_ns, t.iters) for name, t in tests.items()}
-    layers = kernels - 1
-
-    def add(name: str, formula: str, unit: str, compute) -> None:
-        try:
-            out[name] = Derived(name, formula, unit, Stats.of(compute()))
-        except UndefinedFigure as why:
-            out[name] = Derived(name, formula, unit, None, str(why))
-
-    if "sequential" in passes and "run_only" in passes:
-        add("round_trip_overhead", f"(sequential - run_only) per pass / {layers}", "ms",
-            lambda: paired_difference(passes["sequential"], passes["run_only"], layers))
-        if "memcpy_only" in tests:
-            copy = per_unit_ms(tests["memcpy_only"].block_ns, tests["memcpy_only"].iters, layers)
-            overhead = paired_difference(passes["sequential"], passes["run_only"], layers)
-            add("memcpy_share", "memcpy_only per copy / round_trip_overhead", "ratio",
-                lambda: paired_ratio(copy, overhead, "round_trip_overhead"))
-    if "serial_queue" in passes and "run_only" in passes:
-        add("serial_queue_vs_direct", "serial_queue / run_only", "ratio",
-            lambda: paired_ratio(passes["serial_queue"], passes["run_only"], "run_only"))
-    if "chained" in passes and "sequential" in passes:
-        add("chaining_saves", f"(sequential - chained) per pass / {layers}", "ms",
-            lambda: paired_difference(passes["sequential"], passes["chained"], layers))
-    if "chained" in passes and "run_only" in passes:
-        add("dispatch_saved", f"(run_only - chained) per pass / {layers}", "ms",
-            lambda: paired_difference(passes["run_only"], passes["chained"], layers))
-    return out
 
 
 @dataclass(frozen=True)
@@ -215,10 +166,11 @@ def result_warnings(tests: dict[str, TestResult], derived: dict[str, Derived], c
     rto = derived.get("round_trip_overhead")
     s = rto.stats if rto else None
     if s is not None and s.ci_low is not None and s.ci_high is not None:
-        if s.ci_low <= 0 <= s.ci_high:
-            out.append(f"round_trip_overhead's {s.ci_level:.0%} CI [{s.ci_low:.4g} .. "
-                       f"{s.ci_high:.4g}] ms spans zero: the round trip is within this machine's "
-                       f"noise here, and memcpy_share means little")
+        if rto.not_resolved:
+            out.append(f"round_trip_overhead is not resolved: {rto.not_resolved} (its "
+                       f"{s.ci_level:.0%} CI [{s.ci_low:.4g} .. {s.ci_high:.4g}] ms spans zero): "
+                       f"the round trip is within this machine's noise here, so memcpy_share is "
+                       f"undefined; the copy measured directly (memcpy_only) is the figure to use")
         elif s.ci_high < 0:
             out.append("round_trip_overhead is negative (its whole CI is below zero): sequential "
                        "ran faster than run_only; look for interference")

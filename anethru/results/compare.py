@@ -248,6 +248,12 @@ def _verdict(source: str, kind: str, s: Shift, none: float, band_low: float, ban
 def _change(name: str, is_test: bool, ref: CeilingResult, ref_stats: Stats, other: Stats,
             same_within: float, source: str) -> Change:
     a, b = ref_stats.samples, other.samples
+    if not a or not b:
+        # A ratio of medians (bootstrap interval) has no per-block samples to test: its parts,
+        # the tests, carry the verdicts.
+        est = other.median / ref_stats.median if ref_stats.median else None
+        return Change(source, "ratio", est, None, None, None, "uncertain",
+                      "a ratio of medians: compare the tests it is made of")
     positive = min(a) > 0 and min(b) > 0
     if is_test:
         return judge_times(a, b, same_within, source)

@@ -23,6 +23,10 @@ next, so every version ever written keeps loading):
   ``units_per_second`` may be null; no non-finite numbers anywhere; a suite records the
   configuration a Ctrl-C interrupted.  Upgrade from 1: add ``stopping`` (an exact count of
   repeats, time unknown) and drop stated figures that were not finite.
+- ``anethru.ceiling/3``, ``anethru.suite/3`` (issue 19): ratios are ratios of medians with a
+  bootstrap interval (never medians of per-repeat ratios), and a ratio whose denominator's
+  interval includes zero (an unresolved overhead) is undefined.  Upgrade from 2: the stated
+  derived figures are dropped (their meaning changed; they are recomputed from the raw blocks).
 - ``anethru.compare/1``: what ``anethru compare --json`` prints (written, never read back).
 - ``anethru.sweep/1``: what ``anethru sweep --json`` prints (anethru/sweep_result.py): the grid,
   the settings, ``anethru.ceiling/2`` results of the configurations measured (``points``, in grid
@@ -51,7 +55,7 @@ from anethru.errors import ResultFormatError
 from anethru.native.vocab import TEST_NAMES, units
 
 # Current version of each kind of document.
-CURRENT = {"ceiling": 2, "suite": 2, "compare": 1, "sweep": 1}
+CURRENT = {"ceiling": 3, "suite": 3, "compare": 1, "sweep": 1}
 SCHEMA_FILE = "results.schema.json"
 # Relative tolerance for a stated figure against the recomputed one (the same arithmetic gives
 # the same bits; this only absorbs another platform's last-digit rounding).
@@ -459,6 +463,19 @@ def _ceiling_1_to_2(doc: dict) -> dict:
     return out
 
 
+def _ceiling_2_to_3(doc: dict) -> dict:
+    out = dict(doc)
+    out["schema"] = name_of("ceiling", 3)
+    out.pop("derived", None)  # ratios changed meaning: recomputed, never compared
+    return out
+
+
+def _suite_2_to_3(doc: dict) -> dict:
+    out = dict(doc)
+    out["schema"] = name_of("suite", 3)
+    return out
+
+
 def _suite_1_to_2(doc: dict) -> dict:
     out = dict(doc)
     out["schema"] = name_of("suite", 2)
@@ -470,6 +487,8 @@ def _suite_1_to_2(doc: dict) -> dict:
 UPGRADES: dict[tuple[str, int], Callable[[dict], dict]] = {
     ("ceiling", 1): _ceiling_1_to_2,
     ("suite", 1): _suite_1_to_2,
+    ("ceiling", 2): _ceiling_2_to_3,
+    ("suite", 2): _suite_2_to_3,
 }
 
 

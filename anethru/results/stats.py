@@ -207,17 +207,57 @@ def paired_difference(a_pass_ms: Sequence[float], b_pass_ms: Sequence[float], di
     return [(a - b) / divisor for a, b in zip(a_pass_ms, b_pass_ms)]
 
 
-def paired_ratio(a: Sequence[float], b: Sequence[float], denominator: str = "the denominator"
-                 ) -> list[float]:
-    """a / b for each repeat; UndefinedFigure when some b is 0 (never inf or NaN)."""
-    if len(a) != len(b):
+# Bootstrap of a ratio of medians: replicates, and a fixed seed (a figure recomputed on load
+# must come out the same bits as when it was written).
+BOOTSTRAP_REPS = 2000
+BOOTSTRAP_SEED = 20261207
+
+
+def denominator_unresolved(den: Stats, what: str) -> Optional[str]:
+    """Why a ratio over ``den`` is undefined: its median's interval includes zero (or, without
+    an interval, its median is zero); None when the denominator is resolved."""
+    if den.ci_low is None or den.ci_high is None:
+        return None if den.median != 0 else f"{what} is 0 (one repeat, no interval)"
+    if den.ci_low <= 0 <= den.ci_high:
+        return f"{what}'s {den.ci_level:.0%} interval includes zero, so the ratio is undefined"
+    return None
+
+
+def ratio_of_medians(num: Sequence[float], den: Sequence[float], *, paired: bool,
+                     what: str = "the denominator", level: float = CI_LEVEL,
+                     reps: int = BOOTSTRAP_REPS, seed: int = BOOTSTRAP_SEED) -> Stats:
+    """median(num) / median(den), with a percentile-bootstrap interval.  ``paired``: num[i] and
+    den[i] were measured together (the same round), so rounds are resampled together; otherwise
+    each sample is resampled on its own.  The spread fields (min, max, mean, stdev) are those of
+    the bootstrap replicates; ``samples`` is empty (the inputs are the figures' own samples).
+    UndefinedFigure when the denominator's interval includes zero."""
+    a, b = np.asarray(num, float), np.asarray(den, float)
+    if paired and len(a) != len(b):
         raise ValueError("paired figures need the same number of repeats")
-    zeros = [i + 1 for i, y in enumerate(b) if y == 0]
-    if zeros:
-        which = ", ".join(map(str, zeros[:5])) + (" ..." if len(zeros) > 5 else "")
-        raise UndefinedFigure(f"{denominator} is 0 in {len(zeros)} of {len(b)} repeats "
-                              f"(repeat {which}), so the ratio is undefined")
-    return [x / y for x, y in zip(a, b)]
+    why = denominator_unresolved(Stats.of(b), what)
+    if why:
+        raise UndefinedFigure(why)
+    estimate = float(np.median(a)) / float(np.median(b))
+    if len(a) < 2 or len(b) < 2:
+        return Stats(max(len(a), len(b)), estimate, estimate, estimate, 0.0, estimate,
+                     None, None, None, ())
+    rng = np.random.default_rng(seed)
+    ia = rng.integers(0, len(a), (reps, len(a)))
+    ib = ia if paired else rng.integers(0, len(b), (reps, len(b)))
+    mb = np.median(b[ib], axis=1)
+    # A replicate whose denominator median is 0 has no ratio: it counts as infinitely far out.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        reps_ratio = np.where(mb != 0, np.median(a[ia], axis=1) / np.where(mb != 0, mb, 1), np.inf)
+    tail = (1 - level) / 2
+    lo, hi = np.quantile(reps_ratio, [tail, 1 - tail], method="lower")
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise UndefinedFigure(f"{what} is 0 in too many bootstrap replicates for a "
+                              f"{level:.0%} interval, so the ratio is undefined")
+    finite = [float(x) for x in reps_ratio[np.isfinite(reps_ratio)]]
+    mean = math.fsum(finite) / len(finite)
+    stdev = math.sqrt(math.fsum((x - mean) ** 2 for x in finite) / (len(finite) - 1))
+    return Stats(max(len(a), len(b)), min(finite), estimate, mean, stdev, max(finite),
+                 float(lo), float(hi), level, ())
 
 
 # ---------------------------------------------------------------------- two independent samples
