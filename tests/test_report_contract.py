@@ -181,10 +181,14 @@ def test_every_csv_column_holds_the_figure_it_names(measured):
                             note="")
             else:
                 d = r.derived[name]
+                over = (passes["sequential"] - passes["run_only"]) / (k - 1)
+                if r.pairs is not None:   # the per-pass pairs, where measured
+                    over = np.asarray([(s - q) / 1e6 / (k - 1) for s, q in r.pairs.wall_ns])
                 if name == "round_trip_overhead":
-                    values = (passes["sequential"] - passes["run_only"]) / (k - 1)
+                    values = over
+                elif name == "round_trip_overhead_cpu":
+                    values = np.asarray([(s - q) / 1e6 / (k - 1) for s, q in r.pairs.cpu_ns])
                 elif name == "memcpy_share":
-                    over = (passes["sequential"] - passes["run_only"]) / (k - 1)
                     lo, hi, _ = median_ci_independent(over)
                     values = None if lo <= 0 <= hi else \
                         ratio_row(passes["memcpy_only"] / (k - 1), over, d)

@@ -164,6 +164,7 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
             else:
                 raise UnsupportedError(f"{chain.backend} cannot run the {t} test: {why}")
         eval_paths: dict = {}
+        pairs = None
         state_start = machine_state.snapshot(chain.backend)
         if ane_eval == "all":
             m, stop, eval_paths = _measure_every_eval_path(
@@ -178,7 +179,7 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
             outcome = measure_until(chain, runnable, criterion, iters=iters, warmup=warmup,
                                     seed=seed_value, limits=limits, started=started,
                                     progress=lambda line: say(f"{c}x{s}: {line}"))
-            m, stop = outcome.measurement, outcome.stopping
+            m, stop, pairs = outcome.measurement, outcome.stopping, outcome.pairs
         state_end = machine_state.snapshot(chain.backend)
         say(f"{c}x{s}: {m.repeats} repeats in {stop.elapsed_s:.1f} s (stopped by "
             f"{stop.stopped_by.replace('_', ' ')})")
@@ -191,7 +192,7 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
             clock=chain.clock_name,
             anethru_version=_version(), stopping=stop,
             machine_state={"start": state_start, "end": state_end},
-            program_forms=chain.forms(), eval_paths=eval_paths)
+            program_forms=chain.forms(), eval_paths=eval_paths, pairs=pairs)
     finally:
         if owned:
             chain.close()

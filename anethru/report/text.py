@@ -50,6 +50,10 @@ def format_result(r: "CeilingResult") -> str:
         for d in r.derived.values():
             lines.append(f" {DERIVED_TEXT.get(d.name, d.name)}:")
             lines.append(f"     {derived_value(d)}   = {d.formula}")
+            if d.name == "round_trip_overhead" and "memcpy_only" in r.tests:
+                lines.append(f"     (inferred from sequential - run_only; the copy alone is "
+                             f"measured directly: memcpy_only "
+                             f"{duration(r.tests['memcpy_only'].per_unit_ms.median)} per copy)")
     if r.warnings:
         lines.append("")
         lines += [f" warning: {w}" for w in r.warnings]

@@ -17,6 +17,9 @@ from typing import Any, Optional, Union
 from anethru.results import schema
 from anethru.results.views import render
 from anethru.results.derived import Derived, derive
+from anethru.errors import ResultFormatError
+from anethru.results import verdict
+from anethru.results.pairs import Pairs
 from anethru.results.stats import Stats, per_pass_ms, per_unit_ms, precision_shortfall
 from anethru.native.vocab import TEST_NAMES
 
@@ -135,13 +138,20 @@ class Stopping:
     min_repeats: int = 1
     max_repeats: Optional[int] = None
     elapsed_s: Optional[float] = None
+    # Per figure (each test's median, the overheads): resolved, converged (not resolved), time
+    # limit or repeat cap (anethru.results.verdict); and the rule's name, by which a loader
+    # re-checks stopped_by (absent in results written before it).
+    figures: dict = field(default_factory=dict)
+    rule: Optional[str] = None
 
     @property
     def reached_target(self) -> bool:
         return self.stopped_by == self.criterion
 
     def to_dict(self) -> dict:
-        return dict(self.__dict__)
+        d = dict(self.__dict__)
+        d["figures"] = dict(self.figures)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "Stopping":
@@ -153,7 +163,8 @@ SM_CLOCK_DROP_WARN = 0.10
 
 
 def result_warnings(tests: dict[str, TestResult], derived: dict[str, Derived], config: Config,
-                    stopping: Stopping, machine: dict, machine_state: dict) -> list[str]:
+                    stopping: Stopping, machine: dict, machine_state: dict,
+                    pairs: Optional[Pairs] = None) -> list[str]:
     """Everything a reader should distrust in a result, each with what to do about it.
     Recomputed from the result's contents whenever one is built or loaded (the time-limit
     warning uses precision_shortfall, the predicate that stops a precision run)."""
@@ -174,11 +185,20 @@ def result_warnings(tests: dict[str, TestResult], derived: dict[str, Derived], c
         elif s.ci_high < 0:
             out.append("round_trip_overhead is negative (its whole CI is below zero): sequential "
                        "ran faster than run_only; look for interference")
+    if stopping.stopped_by == "converged":
+        open_ = [n for n, v in stopping.figures.items() if v == verdict.CONVERGED]
+        out.append(f"converged, not resolved: {', '.join(open_)}: the noise stopped shrinking "
+                   f"before the precision target (+/-{stopping.precision:.1%}) was reached; more "
+                   f"time narrows an interval only as 1/sqrt(rounds) (--max-time, --precision)")
     if stopping.stopped_by in ("max_time", "max_repeats") and stopping.criterion == "precision":
-        missing = precision_shortfall(
-            {n: t.per_unit_ms for n, t in tests.items()}, s,
-            tests["run_only"].per_unit_ms if "run_only" in tests else None,
-            stopping.precision or 0.0)
+        if stopping.rule == verdict.RULE:
+            missing = verdict.shortfall(tests, pairs, config.kernels, config.repeats,
+                                        stopping.precision)
+        else:   # a result written before the rule: its own predicate
+            missing = precision_shortfall(
+                {n: t.per_unit_ms for n, t in tests.items()}, s,
+                tests["run_only"].per_unit_ms if "run_only" in tests else None,
+                stopping.precision or 0.0)
         limit = (f"the time limit ({stopping.max_time_s:g} s) ran out"
                  if stopping.stopped_by == "max_time"
                  else f"the cap of {stopping.max_repeats} repeats was reached")
@@ -236,6 +256,9 @@ class CeilingResult:
     # {"rounds": [[path, ...] per round], "unsupported": {path: why},
     #  "results": {path: {"schedule": [...], "tests": {name: TestResult}}}}; {} otherwise.
     eval_paths: dict[str, Any] = field(default_factory=dict)
+    # The per-pass pairs of sequential and run_only (anethru.results.pairs): where present,
+    # round_trip_overhead comes from them; None in older documents and without both tests.
+    pairs: Optional[Pairs] = None
 
     def eval_path_tests(self) -> dict[str, dict[str, TestResult]]:
         """Per eval path measured, its per-test results: "standard" is ``tests``."""
@@ -253,11 +276,12 @@ class CeilingResult:
     def build(cls, *, config: Config, tests: dict[str, TestResult], **kw: Any) -> "CeilingResult":
         """A result from raw blocks: derived figures and warnings computed here."""
         ordered = {n: tests[n] for n in TEST_NAMES if n in tests}
-        derived = derive(ordered, config.kernels)
+        pairs = kw.get("pairs")
+        derived = derive_all(ordered, config.kernels, pairs)
         kw.pop("warnings", None)
         stopping = kw.pop("stopping", None) or Stopping("repeats", "repeats")
         warnings = result_warnings(ordered, derived, config, stopping, kw.get("machine", {}),
-                                   kw.get("machine_state", {}))
+                                   kw.get("machine_state", {}), pairs)
         return cls(config=config, tests=ordered, derived=derived, warnings=tuple(warnings),
                    stopping=stopping, **kw)
 
@@ -284,6 +308,7 @@ class CeilingResult:
             "anethru_version": self.anethru_version,
             "program_forms": self.program_forms,
             "eval_paths": _eval_paths_to_dict(self.eval_paths),
+            "pairs": None if self.pairs is None else self.pairs.to_dict(),
         }
 
     def to_json(self, indent: Optional[int] = 2) -> str:
@@ -331,9 +356,24 @@ def load_ceiling(doc: dict, path: str) -> CeilingResult:
         stopping=Stopping.from_dict(doc["stopping"]),
         program_forms={k: dict(v) for k, v in doc.get("program_forms", {}).items()},
         eval_paths=_eval_paths_from_dict(doc.get("eval_paths", {})),
+        pairs=None if doc.get("pairs") is None else Pairs.from_dict(doc["pairs"]),
     )
     schema.check_stated_figures(doc, result.to_dict(), path)
+    why = verdict.check_stopped_by(result.stopping, result.tests, result.pairs,
+                                   result.config.kernels, result.config.repeats)
+    if why:
+        raise ResultFormatError(f"{path}.stopping.stopped_by", why)
     return result
+
+
+def derive_all(tests: dict[str, TestResult], kernels: int, pairs: Optional[Pairs]
+               ) -> dict[str, Derived]:
+    """The derived figures, the overhead from the per-pass pairs where there are any."""
+    if pairs is None or not len(pairs) or not all(t in tests for t in ("sequential", "run_only")):
+        return derive(tests, kernels)
+    overheads = pairs.overheads(kernels)
+    return derive(tests, kernels, overhead=overheads[0],
+                  extra=tuple(d for d, _ in overheads[1:]))
 
 
 def suite_document(results: list, failures: list = (), interrupted: Optional[dict] = None) -> dict:

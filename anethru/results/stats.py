@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from statistics import NormalDist
 from typing import Optional, Sequence
 
@@ -53,18 +54,41 @@ def _binomial_half_cdf(n: int, k: int) -> float:
     return sum(math.comb(n, i) for i in range(min(k, n) + 1)) / 2 ** n
 
 
+# Up to this many samples the binomial tail is summed in exact integers; beyond, in floats from
+# log-gamma (relative error ~1e-12, far below any level's meaning), so thousands of per-pass
+# pairs cost milliseconds.
+EXACT_BINOMIAL_MAX_N = 2000
+
+
+@lru_cache(maxsize=4096)
 def median_ci_ranks(n: int, level: float = CI_LEVEL) -> Optional[tuple[int, int, float]]:
     """1-based ranks (j, n+1-j) of the order statistics bounding the median's interval, and
     its exact coverage; None when n < 2 (no interval exists)."""
     if n < 2:
         return None
-    best = 1
+    # P(B <= j - 1), accumulated term by term: j is the largest with 1 - 2 P(B <= j-1) >= level
+    # (j = 1, [min .. max], whatever its coverage).
+    exact = n <= EXACT_BINOMIAL_MAX_N
+
+    def pmf(k: int) -> float:
+        return math.exp(math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+                        - n * math.log(2))
+
+    term, cum = 1, 1                      # C(n, 0), and the running sum of C(n, i), i <= j-1
+    best, best_cdf = 1, (1 / 2 ** n if exact else pmf(0))
+    fcum = best_cdf
     for j in range(2, n // 2 + 1):
-        if 1 - 2 * _binomial_half_cdf(n, j - 1) >= level:
-            best = j
+        if exact:
+            term = term * (n - (j - 2)) // (j - 1)   # C(n, j - 1)
+            cum += term
+            cdf = cum / 2 ** n
         else:
+            fcum += pmf(j - 1)
+            cdf = fcum
+        if 1 - 2 * cdf < level:
             break
-    return best, n + 1 - best, 1 - 2 * _binomial_half_cdf(n, best - 1)
+        best, best_cdf = j, cdf
+    return best, n + 1 - best, 1 - 2 * best_cdf
 
 
 def median_ci(samples: Sequence[float], level: float = CI_LEVEL
@@ -110,6 +134,8 @@ class Stats:
         n = len(xs)
         mean = math.fsum(xs) / n
         stdev = math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / (n - 1)) if n > 1 else 0.0
+        if min(xs) == max(xs):  # identical samples: no spread, whatever the division rounded
+            mean, stdev = xs[0], 0.0
         lo, hi, coverage = median_ci(xs, level)
         return cls(n, min(xs), _median(xs), mean, stdev, max(xs), lo, hi, coverage, xs)
 
@@ -239,8 +265,7 @@ def ratio_of_medians(num: Sequence[float], den: Sequence[float], *, paired: bool
         raise UndefinedFigure(why)
     estimate = float(np.median(a)) / float(np.median(b))
     if len(a) < 2 or len(b) < 2:
-        return Stats(max(len(a), len(b)), estimate, estimate, estimate, 0.0, estimate,
-                     None, None, None, ())
+        return Stats(len(a), estimate, estimate, estimate, 0.0, estimate, None, None, None, ())
     rng = np.random.default_rng(seed)
     ia = rng.integers(0, len(a), (reps, len(a)))
     ib = ia if paired else rng.integers(0, len(b), (reps, len(b)))
@@ -256,7 +281,7 @@ def ratio_of_medians(num: Sequence[float], den: Sequence[float], *, paired: bool
     finite = [float(x) for x in reps_ratio[np.isfinite(reps_ratio)]]
     mean = math.fsum(finite) / len(finite)
     stdev = math.sqrt(math.fsum((x - mean) ** 2 for x in finite) / (len(finite) - 1))
-    return Stats(max(len(a), len(b)), min(finite), estimate, mean, stdev, max(finite),
+    return Stats(len(a), min(finite), estimate, mean, stdev, max(finite),
                  float(lo), float(hi), level, ())
 
 
