@@ -41,11 +41,11 @@ class TestResult:
 
     @cached_property
     def per_unit_ms(self) -> Stats:
-        return Stats.of(per_unit_ms(self.block_ns, self.iters, self.units_per_pass))
+        return Stats.of_series(per_unit_ms(self.block_ns, self.iters, self.units_per_pass))
 
     @cached_property
     def per_pass_ms(self) -> Stats:
-        return Stats.of(per_pass_ms(self.block_ns, self.iters))
+        return Stats.of_series(per_pass_ms(self.block_ns, self.iters))
 
     @property
     def units_per_second(self) -> Optional[float]:

@@ -88,7 +88,7 @@ def derive(tests: dict, kernels: int, overhead: Optional[tuple[Derived, list]] =
             samples = paired_difference(passes["sequential"], passes["run_only"], layers)
             overhead = (Derived("round_trip_overhead",
                                 f"(sequential - run_only) per pass / {layers}",
-                                "ms", Stats.of(samples)), samples)
+                                "ms", Stats.of_series(samples)), samples)
         out["round_trip_overhead"] = overhead[0]
         for d in extra:
             out[d.name] = d
@@ -105,11 +105,11 @@ def derive(tests: dict, kernels: int, overhead: Optional[tuple[Derived, list]] =
     if "chained" in passes and "sequential" in passes:
         out["chaining_saves"] = _figure(
             "chaining_saves", f"(sequential - chained) per pass / {layers}", "ms",
-            lambda: Stats.of(paired_difference(passes["sequential"], passes["chained"], layers)))
+            lambda: Stats.of_series(paired_difference(passes["sequential"], passes["chained"], layers)))
     if "chained" in passes and "run_only" in passes:
         out["dispatch_saved"] = _figure(
             "dispatch_saved", f"(run_only - chained) per pass / {layers}", "ms",
-            lambda: Stats.of(paired_difference(passes["run_only"], passes["chained"], layers)))
+            lambda: Stats.of_series(paired_difference(passes["run_only"], passes["chained"], layers)))
     return out
 
 

@@ -63,7 +63,7 @@ class Pairs:
             d = self.differences_ms(kernels, cpu)
             formula = (f"median over {len(d)} pairs of single passes (sequential - run_only) / "
                        f"{layers}, on {clock}")
-            out.append((Derived(name, formula, "ms", Stats.of(d)), d))
+            out.append((Derived(name, formula, "ms", Stats.of_series(d)), d))
         return out
 
     def to_dict(self) -> dict:

@@ -27,6 +27,9 @@ next, so every version ever written keeps loading):
   bootstrap interval (never medians of per-repeat ratios), and a ratio whose denominator's
   interval includes zero (an unresolved overhead) is undefined.  Upgrade from 2: the stated
   derived figures are dropped (their meaning changed; they are recomputed from the raw blocks).
+  Stats gain ``autocorrelation``: a series (blocks in round order, pairs in order) with positive
+  lag-1 autocorrelation has its interval widened by the AR(1) inflation (stats.series_ranks);
+  the upgrade drops the stated per-test intervals too (every other stated figure is checked).
   ``pairs`` (optional): per-pass pairs of sequential and run_only; where present the round-trip
   overhead is their median difference, and on the CPU backend ``round_trip_overhead_cpu`` the
   same on the thread's CPU clock.
@@ -494,7 +497,18 @@ def _ceiling_2_to_3(doc: dict) -> dict:
     out = dict(doc)
     out["schema"] = name_of("ceiling", 3)
     out.pop("derived", None)  # ratios changed meaning: recomputed, never compared
+    tests = out.get("tests")
+    if isinstance(tests, dict):  # intervals of autocorrelated series changed: recomputed
+        out["tests"] = {n: {k: _without_interval(v) if k in ("per_unit_ms", "per_pass_ms") else v
+                            for k, v in t.items()} if isinstance(t, dict) else t
+                        for n, t in tests.items()}
     return out
+
+
+def _without_interval(stats: Any) -> Any:
+    if not isinstance(stats, dict):
+        return stats
+    return {k: v for k, v in stats.items() if k not in ("ci_low", "ci_high")}
 
 
 def _suite_2_to_3(doc: dict) -> dict:
