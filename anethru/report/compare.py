@@ -44,6 +44,8 @@ def _comparison_intro(cmp: "Comparison") -> list[str]:
 def format_comparison(cmp: "Comparison") -> str:
     labels = [s.label for s in cmp.sources]
     lines = [RULE, f" anethru compare: {len(cmp.sources)} inputs", RULE]
+    if cmp.across:   # first: ratios across machines are not verdicts
+        lines += [" ACROSS MACHINES: ratios only, no faster/slower verdicts: " + "; ".join(cmp.across)]
     lines += [f" [{s.label}] {s.summary()}" for s in cmp.sources]
     lines += [" " + line for line in _comparison_intro(cmp)]
     for c in cmp.configs:

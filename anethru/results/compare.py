@@ -143,16 +143,22 @@ class Comparison:
     same_within: float
     level: float = CI_LEVEL
     test: str = TEST_DESCRIPTION
+    # Pairs of inputs measured on a different backend, device or machine: ratios only, never
+    # a faster/slower verdict (one phrase each; the report's first line says so).
+    across: tuple[str, ...] = ()
 
     def changes(self) -> list[tuple[ConfigComparison, FigureRow, Change]]:
         return [(c, row, ch) for c in self.configs for row in c.rows for ch in row.changes]
 
-    def slower_than(self, threshold: float) -> list[tuple[ConfigComparison, FigureRow, Change]]:
+    def slower_than(self, threshold: float, across_machines: bool = False
+                    ) -> list[tuple[ConfigComparison, FigureRow, Change]]:
         """Per-test times slower than the reference by more than ``threshold`` (0.05 = 5%)
-        with the test's confidence: the whole interval of the ratio above 1 + threshold."""
+        with the test's confidence: the whole interval of the ratio above 1 + threshold.
+        Across backends, devices or machines only with ``across_machines``."""
         return [(c, row, ch) for c, row, ch in self.changes()
                 if row.is_test and ch.kind == "ratio" and ch.ci_low is not None
-                and ch.ci_low > 1 + threshold]
+                and ch.ci_low > 1 + threshold
+                and (across_machines or not ch.why.startswith("no verdict across"))]
 
     def to_dict(self) -> dict:
         labels = [s.label for s in self.sources]
@@ -165,7 +171,7 @@ class Comparison:
                          "figures": [row.to_dict(labels) for row in c.rows]}
                         for c in self.configs],
             "unpaired": [{"source": s, "config": lab} for s, lab in self.unpaired],
-            "notes": list(self.notes),
+            "notes": list(self.across) + list(self.notes),
         }
 
     def __str__(self) -> str:
@@ -298,6 +304,7 @@ def compare(*inputs: Input, same_within: float = DEFAULT_SAME_WITHIN,
     for seen in by_key:
         keys += [k for k in seen if k not in keys]
     configs = []
+    seen_across: set[str] = set()
     for k in keys:
         having = [i for i, seen in enumerate(by_key) if k in seen]
         if len(having) < 2:
@@ -316,6 +323,7 @@ def compare(*inputs: Input, same_within: float = DEFAULT_SAME_WITHIN,
             changes = []
             ref_val = vals[ref_i]
             for i in having[1:]:
+                apart = across_machines(ref, by_key[i][k])
                 v = vals[i]
                 if v is None or ref_val is None:
                     continue
@@ -324,13 +332,33 @@ def compare(*inputs: Input, same_within: float = DEFAULT_SAME_WITHIN,
                                           None, None, None, None, "undefined",
                                           (ref_val.undefined or v.undefined or "undefined")))
                     continue
-                changes.append(_change(n, is_test, ref, ref_val.stats, v.stats, same_within,
-                                       sources[i].label))
+                ch = _change(n, is_test, ref, ref_val.stats, v.stats, same_within,
+                             sources[i].label)
+                if apart:   # a ratio across machines measures the machines, not a change
+                    ch = Change(ch.source, ch.kind, ch.estimate, ch.ci_low, ch.ci_high,
+                                ch.ci_level, "uncertain", f"no verdict across {apart}")
+                    seen_across.add(f"{key_label(k)}: [{sources[i].label}] vs "
+                                    f"[{sources[ref_i].label}]: different {apart}")
+                changes.append(ch)
             rows.append(FigureRow(n, is_test, unit, vals, tuple(changes)))
         configs.append(ConfigComparison(k, sources[ref_i].label,
                                         tuple(sources[i].label for i in having), tuple(rows)))
     return Comparison(sources, tuple(configs), tuple(unpaired), tuple(_notes(sources, by_key)),
-                      float(same_within))
+                      float(same_within), across=tuple(sorted(seen_across)))
+
+
+def across_machines(a: CeilingResult, b: CeilingResult) -> str:
+    """What differs between where two results were measured ("" when the same backend,
+    device and machine)."""
+    what = []
+    if a.config.backend != b.config.backend:
+        what.append("backend")
+    if a.device != b.device:
+        what.append("device")
+    keys = ("os", "machine", "cpu_model", "cpu_count")
+    if any(a.machine.get(x) != b.machine.get(x) for x in keys):
+        what.append("machine")
+    return "/".join(what)
 
 
 def _notes(sources: Sequence[Source], by_key: list[dict[Key, CeilingResult]]) -> list[str]:
