@@ -231,3 +231,21 @@ def test_fail_if_slower_refuses_across_machines_unless_told(tmp_path):
     assert p.returncode == 1 and "sequential in [B]" in p.stderr
     p = cli(str(base), str(other))       # without the gate: the table, ratios, no verdicts
     assert p.returncode == 0 and "ACROSS MACHINES" in p.stdout.splitlines()[3]
+
+
+def test_directional_verdicts_survive_holm_over_every_figure():
+    a = [synthetic(seed=40), synthetic(seed=41, channels=8, spatial=8)]
+    b = [synthetic(scale=1.08, noise=0.05, seed=42), synthetic(seed=43, channels=8, spatial=8)]
+    cmp = compare(a, b)
+    tested = [ch for _, _, ch in cmp.changes() if ch.p_value is not None]
+    ps = sorted(ch.p_value for ch in tested)
+    m = len(ps)
+    # Holm's step-down by hand: the first p above 0.05 / (m - rank) ends the rejections.
+    cut = next((r for r, p in enumerate(ps) if p > 0.05 / (m - r)), m)
+    for ch in tested:
+        rejected = ch.p_value <= (ps[cut - 1] if cut else -1)
+        if ch.verdict in ("faster", "slower", "larger", "smaller"):
+            assert rejected, ch
+        if not rejected and "Holm" in ch.why:
+            assert ch.verdict == "uncertain"
+    assert "p_value" not in cmp.to_dict()["configs"][0]["figures"][0]["changes"][0]

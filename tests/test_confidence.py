@@ -199,3 +199,21 @@ def test_shift_of_differences_keeps_its_sign():
     s = shift_ci(a, [x - 0.020 for x in a])
     assert s.estimate == pytest.approx(-0.020)
     assert s.ci_high < 0
+
+
+@pytest.mark.parametrize("n,m,shift", [(5, 6, 0.0), (8, 8, 0.7), (30, 40, 0.3), (60, 70, 0.2)])
+def test_the_mann_whitney_p_value_agrees_with_scipy(n, m, shift):
+    scipy_stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(n + m)
+    a, b = rng.standard_normal(n), rng.standard_normal(m) + shift
+    method = "exact" if n * m <= stats.EXACT_U_MAX_CELLS else "asymptotic"
+    want = scipy_stats.mannwhitneyu(b, a, alternative="two-sided", method=method).pvalue
+    assert stats.mann_whitney_p(a, b) == pytest.approx(want, rel=1e-9)
+
+
+def test_holm_rejects_step_down_exactly():
+    # m = 4, alpha 0.05: thresholds 0.0125, 0.01667, 0.025, 0.05 in p order.
+    assert stats.holm([0.01, 0.04, 0.012, 0.02]) == [True, True, True, True]
+    assert stats.holm([0.01, 0.04, 0.03, 0.02]) == [True, False, False, False]  # 0.02 > 0.0167
+    assert stats.holm([0.013, 0.001, 0.9, 0.016]) == [True, True, False, True]
+    assert stats.holm([0.02, 0.001]) == [True, True] and stats.holm([0.03, 0.03]) == [False, False]

@@ -22,7 +22,7 @@ Mann-Whitney U test, through its interval for the shift between the two samples
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional, Sequence, Union
 
 from anethru.results.views import render
@@ -30,7 +30,8 @@ from anethru.units import duration
 from anethru.results.ceiling import CeilingResult
 from anethru.results.loader import load_results
 from anethru.results.schema import name_of
-from anethru.results.stats import CI_LEVEL, Shift, Stats, ratio_ci, shift_ci
+from anethru.results.stats import (CI_LEVEL, Shift, Stats, holm, mann_whitney_p, ratio_ci,
+                                   shift_ci)
 
 DEFAULT_SAME_WITHIN = 0.05
 TEST_DESCRIPTION = ("Mann-Whitney U test on the per-block samples (its interval for the shift, "
@@ -101,9 +102,12 @@ class Change:
     ci_level: Optional[float]
     verdict: str         # faster/slower (times), larger/smaller, same, uncertain, undefined
     why: str             # the reason behind the verdict, one phrase
+    p_value: Optional[float] = None   # Mann-Whitney, two-sided, before Holm's correction
 
     def to_dict(self) -> dict:
-        return dict(self.__dict__)
+        d = dict(self.__dict__)
+        d.pop("p_value")   # the verdict already carries it (compare/1 has no such field)
+        return d
 
 
 @dataclass(frozen=True)
@@ -261,16 +265,37 @@ def _change(name: str, is_test: bool, ref: CeilingResult, ref_stats: Stats, othe
         return Change(source, "ratio", est, None, None, None, "uncertain",
                       "a ratio of medians: compare the tests it is made of")
     positive = min(a) > 0 and min(b) > 0
+    p = mann_whitney_p(a, b)
     if is_test:
-        return judge_times(a, b, same_within, source)
+        return replace(judge_times(a, b, same_within, source), p_value=p)
     if positive and ref.derived[name].unit == "ratio":
-        return judge_times(a, b, same_within, source, words=("smaller", "larger"))
+        return replace(judge_times(a, b, same_within, source, words=("smaller", "larger")),
+                       p_value=p)
     in_ms = ref.derived[name].unit == "ms"
-    # An overhead is held to the kernel it is added to (near zero a relative band never holds);
-    # a ratio that changes sign, to its own size.
-    yardstick = (ref.tests["run_only"].per_unit_ms.median if in_ms and "run_only" in ref.tests
-                 else ref_stats.median)
-    return judge_difference(a, b, same_within * abs(yardstick), source, in_ms=in_ms)
+    # The "same" band is relative to the figure itself (issue 19): never to another figure.
+    return replace(judge_difference(a, b, same_within * abs(ref_stats.median), source,
+                                    in_ms=in_ms), p_value=p)
+
+
+DIRECTIONAL = ("faster", "slower", "larger", "smaller")
+
+
+def _holm_adjust(configs: list) -> list:
+    """Holm's correction over every figure and configuration of one comparison: a directional
+    verdict whose test does not survive it becomes uncertain, saying so."""
+    tested = [ch for c in configs for row in c.rows for ch in row.changes if ch.p_value is not None]
+    keep = dict(zip(map(id, tested), holm([ch.p_value for ch in tested])))
+    m = len(tested)
+
+    def fix(ch: Change) -> Change:
+        if ch.verdict in DIRECTIONAL and not keep.get(id(ch), True):
+            return replace(ch, verdict="uncertain",
+                           why=f"{ch.verdict} at {CI_LEVEL:.0%} alone, but not after Holm's "
+                               f"correction over {m} figures (p = {ch.p_value:.2g})")
+        return ch
+
+    return [replace(c, rows=tuple(replace(row, changes=tuple(fix(ch) for ch in row.changes))
+                                  for row in c.rows)) for c in configs]
 
 
 def compare(*inputs: Input, same_within: float = DEFAULT_SAME_WITHIN,
@@ -343,6 +368,7 @@ def compare(*inputs: Input, same_within: float = DEFAULT_SAME_WITHIN,
             rows.append(FigureRow(n, is_test, unit, vals, tuple(changes)))
         configs.append(ConfigComparison(k, sources[ref_i].label,
                                         tuple(sources[i].label for i in having), tuple(rows)))
+    configs = _holm_adjust(configs)
     return Comparison(sources, tuple(configs), tuple(unpaired), tuple(_notes(sources, by_key)),
                       float(same_within), across=tuple(sorted(seen_across)))
 

@@ -398,6 +398,37 @@ def shift_ci(a: Sequence[float], b: Sequence[float], level: float = CI_LEVEL) ->
     return Shift(estimate, float(d[c]), float(d[len(d) - 1 - c]), coverage)
 
 
+def mann_whitney_p(a: Sequence[float], b: Sequence[float]) -> float:
+    """Two-sided p-value of the Mann-Whitney U test of no shift between a and b: exact (U's
+    null distribution, ties counted half) up to EXACT_U_MAX_CELLS, else the normal
+    approximation with continuity correction."""
+    x, y = np.asarray(a, float), np.asarray(b, float)
+    n, m = len(x), len(y)
+    diff = np.subtract.outer(y, x)
+    u = float((diff > 0).sum() + 0.5 * (diff == 0).sum())   # pairs with b above a
+    mu = n * m / 2
+    if n * m <= EXACT_U_MAX_CELLS:
+        counts = _u_null_counts(n, m)
+        total = math.comb(n + m, n)
+        lo = math.floor(min(u, n * m - u))   # the smaller tail, ties rounded toward it
+        return min(1.0, 2 * sum(counts[:lo + 1]) / total)
+    sigma = math.sqrt(n * m * (n + m + 1) / 12)
+    z = (abs(u - mu) - 0.5) / sigma
+    return min(1.0, 2 * (1 - NormalDist().cdf(max(z, 0.0))))
+
+
+def holm(pvalues: Sequence[float], alpha: float = 1 - CI_LEVEL) -> list[bool]:
+    """Holm's step-down: which of the hypotheses are rejected with familywise error <= alpha."""
+    order = sorted(range(len(pvalues)), key=lambda i: pvalues[i])
+    out = [False] * len(pvalues)
+    m = len(pvalues)
+    for rank, i in enumerate(order):
+        if pvalues[i] > alpha / (m - rank):
+            break
+        out[i] = True
+    return out
+
+
 def ratio_ci(a: Sequence[float], b: Sequence[float], level: float = CI_LEVEL) -> Shift:
     """The ratio b / a of two samples of positive values, as a shift of their logarithms."""
     if min(a) <= 0 or min(b) <= 0:
