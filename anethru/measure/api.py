@@ -103,9 +103,9 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
     once per round, in a fresh shuffled order drawn from ``seed`` (see anethru/stopping.py).
 
     How many rounds (repeats): ``repeats=N`` runs exactly N.  Otherwise rounds are added until
-    every per-test median's 95% interval is within +/- ``precision`` (default 0.05) of it and the
-    round-trip overhead's interval excludes zero or is within ``precision`` of run_only's
-    per-kernel median, or until ``max_time`` seconds (default 15, counted from this call, compile
+    every figure is resolved (a per-test median's 95% interval within +/- ``precision``, default
+    0.05, of it; the round-trip overhead's within ``precision`` of memcpy_only's per-copy median)
+    or has converged (anethru.results.verdict), or until ``max_time`` seconds (default 15, counted from this call, compile
     included) would be overrun; ``result.stopping`` records which.  ``iters=None``: passes per
     block chosen by a calibration pass (the seed's 50, 500 for memcpy_only; fewer, but at least 5,
     where a block would pass 200 ms); an int makes them exact.  ``warmup`` untimed passes per

@@ -18,10 +18,9 @@ The loop (``measure_until``), on an open and checked :class:`~anethru.measure.ch
    long as the last) would overrun it.  The criterion never sees the clock.
 
 Criteria are small objects with a ``name`` and ``is_finished(state)`` (``CRITERIA`` maps names
-to them): ``repeats`` (an exact count) and ``precision`` (every per-test median's interval
-within +/- ``precision`` of it, and the round-trip overhead's interval excluding zero or within
-``precision`` of run_only's per-kernel median; ``anethru.results.stats.precision_shortfall``, the same
-predicate the report's warnings use).  A sweep or a worker process reuses this loop with its
+to them): ``repeats`` (an exact count) and ``precision`` (every figure resolved or converged:
+``anethru.results.verdict``, the predicate a loader re-checks).  Every round also runs a batch
+of per-pass pairs of sequential and run_only (anethru.measure.pairs) for the round trip.  A sweep or a worker process reuses this loop with its
 own chain and limits.
 """
 
