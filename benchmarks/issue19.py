@@ -1,7 +1,8 @@
 """Issue 19's benchmark, one command that prints every figure (quoted in reports, never a test
 threshold: the figures depend on the machine and its load):
 
-    python benchmarks/issue19.py [--runs 20] [--max-time 15] [--config 768x256]
+    python benchmarks/issue19.py [--runs 20] [--max-time 15] [--config 768x256] [--save DIR]
+    python benchmarks/issue19.py --load DIR      # the figures again from saved runs
 
 1. The round trip's 95% half-width at the configuration on the CPU backend, in the default time
    per configuration: from the per-pass pairs on the wall clock and on the thread's CPU clock,
@@ -15,8 +16,10 @@ The load average is printed at start and end.
 from __future__ import annotations
 
 import argparse
+import glob
 import itertools
 import os
+import pathlib
 import time
 
 import anethru
@@ -35,13 +38,22 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--max-time", type=float, default=15.0)
     ap.add_argument("--config", default="768x256")
+    ap.add_argument("--save", help="write each run to DIR/run-NN.json")
+    ap.add_argument("--load", help="read the runs from DIR/run-*.json instead of measuring")
     a = ap.parse_args()
     c, s = (int(x) for x in a.config.split("x"))
     print(f"load average at start: {os.getloadavg()}")
     runs = []
     t0 = time.monotonic()
-    for i in range(a.runs):
-        r = anethru.run_ceiling(c, s, backend="cpu", max_time=a.max_time)
+    saved = sorted(glob.glob(os.path.join(a.load, "run-*.json"))) if a.load else []
+    for i in range(len(saved) if a.load else a.runs):
+        if a.load:
+            r = anethru.load_results(pathlib.Path(saved[i]))[0]
+        else:
+            r = anethru.run_ceiling(c, s, backend="cpu", max_time=a.max_time)
+        if a.save:
+            os.makedirs(a.save, exist_ok=True)
+            pathlib.Path(a.save, f"run-{i + 1:02d}.json").write_text(r.to_json())
         runs.append(r)
         d = r.derived
         blocks = derive(r.tests, r.config.kernels)["round_trip_overhead"].stats
@@ -51,7 +63,7 @@ def main() -> None:
               f"blocks {half_width_us(blocks)}; memcpy_only "
               f"{r.tests['memcpy_only'].per_unit_ms.median * 1e3:.2f} us "
               f"{half_width_us(r.tests['memcpy_only'].per_unit_ms)}", flush=True)
-    print(f"{a.runs} runs in {time.monotonic() - t0:.0f} s")
+    print(f"{len(runs)} runs in {time.monotonic() - t0:.0f} s")
     if len(runs) > 1:
         verdicts = false = pairs_fired = 0
         for x, y in itertools.combinations(runs, 2):

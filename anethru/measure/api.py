@@ -316,6 +316,8 @@ def run_suite(configs: Iterable[tuple[int, int]] = SEED_CONFIGS, *,
             current = (c, s)
             try:
                 results.append(run_ceiling(c, s, progress=step, **kwargs))
+                if step:   # the answer first: each configuration's headline as it finishes
+                    step(f"done: {results[-1].headline()}")
             except AnethruError as exc:
                 if not keep_going:
                     raise

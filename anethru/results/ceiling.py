@@ -338,6 +338,11 @@ class CeilingResult:
     def __str__(self) -> str:
         return render("ceiling", "text", self)
 
+    def headline(self) -> str:
+        """One line: the round trip per layer with its status, the copy measured directly, the
+        kernel's time, what chaining saves."""
+        return render("ceiling", "headline", self)
+
 
 def load_ceiling(doc: dict, path: str) -> CeilingResult:
     """A result from a validated current-version document; stated figures must match."""
