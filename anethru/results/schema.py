@@ -33,6 +33,9 @@ next, so every version ever written keeps loading):
   ``pairs`` (optional): per-pass pairs of sequential and run_only; where present the round-trip
   overhead is their median difference, and on the CPU backend ``round_trip_overhead_cpu`` the
   same on the thread's CPU clock.
+- ``anethru.sweep/2`` (issue 19): the fit's intervals are widened by the Birge ratio, and the
+  points are ``anethru.ceiling/3`` (the overhead from per-pass pairs).  Upgrade from 1: the
+  stated model is dropped (recomputed on load).
 - ``anethru.compare/1``: what ``anethru compare --json`` prints (written, never read back).
 - ``anethru.sweep/1``: what ``anethru sweep --json`` prints (anethru/sweep_result.py): the grid,
   the settings, ``anethru.ceiling/2`` results of the configurations measured (``points``, in grid
@@ -61,7 +64,7 @@ from anethru.errors import ResultFormatError
 from anethru.native.vocab import TEST_NAMES, units
 
 # Current version of each kind of document.
-CURRENT = {"ceiling": 3, "suite": 3, "compare": 1, "sweep": 1}
+CURRENT = {"ceiling": 3, "suite": 3, "compare": 1, "sweep": 2}
 SCHEMA_FILE = "results.schema.json"
 # Relative tolerance for a stated figure against the recomputed one (the same arithmetic gives
 # the same bits; this only absorbs another platform's last-digit rounding).
@@ -517,6 +520,13 @@ def _suite_2_to_3(doc: dict) -> dict:
     return out
 
 
+def _sweep_1_to_2(doc: dict) -> dict:
+    out = dict(doc)
+    out["schema"] = name_of("sweep", 2)
+    out["model"] = None   # the older method's figures: recomputed on load, never compared
+    return out
+
+
 def _suite_1_to_2(doc: dict) -> dict:
     out = dict(doc)
     out["schema"] = name_of("suite", 2)
@@ -530,6 +540,7 @@ UPGRADES: dict[tuple[str, int], Callable[[dict], dict]] = {
     ("suite", 1): _suite_1_to_2,
     ("ceiling", 2): _ceiling_2_to_3,
     ("suite", 2): _suite_2_to_3,
+    ("sweep", 1): _sweep_1_to_2,
 }
 
 

@@ -5,7 +5,7 @@ and every model figure recomputed from the raw blocks and checked against what i
 
 The document, for readers without anethru (a results gallery, a notebook):
 
-    {"schema": "anethru.sweep/1",
+    {"schema": "anethru.sweep/2",
      "backend", "device", "simulated", "kernels",
      "grid": {"description", "configs": [[channels, spatial], ...]},   # in measuring order
      "settings": {"tests", "precision", "max_time_s", "repeats", "iters", "warmup", "weights"},
@@ -117,7 +117,8 @@ def _load_sweep(doc: dict) -> SweepResult:
             doc["interrupted"]["channels"], doc["interrupted"]["spatial"]),
         machine=dict(doc["machine"]), anethru_version=doc["anethru_version"],
         created_utc=doc["created_utc"], elapsed_s=doc["elapsed_s"])
-    schema.check_stated_model(doc["model"], sweep.model.to_dict(), "$.model")
+    if doc["model"] is not None:   # None: upgraded from sweep/1, whose model meant another method
+        schema.check_stated_model(doc["model"], sweep.model.to_dict(), "$.model")
     return sweep
 
 
