@@ -55,3 +55,22 @@ def test_without_scatter_the_birge_ratio_changes_nothing():
     else:           # widened about the fit by exactly sqrt(chi2)
         assert np.allclose(line.replicates[:, 0] - line.alpha,
                            (a_star - line.alpha) * np.sqrt(chi2), rtol=1e-12)
+
+
+def test_only_the_region_at_the_smallest_size_reports_an_intercept():
+    from anethru.report.sweep import figure_lines
+    from anethru.results.model import Figure
+    rng = np.random.default_rng(5)
+    x = np.array([4e3, 8e3, 16e3, 32e3, 64e3, 128e3, 256e3, 512e3, 1024e3, 2048e3])
+    truth = np.where(x < 100e3, 0.015 + 2e-6 * x, 0.5 + 8e-6 * x)   # a cache cliff
+    samples = [t * (1 + 0.002 * rng.standard_normal(12)) for t in truth]
+    idx = fit.resample_indices([len(s) for s in samples])
+    boot = fit.bootstrap_medians(samples, idx)
+    med = np.array([np.median(s) for s in samples])
+    model = fit.fit_model([str(int(v)) for v in x], x, med, boot)
+    assert len(model.regions) >= 2
+    lines = figure_lines("round trip", Figure("round_trip_overhead", "ms per layer", model))
+    regions = [ln for ln in lines if ln.startswith("       ")]
+    assert regions[0].strip().startswith("alpha ")
+    assert all(ln.strip().startswith("slope only (the region does not start at the smallest")
+               for ln in regions[1:])
