@@ -9,8 +9,9 @@ import math
 import numpy as np
 import pytest
 
-from anethru.results import stats
-from anethru.results.stats import Stats, median_ci_ranks, ratio_ci, shift_ci, u_critical
+from anethru.results import stats, twosample
+from anethru.results.stats import Stats, median_ci_ranks
+from anethru.results.twosample import ratio_ci, shift_ci, u_critical
 
 
 def binomial_coverage(n: int, j: int) -> float:
@@ -130,7 +131,7 @@ def test_the_median_interval_agrees_with_scipy_binomtest():
 @pytest.mark.parametrize("n,m", [(4, 5), (7, 7), (10, 12)])
 def test_the_exact_u_distribution_agrees_with_scipy(n, m):
     scipy_stats = pytest.importorskip("scipy.stats")
-    counts = stats._u_null_counts(n, m)
+    counts = twosample._u_null_counts(n, m)
     total = math.comb(n + m, n)
     rng = np.random.default_rng(n * m)
     for _ in range(5):
@@ -153,7 +154,7 @@ def brute_force_u_counts(n: int, m: int) -> list[int]:
 
 @pytest.mark.parametrize("n,m", [(1, 1), (2, 3), (3, 4), (4, 4), (5, 6), (6, 3)])
 def test_u_null_distribution_matches_enumeration(n, m):
-    assert stats._u_null_counts(n, m) == brute_force_u_counts(n, m)
+    assert twosample._u_null_counts(n, m) == brute_force_u_counts(n, m)
 
 
 def test_u_critical_values():
@@ -206,14 +207,14 @@ def test_the_mann_whitney_p_value_agrees_with_scipy(n, m, shift):
     scipy_stats = pytest.importorskip("scipy.stats")
     rng = np.random.default_rng(n + m)
     a, b = rng.standard_normal(n), rng.standard_normal(m) + shift
-    method = "exact" if n * m <= stats.EXACT_U_MAX_CELLS else "asymptotic"
+    method = "exact" if n * m <= twosample.EXACT_U_MAX_CELLS else "asymptotic"
     want = scipy_stats.mannwhitneyu(b, a, alternative="two-sided", method=method).pvalue
-    assert stats.mann_whitney_p(a, b) == pytest.approx(want, rel=1e-9)
+    assert twosample.mann_whitney_p(a, b) == pytest.approx(want, rel=1e-9)
 
 
 def test_holm_rejects_step_down_exactly():
     # m = 4, alpha 0.05: thresholds 0.0125, 0.01667, 0.025, 0.05 in p order.
-    assert stats.holm([0.01, 0.04, 0.012, 0.02]) == [True, True, True, True]
-    assert stats.holm([0.01, 0.04, 0.03, 0.02]) == [True, False, False, False]  # 0.02 > 0.0167
-    assert stats.holm([0.013, 0.001, 0.9, 0.016]) == [True, True, False, True]
-    assert stats.holm([0.02, 0.001]) == [True, True] and stats.holm([0.03, 0.03]) == [False, False]
+    assert twosample.holm([0.01, 0.04, 0.012, 0.02]) == [True, True, True, True]
+    assert twosample.holm([0.01, 0.04, 0.03, 0.02]) == [True, False, False, False]  # 0.02 > 0.0167
+    assert twosample.holm([0.013, 0.001, 0.9, 0.016]) == [True, True, False, True]
+    assert twosample.holm([0.02, 0.001]) == [True, True] and twosample.holm([0.03, 0.03]) == [False, False]

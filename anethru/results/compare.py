@@ -7,7 +7,7 @@ verdict.  Configurations found in one input only are listed, not paired.
 
 The verdict comes from a stated test on the per-block samples, never from medians alone: the
 Mann-Whitney U test, through its interval for the shift between the two samples
-(``anethru.results.stats.shift_ci``; blocks of two runs are independent, so nothing is paired).
+(``anethru.results.twosample.shift_ci``; blocks of two runs are independent, so nothing is paired).
 
 - Times (per kernel, per copy): the shift of log times, i.e. a ratio B/A.  **faster** / **slower**
   when the interval excludes 1 and the estimate is beyond ``same_within`` (default 5%): the test
@@ -30,8 +30,8 @@ from anethru.units import duration
 from anethru.results.ceiling import CeilingResult
 from anethru.results.loader import load_results
 from anethru.results.schema import name_of
-from anethru.results.stats import (CI_LEVEL, Shift, Stats, holm, mann_whitney_p, ratio_ci,
-                                   shift_ci)
+from anethru.results.stats import CI_LEVEL, Stats
+from anethru.results.twosample import Shift, holm, mann_whitney_p, ratio_ci, shift_ci
 
 DEFAULT_SAME_WITHIN = 0.05
 TEST_DESCRIPTION = ("Mann-Whitney U test on the per-block samples (its interval for the shift, "
