@@ -24,8 +24,8 @@
 #define ANETHRU_MACOS 0
 #include <pthread.h>
 #include <semaphore.h>
-#include <time.h>
 #endif
+#include <time.h> /* clock_gettime: CLOCK_MONOTONIC here, CLOCK_THREAD_CPUTIME_ID everywhere */
 
 #ifndef __has_feature
 #define __has_feature(x) 0
