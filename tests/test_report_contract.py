@@ -117,7 +117,16 @@ def median_ci_independent(xs, level=0.95):
     while j + 1 <= n // 2 and cover(j + 1) >= level:
         j += 1
     s = np.sort(xs)
-    return s[j - 1], s[n - j], cover(j)
+    level_j = cover(j)
+    # A series with positive lag-1 autocorrelation r (bias-corrected by (1 + 3r) / n) has its
+    # ranks moved away from the middle by sqrt((1 + r) / (1 - r)) (issue 19).
+    d = np.asarray(xs, float) - np.mean(xs)
+    if n >= 6 and np.dot(d, d) > 0:
+        r = np.dot(d[:-1], d[1:]) / np.dot(d, d)
+        r = min(r + (1 + 3 * r) / n, 0.9)
+        if r > 0:
+            j = max(1, math.floor((n + 1) / 2 - ((n + 1) / 2 - j) * math.sqrt((1 + r) / (1 - r))))
+    return s[j - 1], s[n - j], level_j
 
 
 def expected_row(values, unit):
