@@ -112,6 +112,17 @@ int anethru_chain_measure(anethru_chain *chain, const int *schedule, int nblocks
                           int warmup, uint64_t max_block_ns, uint64_t *block_ns,
                           anethru_status *st);
 
+/* Single passes, each timed alone (issue 19: the round trip from per-pass pairs): tests[i] is a
+ * test id, run as one pass; wall_ns[i] is its time on the chain's clock and, when cpu_ns is not
+ * NULL, cpu_ns[i] its time on the calling thread's CPU clock (CLOCK_THREAD_CPUTIME_ID: what the
+ * thread itself spent, not the time it was descheduled).  The caller draws the order (sequential
+ * and run_only alternated in a seeded random order); nothing runs before the first pass, so
+ * warm-up is the caller's.  The first failure stops the run (st->block = the pass index). */
+int anethru_chain_measure_passes(anethru_chain *chain, const int *tests, int npasses,
+                                 uint64_t *wall_ns, uint64_t *cpu_ns, anethru_status *st);
+uint64_t anethru_thread_cpu_ns(void);
+const char *anethru_thread_cpu_clock_name(void);
+
 /* Ctrl-C during a measurement.  A Python signal handler cannot run while the main thread is in
  * native code, so the caller arms a native SIGINT handler around anethru_chain_measure: it only
  * records the signal (whichever thread receives it), and the measure loop of the thread that

@@ -75,7 +75,8 @@ def test_run_ceiling_end_to_end(run):
         report(tests={n: [len(t.block_ns), t.iters] for n, t in res.tests.items()},
                check=list(res.check.tests), exact=res.check.exact, simulated=res.simulated,
                device=res.device, text=str(res), warmup=res.config.warmup, during=during,
-               dirs=dirs, closed=closed, after=counters(), dirs_after=kernel_dirs())
+               dirs=dirs, closed=closed, after=counters(), dirs_after=kernel_dirs(),
+               pairs=len(res.pairs))
     """)
     assert set(r["tests"]) == {"sequential", "run_only", "memcpy_only", "serial_queue", "chained"}
     assert r["check"] == ["sequential", "chained"] and r["exact"]
@@ -88,6 +89,8 @@ def test_run_ceiling_end_to_end(run):
     # Every eval the harness claims to have timed reached the framework, and no more.
     passes = {n: blocks * iters + r["warmup"] for n, (blocks, iters) in r["tests"].items()}
     expected = sum(EVALS_PER_PASS[n] * p for n, p in passes.items()) + 12 + 1  # + the check
+    # + the per-pass pairs of sequential and run_only (issue 19): one pass of each per pair
+    expected += r["pairs"] * (EVALS_PER_PASS["sequential"] + EVALS_PER_PASS["run_only"])
     assert r["after"]["eval_calls"] == expected
     assert r["after"]["rt_eval_calls"] == 0
     # Identical kernels share one owner-only directory; the chained program has its own.

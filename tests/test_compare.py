@@ -123,7 +123,10 @@ def test_across_backends_different_configurations_are_listed_not_paired():
     assert [c.label for c in cmp.configs] == ["64x32, 12 kernels"]
     assert set(cmp.unpaired) == {("A", "768x256, 12 kernels"), ("B", "256x64, 12 kernels")}
     assert any("backend 'cuda' vs 'cpu'" in n for n in cmp.notes)
-    assert all(v == "faster" for n, v in verdicts(cmp).items() if n in BASE_PASS_MS)
+    # cpu vs cuda: the ratio (0.01x) is shown, but it is no verdict (issue 19, section 3)
+    assert all(v == "uncertain" for n, v in verdicts(cmp).items() if n in BASE_PASS_MS)
+    assert all(ch.estimate == pytest.approx(0.01, rel=0.1) for _, row, ch in cmp.changes()
+               if row.is_test)
 
 
 def test_three_inputs_each_against_the_first_that_has_the_configuration():
@@ -149,7 +152,7 @@ def test_undefined_figures_say_why():
                             clock=tied.clock, anethru_version="0.1.0")
     cmp = compare(a, b)
     (ch,) = [ch for _, row, ch in cmp.changes() if row.name == "memcpy_share"]
-    assert ch.verdict == "undefined" and "round_trip_overhead is 0" in ch.why
+    assert ch.verdict == "undefined" and "round_trip_overhead is not resolved" in ch.why
     assert "undefined" in str(cmp) and "undefined" in cmp.to_markdown()
 
 
@@ -207,5 +210,42 @@ def test_the_0_1_0_h100_file_compares_with_a_cpu_run():
     cmp = compare(h100, [cpu])
     (c,) = cmp.configs
     assert c.label == "768x256, 12 kernels"
-    assert all(ch.verdict in ("slower", "uncertain") for _, row, ch in cmp.changes() if row.is_test)
+    # Across backends and machines: ratios, never a verdict, and the report says so first.
+    assert all(ch.verdict in ("uncertain", "undefined") for _, row, ch in cmp.changes())
+    assert any(ch.estimate and ch.estimate > 100 for _, row, ch in cmp.changes() if row.is_test)
     assert any("backend 'cpu' vs 'cuda'" in n for n in cmp.notes)
+    assert cmp.across == ("768x256, 12 kernels: [B] vs [A]: different backend/device/machine",)
+    assert str(cmp).splitlines()[3].startswith(" ACROSS MACHINES: ratios only, no faster/slower")
+    assert cmp.slower_than(0.05) == [] and cmp.slower_than(0.05, across_machines=True)
+
+
+def test_fail_if_slower_refuses_across_machines_unless_told(tmp_path):
+    base, other = tmp_path / "base.json", tmp_path / "other.json"
+    base.write_text(synthetic(seed=31).to_json())
+    other.write_text(synthetic(scale=2.0, seed=32, backend="virtual").to_json())
+    p = cli(str(base), str(other), "--fail-if-slower", "5%")
+    assert p.returncode == 2 and p.stdout == "" and len(p.stderr.splitlines()) == 1
+    assert "--fail-if-slower refuses to judge across machines" in p.stderr
+    assert "different backend/device" in p.stderr
+    p = cli(str(base), str(other), "--fail-if-slower", "5%", "--across-machines")
+    assert p.returncode == 1 and "sequential in [B]" in p.stderr
+    p = cli(str(base), str(other))       # without the gate: the table, ratios, no verdicts
+    assert p.returncode == 0 and "ACROSS MACHINES" in p.stdout.splitlines()[3]
+
+
+def test_directional_verdicts_survive_holm_over_every_figure():
+    a = [synthetic(seed=40), synthetic(seed=41, channels=8, spatial=8)]
+    b = [synthetic(scale=1.08, noise=0.05, seed=42), synthetic(seed=43, channels=8, spatial=8)]
+    cmp = compare(a, b)
+    tested = [ch for _, _, ch in cmp.changes() if ch.p_value is not None]
+    ps = sorted(ch.p_value for ch in tested)
+    m = len(ps)
+    # Holm's step-down by hand: the first p above 0.05 / (m - rank) ends the rejections.
+    cut = next((r for r, p in enumerate(ps) if p > 0.05 / (m - r)), m)
+    for ch in tested:
+        rejected = ch.p_value <= (ps[cut - 1] if cut else -1)
+        if ch.verdict in ("faster", "slower", "larger", "smaller"):
+            assert rejected, ch
+        if not rejected and "Holm" in ch.why:
+            assert ch.verdict == "uncertain"
+    assert "p_value" not in cmp.to_dict()["configs"][0]["figures"][0]["changes"][0]

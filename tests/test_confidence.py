@@ -9,8 +9,9 @@ import math
 import numpy as np
 import pytest
 
-from anethru.results import stats
-from anethru.results.stats import Stats, median_ci_ranks, ratio_ci, shift_ci, u_critical
+from anethru.results import stats, twosample
+from anethru.results.stats import Stats, median_ci_ranks
+from anethru.results.twosample import ratio_ci, shift_ci, u_critical
 
 
 def binomial_coverage(n: int, j: int) -> float:
@@ -76,11 +77,68 @@ def test_ties_one_sample_and_non_finite_values():
     assert negative.ci_high < 0 and negative.excludes_zero
 
 
-def test_a_ratio_with_a_zero_denominator_is_undefined_with_the_reason():
+def test_a_ratio_whose_denominator_interval_includes_zero_is_undefined_with_the_reason():
     with pytest.raises(stats.UndefinedFigure,
-                       match=r"run_only is 0 in 2 of 4 repeats \(repeat 2, 4\)"):
-        stats.paired_ratio([1.0, 2.0, 3.0, 4.0], [1.0, 0.0, 2.0, 0.0], "run_only")
-    assert stats.paired_ratio([1.0, -2.0], [2.0, 4.0]) == [0.5, -0.5]
+                       match=r"overhead's 98% interval includes zero, so the ratio is undefined"):
+        stats.ratio_of_medians([1.0] * 7, [-1.0, 2.0, 3.0, -4.0, 1.0, 2.0, 0.5], paired=True,
+                               what="overhead")
+    with pytest.raises(stats.UndefinedFigure, match=r"run_only is 0 \(one repeat"):
+        stats.ratio_of_medians([1.0], [0.0], paired=True, what="run_only")
+    one = stats.ratio_of_medians([3.0], [2.0], paired=True)
+    assert (one.median, one.ci_low, one.ci_high) == (1.5, None, None)
+
+
+def test_a_ratio_is_the_ratio_of_the_medians_never_the_median_of_ratios():
+    num = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+    den = [0.5, 0.6, 2.0, 4.0, 8.0, 9.0, 10.0]   # median 4; median of 1/den is 0.25 too ...
+    num2 = [2.0, 1.0, 3.0, 1.0, 1.0, 5.0, 1.0]   # ... but here median(num2/den) = 0.25 != 1/4
+    r = stats.ratio_of_medians(num2, den, paired=True)
+    assert r.median == float(np.median(num2)) / float(np.median(den)) == 0.25
+    assert float(np.median(np.asarray(num2) / np.asarray(den))) != r.median
+    assert r.ci_low <= r.median <= r.ci_high and r.samples == ()
+    assert stats.ratio_of_medians(num, den, paired=False).median == 0.25
+
+
+@pytest.mark.parametrize("paired", [True, False])
+def test_the_bootstrap_interval_agrees_with_scipy(paired):
+    scipy_stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(11)
+    a = rng.lognormal(0.0, 0.3, 80)
+    b = rng.lognormal(1.0, 0.2, 80)
+    mine = stats.ratio_of_medians(a, b, paired=paired)
+
+    def ratio(x, y, axis=-1):
+        return np.median(x, axis=axis) / np.median(y, axis=axis)
+
+    ref = scipy_stats.bootstrap((a, b), ratio, paired=paired, vectorized=True, n_resamples=20000,
+                                method="percentile", confidence_level=0.95,
+                                random_state=np.random.default_rng(5)).confidence_interval
+    width = ref.high - ref.low
+    # Two bootstraps with different draws: the ends agree to a few percent of the width.
+    assert abs(mine.ci_low - ref.low) < 0.08 * width
+    assert abs(mine.ci_high - ref.high) < 0.08 * width
+
+
+def test_the_median_interval_agrees_with_scipy_binomtest():
+    scipy_stats = pytest.importorskip("scipy.stats")
+    for n in (6, 10, 25, 60):
+        j, k, level = median_ci_ranks(n, 0.95)
+        # The order-statistic interval is the sign test's: coverage from scipy's binomial.
+        assert level == pytest.approx(1 - 2 * scipy_stats.binom.cdf(j - 1, n, 0.5), rel=1e-12)
+        assert 1 - 2 * scipy_stats.binom.cdf(j, n, 0.5) < 0.95 or j + 1 > n // 2
+
+
+@pytest.mark.parametrize("n,m", [(4, 5), (7, 7), (10, 12)])
+def test_the_exact_u_distribution_agrees_with_scipy(n, m):
+    scipy_stats = pytest.importorskip("scipy.stats")
+    counts = twosample._u_null_counts(n, m)
+    total = math.comb(n + m, n)
+    rng = np.random.default_rng(n * m)
+    for _ in range(5):
+        a, b = rng.standard_normal(n), rng.standard_normal(m) + 0.5
+        u = int(sum(1 for x in a for y in b if x > y))   # U of a: pairs with a above b
+        p = scipy_stats.mannwhitneyu(a, b, alternative="less", method="exact").pvalue
+        assert sum(counts[:u + 1]) / total == pytest.approx(p, rel=1e-9)
 
 
 # ---------------------------------------------------------------------- two samples
@@ -96,7 +154,7 @@ def brute_force_u_counts(n: int, m: int) -> list[int]:
 
 @pytest.mark.parametrize("n,m", [(1, 1), (2, 3), (3, 4), (4, 4), (5, 6), (6, 3)])
 def test_u_null_distribution_matches_enumeration(n, m):
-    assert stats._u_null_counts(n, m) == brute_force_u_counts(n, m)
+    assert twosample._u_null_counts(n, m) == brute_force_u_counts(n, m)
 
 
 def test_u_critical_values():
@@ -142,3 +200,21 @@ def test_shift_of_differences_keeps_its_sign():
     s = shift_ci(a, [x - 0.020 for x in a])
     assert s.estimate == pytest.approx(-0.020)
     assert s.ci_high < 0
+
+
+@pytest.mark.parametrize("n,m,shift", [(5, 6, 0.0), (8, 8, 0.7), (30, 40, 0.3), (60, 70, 0.2)])
+def test_the_mann_whitney_p_value_agrees_with_scipy(n, m, shift):
+    scipy_stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(n + m)
+    a, b = rng.standard_normal(n), rng.standard_normal(m) + shift
+    method = "exact" if n * m <= twosample.EXACT_U_MAX_CELLS else "asymptotic"
+    want = scipy_stats.mannwhitneyu(b, a, alternative="two-sided", method=method).pvalue
+    assert twosample.mann_whitney_p(a, b) == pytest.approx(want, rel=1e-9)
+
+
+def test_holm_rejects_step_down_exactly():
+    # m = 4, alpha 0.05: thresholds 0.0125, 0.01667, 0.025, 0.05 in p order.
+    assert twosample.holm([0.01, 0.04, 0.012, 0.02]) == [True, True, True, True]
+    assert twosample.holm([0.01, 0.04, 0.03, 0.02]) == [True, False, False, False]  # 0.02 > 0.0167
+    assert twosample.holm([0.013, 0.001, 0.9, 0.016]) == [True, True, False, True]
+    assert twosample.holm([0.02, 0.001]) == [True, True] and twosample.holm([0.03, 0.03]) == [False, False]

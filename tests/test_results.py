@@ -85,7 +85,8 @@ def test_report_reads_like_the_seed(result):
     assert "chain check: sequential + chained passed" in text
     for name in result.tests:
         assert f"\n {name:<13} " in text
-    assert "round-trip overhead per layer" in text and "= (sequential - run_only) per pass / 11" in text
+    assert "round-trip overhead per layer" in text and \
+        "pairs of single passes (sequential - run_only) / 11" in text   # per-pass pairs (#19)
 
 
 def test_csv_has_a_row_per_test_and_figure(result):

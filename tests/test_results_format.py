@@ -74,8 +74,8 @@ def test_written_documents_validate_with_jsonschema_and_ours(suite, suite_doc):
         validator.validate(doc)
         assert schema.kind_of(doc) in ("suite", "ceiling")
         schema.validate(doc, schema.kind_of(doc))
-    assert suite_doc["schema"] == "anethru.suite/2"
-    assert suite_doc["results"][0]["schema"] == "anethru.ceiling/2"
+    assert suite_doc["schema"] == "anethru.suite/3"
+    assert suite_doc["results"][0]["schema"] == "anethru.ceiling/3"
 
 
 def test_json_holds_no_infinity_or_nan_even_for_undefined_figures(suite):
@@ -90,7 +90,8 @@ def test_json_holds_no_infinity_or_nan_even_for_undefined_figures(suite):
     assert t.derived["memcpy_share"].stats is None
     doc = strict_loads(t.to_json())
     assert doc["derived"]["memcpy_share"]["stats"] is None
-    assert "round_trip_overhead is 0 in 4 of 4 repeats" in doc["derived"]["memcpy_share"]["undefined"]
+    assert "round_trip_overhead is not resolved: overhead 0 per layer" in \
+        doc["derived"]["memcpy_share"]["undefined"]
     assert anethru.CeilingResult.from_json(t.to_json()) == t
 
 
@@ -166,8 +167,8 @@ def test_stated_figures_are_optional(suite_doc):
     ("[]", "$", "must be an object"),
     ("{}", "$.schema", "is missing"),
     ('{"schema": "something/else"}', "$.schema", "not an anethru result"),
-    ('{"schema": "anethru.ceiling/3"}', "$.schema", "reads ceiling versions 1 to 2"),
-    ('{"schema": "anethru.ceiling/0"}', "$.schema", "reads ceiling versions 1 to 2"),
+    ('{"schema": "anethru.ceiling/4"}', "$.schema", "reads ceiling versions 1 to 3"),
+    ('{"schema": "anethru.ceiling/0"}', "$.schema", "reads ceiling versions 1 to 3"),
     ("[" * 100_000 + "]" * 100_000, "$", "nested too deeply"),
     ('{"schema": 1, "schema": 2}', "$", "duplicate key 'schema'"),
     ('{"schema": "anethru.suite/2", "results": NaN}', "$.results", "NaN is not a finite number"),
@@ -237,7 +238,7 @@ def test_the_0_1_0_h100_suite_loads_through_the_upgrade():
         assert "5 repeats (an exact count)" in text_report and "[" in text_report
         r.to_markdown(), to_csv([r])
         again = anethru.CeilingResult.from_json(r.to_json())   # written back as version 2
-        assert again == r and json.loads(r.to_json())["schema"] == "anethru.ceiling/2"
+        assert again == r and json.loads(r.to_json())["schema"] == "anethru.ceiling/3"
 
 
 def test_a_0_1_0_document_with_infinity_loads_and_the_figure_is_undefined():
@@ -254,8 +255,9 @@ def test_a_0_1_0_document_with_infinity_loads_and_the_figure_is_undefined():
     assert "Infinity" in text
     res = anethru.load_results(text)[0]
     assert res.derived["memcpy_share"].stats is None
-    assert "round_trip_overhead is 0 in 5 of 5 repeats" in res.derived["memcpy_share"].undefined
-    assert "undefined: round_trip_overhead is 0" in str(res)
+    assert "round_trip_overhead is not resolved: overhead 0 per layer" in \
+        res.derived["memcpy_share"].undefined
+    assert "undefined: round_trip_overhead is not resolved" in str(res)
     strict_loads(res.to_json())
     # ...but a version-2 document may never hold one
     doc = json.loads(res.to_json())

@@ -33,6 +33,7 @@ class FakeChain:
     (ns per pass), so the loop's decisions can be checked exactly."""
 
     kernels = 12
+    backend = "fake"
 
     def __init__(self, per_pass_ns):
         self.per_pass_ns = per_pass_ns
@@ -49,6 +50,10 @@ class FakeChain:
             used = {t: (memcpy_iters if t == "memcpy_only" else iters) for t in tests}
         ns = tuple(int(self.per_pass_ns(t, rnd)) * used[t] for t in tests)
         return Measurement(tuple(tests), ns, used, warmup, 1, seed or 0)
+
+    def measure_passes(self, tests, *, cpu_time=False):
+        rnd = sum(1 for c in self.calls if c["iters"] != 1) - 1   # after this round's blocks
+        return [int(self.per_pass_ns(t, rnd)) for t in tests], None
 
 
 TESTS = ["sequential", "run_only", "memcpy_only"]
@@ -108,22 +113,51 @@ def make_tests(seq, run, iters=10):
     return {"sequential": tr("sequential", seq), "run_only": tr("run_only", run)}
 
 
-def test_the_overhead_is_held_to_run_only_not_to_itself():
-    # Medians within 1%, overhead per layer ~0 with an interval spanning zero of about
-    # +/-0.0014 ms: within 5% of run_only's 0.1667 ms per kernel, so the run is done...
-    seq = [2.00, 2.02, 1.99, 2.01, 2.00, 2.03, 1.98]
-    run = [2.01, 2.00, 2.00, 2.02, 1.99, 2.01, 2.00]
-    state = State(make_tests(seq, run), 12, 7)
-    assert Precision(0.05).is_finished(state)
-    # ...but not at 0.5%: the overhead's half-width exceeds 0.5% of run_only per kernel.
-    assert any("round_trip_overhead" in s for s in Precision(0.005).shortfall(state))
+def with_copy(tests, copy_ms, n):
+    tests = dict(tests)
+    tests["memcpy_only"] = TestResult("memcpy_only", "copy", 11, 100,
+                                      tuple(int(copy_ms * 11 * 100 * 1e6) for _ in range(n)))
+    return tests
+
+
+def test_the_overhead_is_held_to_the_copy_measured_directly_never_to_significance():
+    # Medians within 1%; the overhead per layer, (seq - run) / 11, about 0.1 ms +/- 0.03 ms:
+    # its interval excludes zero (the old rule stopped here), but its half-width is not within
+    # 5% of the 0.2 ms copy (0.01 ms), so the run is not done ...
+    seq = [3.10, 3.40, 3.05, 3.30, 3.20, 3.35, 3.15]
+    run = [2.00, 2.01, 2.00, 2.02, 1.99, 2.01, 2.00]
+    state = State(with_copy(make_tests(seq, run), 0.2, 7), 12, 7)
+    over = state.overhead()
+    assert over.ci_low > 0 and over.half_width > 0.05 * 0.2
+    assert not Precision(0.05).is_finished(state)
+    assert any(s.startswith("round_trip_overhead +/-") and "target +/-0.01 ms" in s
+               for s in Precision(0.05).shortfall(state))
+    # ... and is done at a precision whose target (50% of the copy, 0.1 ms) it meets.
+    assert over.half_width <= 0.5 * 0.2 and Precision(0.5).is_finished(state)
+
+
+def test_a_figure_whose_noise_has_converged_ends_the_run_as_not_resolved():
+    out = measure_until(FakeChain(noisy), TESTS, Precision(0.05), seed=1,
+                        limits=Limits(max_time=1e6, min_repeats=6, max_repeats=500))
+    s = out.stopping
+    assert s.stopped_by == "converged" and out.measurement.repeats >= 10
+    assert set(s.figures) == {"sequential", "run_only", "memcpy_only", "round_trip_overhead"}
+    assert s.figures["sequential"] == "converged (not resolved)"
+    assert s.rule == "precision-or-converged/1"
+
+
+def test_figures_still_open_at_a_guard_carry_its_name():
+    out = measure_until(FakeChain(noisy), TESTS, Precision(0.05), seed=1,
+                        limits=Limits(max_time=1e6, min_repeats=6, max_repeats=7))
+    assert out.stopping.stopped_by == "max_repeats"
+    assert out.stopping.figures["sequential"] == "repeat cap"
 
 
 def test_run_ceiling_records_how_the_repeats_were_decided(no_leaks):
     r = anethru.run_ceiling(16, 8, kernels=2, backend="cpu", precision=0.5, max_time=60, seed=4)
     s = r.stopping
     assert s.criterion == "precision" and s.precision == 0.5 and s.max_time_s == 60
-    assert s.stopped_by in ("precision", "max_time", "max_repeats")
+    assert s.stopped_by in ("precision", "converged", "max_time", "max_repeats")
     assert s.min_repeats == stopping.MIN_REPEATS and s.max_repeats == stopping.MAX_REPEATS
     assert r.config.repeats >= (stopping.MIN_REPEATS if s.stopped_by == "precision" else 1)
     assert all(len(t.block_ns) == r.config.repeats for t in r.tests.values())

@@ -28,6 +28,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--same-within", type=parse_fraction, default=None, metavar="PCT",
                    help="call a figure the same when its whole interval lies within +/-PCT "
                         "(default 5%%)")
+    p.add_argument("--across-machines", action="store_true",
+                   help="let --fail-if-slower judge files from different backends, devices or "
+                        "machines (a ratio across machines measures the machines)")
     add_output_arguments(p, "comparison", {"markdown": "print Markdown tables",
                                            "json": "print the comparison as JSON"})
 
@@ -53,11 +56,15 @@ def run(args: argparse.Namespace) -> int:
         except ResultFormatError as exc:
             return error(f"{path}: not a readable anethru result: {exc}")
     cmp = compare(*inputs, same_within=same, names=args.files)
+    if args.fail_if_slower is not None and cmp.across and not args.across_machines:
+        raise UsageError(f"--fail-if-slower refuses to judge across machines ({cmp.across[0]}"
+                         f"{' ...' if len(cmp.across) > 1 else ''}); add --across-machines to "
+                         f"gate anyway")
     emit("comparison", cmp, args)
     if not cmp.configs:
         return error("no configuration is present in more than one file: nothing was compared")
     if args.fail_if_slower is not None:
-        slower = cmp.slower_than(args.fail_if_slower)
+        slower = cmp.slower_than(args.fail_if_slower, args.across_machines)
         for c, row, ch in slower:
             error(f"{c.label}: {row.name} in [{ch.source}] is {ch.estimate:.3g}x the reference "
                   f"[{c.reference}] ({ch.ci_level:.0%} interval {ch.ci_low:.3g} .. {ch.ci_high:.3g}"

@@ -50,6 +50,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--version", action="version", version=f"anethru {__version__}")
 
 
+def auto_cpu_lines() -> list[str]:
+    """When auto picks the CPU: say so first, and what it means."""
+    from anethru.native.backends import backends as all_backends, resolve
+
+    try:
+        if resolve("auto").name != "cpu":
+            return []
+    except AnethruError:
+        return []
+    why = {b.name: b.reason for b in all_backends() if b.name in ("ane", "cuda") and not b.available}
+    return ["auto picked the CPU backend: " + "; ".join(f"no {n} ({w})" for n, w in why.items()),
+            "on the CPU the round trip is a memcpy between two buffers, small next to the kernel; "
+            "the ANE needs a Mac with an Apple Neural Engine, CUDA an NVIDIA GPU (--list-backends)"]
+
+
 def run(args: argparse.Namespace) -> int:
     from anethru.measure.api import run_suite
     from anethru.native.backends import backends
@@ -59,8 +74,12 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     check_output_arguments("suite", args)
     configs = args.configs or list(SEED_CONFIGS)
+    say = progress_printer(args.quiet)
+    if args.backend == "auto":
+        for line in auto_cpu_lines():
+            say(line)
     try:
-        results = run_suite(configs, progress=progress_printer(args.quiet), keep_going=True,
+        results = run_suite(configs, progress=say, keep_going=True,
                             **measurement_kwargs(args))
     except SuiteInterrupted as stop:
         # Ctrl-C: what finished is still worth having; say what was cut short.

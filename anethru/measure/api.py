@@ -103,9 +103,9 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
     once per round, in a fresh shuffled order drawn from ``seed`` (see anethru/stopping.py).
 
     How many rounds (repeats): ``repeats=N`` runs exactly N.  Otherwise rounds are added until
-    every per-test median's 95% interval is within +/- ``precision`` (default 0.05) of it and the
-    round-trip overhead's interval excludes zero or is within ``precision`` of run_only's
-    per-kernel median, or until ``max_time`` seconds (default 15, counted from this call, compile
+    every figure is resolved (a per-test median's 95% interval within +/- ``precision``, default
+    0.05, of it; the round-trip overhead's within ``precision`` of memcpy_only's per-copy median)
+    or has converged (anethru.results.verdict), or until ``max_time`` seconds (default 15, counted from this call, compile
     included) would be overrun; ``result.stopping`` records which.  ``iters=None``: passes per
     block chosen by a calibration pass (the seed's 50, 500 for memcpy_only; fewer, but at least 5,
     where a block would pass 200 ms); an int makes them exact.  ``warmup`` untimed passes per
@@ -164,6 +164,7 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
             else:
                 raise UnsupportedError(f"{chain.backend} cannot run the {t} test: {why}")
         eval_paths: dict = {}
+        pairs = None
         state_start = machine_state.snapshot(chain.backend)
         if ane_eval == "all":
             m, stop, eval_paths = _measure_every_eval_path(
@@ -178,7 +179,7 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
             outcome = measure_until(chain, runnable, criterion, iters=iters, warmup=warmup,
                                     seed=seed_value, limits=limits, started=started,
                                     progress=lambda line: say(f"{c}x{s}: {line}"))
-            m, stop = outcome.measurement, outcome.stopping
+            m, stop, pairs = outcome.measurement, outcome.stopping, outcome.pairs
         state_end = machine_state.snapshot(chain.backend)
         say(f"{c}x{s}: {m.repeats} repeats in {stop.elapsed_s:.1f} s (stopped by "
             f"{stop.stopped_by.replace('_', ' ')})")
@@ -191,7 +192,7 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
             clock=chain.clock_name,
             anethru_version=_version(), stopping=stop,
             machine_state={"start": state_start, "end": state_end},
-            program_forms=chain.forms(), eval_paths=eval_paths)
+            program_forms=chain.forms(), eval_paths=eval_paths, pairs=pairs)
     finally:
         if owned:
             chain.close()
@@ -316,6 +317,8 @@ def run_suite(configs: Iterable[tuple[int, int]] = SEED_CONFIGS, *,
             current = (c, s)
             try:
                 results.append(run_ceiling(c, s, progress=step, **kwargs))
+                if step:   # the answer first: each configuration's headline as it finishes
+                    step(f"done: {results[-1].headline()}")
             except AnethruError as exc:
                 if not keep_going:
                     raise

@@ -19,7 +19,7 @@ from typing import Iterable, Mapping, Optional, Union
 
 import numpy as np
 
-from anethru.native import tensors, validate
+from anethru.native import passes, tensors, validate
 from anethru.native.lib import ffi, lib, new_status, raise_for, status_message
 from anethru.native.validate import check_ane_eval, paths_to_set_up
 from anethru.native.vocab import EVAL_PATHS, PATH_IDS
@@ -415,3 +415,16 @@ class Chain:
         used = {t: int(iters_arr[TEST_IDS[t]]) for t in names}
         return Measurement(tuple(schedule), tuple(int(b) for b in block_ns), used, warmup,
                            repeats, seed)
+
+    def measure_passes(self, tests: Iterable[str], *, cpu_time: bool = False
+                       ) -> tuple[list[int], Optional[list[int]]]:
+        """One pass of each of ``tests``, in the order given, each timed alone in one native
+        call: (ns per pass on the chain's clock, ns per pass of this thread's CPU time, or None
+        without ``cpu_time``).  No warm-up: the caller's (see anethru.measure.pairs)."""
+        names = [validate.check_tests([t])[0] for t in tests]  # in order, repeats kept
+        if not names:
+            raise ValueError("measure_passes needs at least one test")
+        with self._lock, sigint_stops_native_loops():
+            return passes.measure_passes(self._live(), names, cpu_time,
+                                         f"measuring single passes of {self.label} on "
+                                         f"{self.backend}")

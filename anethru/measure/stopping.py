@@ -18,10 +18,9 @@ The loop (``measure_until``), on an open and checked :class:`~anethru.measure.ch
    long as the last) would overrun it.  The criterion never sees the clock.
 
 Criteria are small objects with a ``name`` and ``is_finished(state)`` (``CRITERIA`` maps names
-to them): ``repeats`` (an exact count) and ``precision`` (every per-test median's interval
-within +/- ``precision`` of it, and the round-trip overhead's interval excluding zero or within
-``precision`` of run_only's per-kernel median; ``anethru.results.stats.precision_shortfall``, the same
-predicate the report's warnings use).  A sweep or a worker process reuses this loop with its
+to them): ``repeats`` (an exact count) and ``precision`` (every figure resolved or converged:
+``anethru.results.verdict``, the predicate a loader re-checks).  Every round also runs a batch
+of per-pass pairs of sequential and run_only (anethru.measure.pairs) for the round trip.  A sweep or a worker process reuses this loop with its
 own chain and limits.
 """
 
@@ -34,8 +33,11 @@ from typing import Callable, ClassVar, Iterable, Optional, Protocol
 
 from anethru.native import validate
 from anethru.measure.chain import MEMCPY_ITERS_FACTOR, SEED_ITERS, Chain, Measurement
+from anethru.measure.pairs import PairBatches, pairs_per_round
+from anethru.results.pairs import Pairs
 from anethru.results.ceiling import Stopping, TestResult
-from anethru.results.stats import Stats, paired_difference, per_pass_ms, precision_shortfall
+from anethru.results import verdict
+from anethru.results.stats import Stats, paired_difference, per_pass_ms
 
 # Passes per block (auto): a block of about TARGET_BLOCK_MS, at least MIN_PASSES passes unless
 # MIN_PASSES would last longer than LONG_BLOCK_MS.
@@ -59,6 +61,7 @@ class State:
     tests: dict[str, TestResult]
     kernels: int
     repeats: int
+    pairs: Optional[Pairs] = None
 
     def per_unit(self) -> dict[str, Stats]:
         return {n: t.per_unit_ms for n, t in self.tests.items()}
@@ -67,6 +70,8 @@ class State:
         """round_trip_overhead (ms per layer), when sequential and run_only both ran."""
         if "sequential" not in self.tests or "run_only" not in self.tests:
             return None
+        if self.pairs is not None and len(self.pairs):
+            return self.pairs.overheads(self.kernels)[0][0].stats
         seq, run = self.tests["sequential"], self.tests["run_only"]
         return Stats.of(paired_difference(per_pass_ms(seq.block_ns, seq.iters),
                                           per_pass_ms(run.block_ns, run.iters), self.kernels - 1))
@@ -96,17 +101,22 @@ class FixedRepeats:
 
 @dataclass(frozen=True)
 class Precision:
-    """Every per-test median within +/- ``precision``, and the overhead settled (see above)."""
+    """Every figure resolved (within +/- ``precision``) or converged: the predicate of
+    anethru.results.verdict, which a loader re-checks."""
 
     precision: float
     name: ClassVar[str] = "precision"
 
+    def statuses(self, state: State) -> dict:
+        return verdict.statuses(state.tests, state.pairs, state.kernels, state.repeats,
+                                self.precision)
+
     def shortfall(self, state: State) -> list[str]:
-        run_only = state.tests["run_only"].per_unit_ms if "run_only" in state.tests else None
-        return precision_shortfall(state.per_unit(), state.overhead(), run_only, self.precision)
+        return verdict.shortfall(state.tests, state.pairs, state.kernels, state.repeats,
+                                 self.precision)
 
     def is_finished(self, state: State) -> bool:
-        return not self.shortfall(state)
+        return verdict.finished(self.statuses(state)) is not None
 
 
 CRITERIA: dict[str, Callable[..., Criterion]] = {"repeats": FixedRepeats, "precision": Precision}
@@ -125,6 +135,7 @@ class Limits:
 class Outcome:
     measurement: Measurement   # every round's blocks, in the order they ran
     stopping: Stopping
+    pairs: Optional[Pairs] = None   # the per-pass pairs of every round (sequential, run_only)
 
 
 def passes_per_block(test: str, pass_ms: float) -> int:
@@ -139,9 +150,14 @@ def passes_per_block(test: str, pass_ms: float) -> int:
 
 def calibrate(chain: Chain, tests: list[str], warmup: int) -> dict[str, int]:
     """Warm up every test, time one pass of each, and choose passes per block from it."""
+    return {t: passes_per_block(t, ms) for t, ms in pass_times(chain, tests, warmup).items()}
+
+
+def pass_times(chain: Chain, tests: list[str], warmup: int) -> dict[str, float]:
+    """Warm up every test and time one pass of each (ms)."""
     cal = chain.measure(tests, iters=1, memcpy_iters=1, warmup=warmup, repeats=1, seed=0,
                         shuffle=False)
-    return {t: passes_per_block(t, ns / 1e6) for t, ns in zip(cal.schedule, cal.block_ns)}
+    return {t: ns / 1e6 for t, ns in zip(cal.schedule, cal.block_ns)}
 
 
 def measure_until(chain: Chain, tests: Iterable[str], criterion: Criterion, *,
@@ -161,13 +177,17 @@ def measure_until(chain: Chain, tests: Iterable[str], criterion: Criterion, *,
         seed = random.SystemRandom().randrange(2**31)
     rng = random.Random(seed)
     say = progress or (lambda line: None)
+    pass_ms = None
     if iters is None:
-        per_test = calibrate(chain, names, warmup)
+        pass_ms = pass_times(chain, names, warmup)
+        per_test = {t: passes_per_block(t, ms) for t, ms in pass_ms.items()}
         first_warmup = 0
     else:
         per_test = {t: min(iters * MEMCPY_ITERS_FACTOR, validate.INT32_MAX)
                     if t == "memcpy_only" else iters for t in names}
         first_warmup = warmup
+    batches = (PairBatches(chain, seed, pairs_per_round(per_test, pass_ms))
+               if PairBatches.wanted(names) else None)
     schedule: list[str] = []
     block_ns: list[int] = []
     rounds, last_said = 0, time.monotonic()
@@ -178,15 +198,20 @@ def measure_until(chain: Chain, tests: Iterable[str], criterion: Criterion, *,
         total = f" of {criterion.repeats}" if isinstance(criterion, FixedRepeats) else ""
         m = chain.measure(order, iters=per_test, warmup=first_warmup if rounds == 0 else 0,
                           repeats=1, shuffle=False, where=f"repeat {rounds + 1}{total}")
+        if batches is not None:
+            batches.run_round()
         round_s = time.monotonic() - r0
         rounds += 1
         schedule += m.schedule
         block_ns += m.block_ns
         state = State(Measurement(tuple(schedule), tuple(block_ns), per_test, warmup, rounds,
-                                  seed).results(chain.kernels), chain.kernels, rounds)
+                                  seed).results(chain.kernels), chain.kernels, rounds,
+                      None if batches is None else batches.pairs())
         now = time.monotonic()
         if rounds >= limits.min_repeats and criterion.is_finished(state):
             stopped_by = criterion.name
+            if isinstance(criterion, Precision):   # "precision" or "converged"
+                stopped_by = verdict.finished(criterion.statuses(state))
             break
         if limits.max_repeats is not None and rounds >= limits.max_repeats:
             stopped_by = "max_repeats"
@@ -201,11 +226,16 @@ def measure_until(chain: Chain, tests: Iterable[str], criterion: Criterion, *,
             last_said = now
     elapsed = time.monotonic() - t0
     measurement = Measurement(tuple(schedule), tuple(block_ns), per_test, warmup, rounds, seed)
+    figures, rule = {}, None
+    if isinstance(criterion, Precision):
+        figures = verdict.final_statuses(criterion.statuses(state), stopped_by)
+        rule = verdict.RULE
     stopping = Stopping(criterion=criterion.name, stopped_by=stopped_by,
                         precision=getattr(criterion, "precision", None),
                         max_time_s=limits.max_time, min_repeats=limits.min_repeats,
-                        max_repeats=limits.max_repeats, elapsed_s=round(elapsed, 3))
-    return Outcome(measurement, stopping)
+                        max_repeats=limits.max_repeats, elapsed_s=round(elapsed, 3),
+                        figures=figures, rule=rule)
+    return Outcome(measurement, stopping, None if batches is None else batches.pairs())
 
 
 __all__ = ["measure_until", "calibrate", "passes_per_block", "Criterion", "FixedRepeats",

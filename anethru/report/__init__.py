@@ -7,6 +7,7 @@ from anethru.results.views import register
 
 register("ceiling", "text", text.format_result)
 register("ceiling", "markdown", markdown.format_markdown)
+register("ceiling", "headline", text.headline)
 register("comparison", "text", compare.format_comparison)
 register("comparison", "markdown", compare.format_comparison_markdown)
 register("sweep", "text", sweep.format_sweep)

@@ -14,6 +14,7 @@ RULE = "=" * 78
 
 DERIVED_TEXT = {
     "round_trip_overhead": "round-trip overhead per layer (what chaining would eliminate)",
+    "round_trip_overhead_cpu": "the same on the thread's CPU time (leaves out time descheduled)",
     "memcpy_share": "memcpy's share of that overhead",
     "serial_queue_vs_direct": "serial queue / direct evals",
     "chaining_saves": "chaining saves per layer (sequential - chained)",
@@ -75,7 +76,10 @@ def stopping_text(r: "CeilingResult") -> str:
     took = f" in {s.elapsed_s:.1f} s" if s.elapsed_s is not None else ""
     target = f"+/-{s.precision:.1%}"
     if s.stopped_by == "precision":
-        return f"{n} repeats{took}: every median within {target}, the overhead settled"
+        return f"{n} repeats{took}: every figure resolved ({target})"
+    if s.stopped_by == "converged":
+        return (f"{n} repeats{took}: every figure resolved ({target}) or converged; NOT resolved: "
+                + ", ".join(k for k, v in s.figures.items() if v != "resolved"))
     if s.stopped_by == "max_time":
         return (f"{n} repeats{took}: the {s.max_time_s:g} s time limit ran out BEFORE the "
                 f"{target} target was reached (see the warning)")
@@ -104,6 +108,8 @@ def check_text(r: "CeilingResult") -> str:
 def derived_value(d: "Derived") -> str:
     if d.stats is None:
         return f"undefined: {d.undefined}"
+    if d.not_resolved:
+        return f"not resolved: {d.not_resolved}"
     return figure(d.stats, d.unit)
 
 

@@ -37,14 +37,17 @@ def _change_text(ch: Any, unit: str) -> str:
 
 
 def _comparison_intro(cmp: "Comparison") -> list[str]:
-    return [f"verdicts: {cmp.test}, at {cmp.level:.0%}; 'same' means the whole interval lies "
-            f"within +/-{cmp.same_within:.0%} (of the reference's run_only per kernel, for "
-            f"overheads); changes are relative to the first input that has the configuration"]
+    return [f"verdicts: {cmp.test}, at {cmp.level:.0%} with Holm's correction over all figures; "
+            f"'same' means the whole interval lies within +/-{cmp.same_within:.0%} of the figure "
+            f"itself; "
+            f"changes are relative to the first input that has the configuration"]
 
 
 def format_comparison(cmp: "Comparison") -> str:
     labels = [s.label for s in cmp.sources]
     lines = [RULE, f" anethru compare: {len(cmp.sources)} inputs", RULE]
+    if cmp.across:   # first: ratios across machines are not verdicts
+        lines += [" ACROSS MACHINES: ratios only, no faster/slower verdicts: " + "; ".join(cmp.across)]
     lines += [f" [{s.label}] {s.summary()}" for s in cmp.sources]
     lines += [" " + line for line in _comparison_intro(cmp)]
     for c in cmp.configs:

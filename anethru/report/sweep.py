@@ -64,11 +64,14 @@ def _beta_text(f: LineFit, bandwidth: bool) -> str:
     return text
 
 
-def line_text(f: LineFit, bandwidth: bool = True) -> str:
+def line_text(f: LineFit, bandwidth: bool = True, intercept: bool = True) -> str:
+    """A line's figures; ``intercept=False`` for a region that does not start at the smallest
+    size, whose intercept is an extrapolation, not a latency: its slope alone."""
     lo, hi = f.alpha_ci
-    alpha = f"{duration(f.alpha)} [{duration(lo)} .. {duration(hi)}]"
+    alpha = (f"alpha {duration(f.alpha)} [{duration(lo)} .. {duration(hi)}], " if intercept
+             else "slope only (the region does not start at the smallest size), ")
     r2 = "-" if f.r_squared is None else f"{f.r_squared:.3f}"
-    return (f"alpha {alpha}, beta {_beta_text(f, bandwidth)}, R^2 {r2} "
+    return (f"{alpha}beta {_beta_text(f, bandwidth)}, R^2 {r2} "
             f"({f.sizes} sizes, {size_text(f.bytes_range[0])} .. {size_text(f.bytes_range[1])})")
 
 
@@ -83,7 +86,9 @@ def figure_lines(title: str, fig: Figure, bandwidth: bool = True) -> list[str]:
         where = "; ".join(f"between {size_text(a)} and {size_text(b)}" for a, b in m.breaks)
         out.append(f"     ONE LINE DOES NOT DESCRIBE THE POINTS: a break {where}; each region "
                    "fitted apart:")
-        out += [f"       {line_text(r, bandwidth)}" for r in m.regions]
+        first = m.line.bytes_range[0]
+        out += [f"       {line_text(r, bandwidth, intercept=r.bytes_range[0] == first)}"
+                for r in m.regions]
     for r in m.bad:
         off = (r.median / r.fitted - 1) if r.fitted else math.inf
         out.append(f"     badly explained: {r.label} ({size_text(r.bytes)}): measured "
@@ -141,7 +146,8 @@ def format_sweep(sw: "SweepResult") -> str:
         at = _channels(series.channels)
         lines += figure_lines(f"run_only per kernel at {at}", series.kernel, bandwidth=False)
         lines.append(f" crossover at {at} (round trip = kernel time, 50% of a sequential "
-                     f"layer): {crossover_text(series.crossover, lo, hi)}")
+                     f"layer; from {len(series.bytes)} sizes): "
+                     f"{crossover_text(series.crossover, lo, hi)}")
         lines.append(f" round trip under 10% of a sequential layer at {at}: "
                      f"{small_share_text(series.small, lo, hi, series.shares[-1])}")
     noisy = [r.config.label for r in sw.results

@@ -52,6 +52,10 @@ def format_result(r: "CeilingResult") -> str:
         for d in r.derived.values():
             lines.append(f" {DERIVED_TEXT.get(d.name, d.name)}:")
             lines.append(f"     {derived_value(d)}   = {d.formula}")
+            if d.name == "round_trip_overhead" and "memcpy_only" in r.tests:
+                lines.append(f"     (inferred from sequential - run_only; the copy alone is "
+                             f"measured directly: memcpy_only "
+                             f"{duration(r.tests['memcpy_only'].per_unit_ms.median)} per copy)")
     if r.warnings:
         lines.append("")
         lines += [f" warning: {w}" for w in r.warnings]
@@ -113,5 +117,46 @@ def eval_path_lines(r: "CeilingResult") -> list[str]:
     return lines
 
 
+def _summary_cells(r: "CeilingResult") -> list[str]:
+    d = r.derived
+    o = d.get("round_trip_overhead")
+    if o is None or o.stats is None:
+        trip = "-"
+    elif o.not_resolved:
+        trip = "not resolved: " + o.not_resolved.split(" per layer")[0]
+    else:
+        trip = f"{duration(o.stats.median)} [{duration(o.stats.ci_low)} .. {duration(o.stats.ci_high)}]"
+    status = "-"
+    if r.stopping is not None:
+        status = r.stopping.figures.get("round_trip_overhead") or (
+            f"{r.config.repeats} rounds, exact" if r.stopping.criterion == "repeats" else "-")
+    copy = duration(r.tests["memcpy_only"].per_unit_ms.median) if "memcpy_only" in r.tests else "-"
+    kernel = duration(r.tests["run_only"].per_unit_ms.median) if "run_only" in r.tests else "-"
+    saves = d.get("chaining_saves")
+    saved = "-" if saves is None or saves.stats is None else duration(saves.stats.median)
+    return [r.config.label, trip, status, copy, kernel, saved]
+
+
+SUMMARY_HEAD = ["config", "round trip per layer [CI]", "status", "copy (measured)",
+                "kernel (run_only)", "chaining saves/layer"]
+
+
+def summary_table(results: list["CeilingResult"]) -> str:
+    """The table a reader can stop at: one row per configuration."""
+    rows = [SUMMARY_HEAD] + [_summary_cells(r) for r in results]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(SUMMARY_HEAD))]
+    lines = [RULE, " summary (round trip: inferred from sequential - run_only; copy: memcpy_only, "
+                   "measured directly)", RULE]
+    lines += [" " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+    return "\n".join(lines)
+
+
+def headline(r: "CeilingResult") -> str:
+    label, trip, status, copy, kernel, saved = _summary_cells(r)
+    return (f"{label}: round trip per layer {trip} ({status}); copy {copy} (measured); kernel "
+            f"{kernel}; chaining saves {saved} per layer")
+
+
 def format_suite(results: Iterable["CeilingResult"]) -> str:
-    return "\n\n".join(str(r) for r in results)
+    results = list(results)
+    return "\n\n".join([str(r) for r in results] + [summary_table(results)])

@@ -16,11 +16,15 @@ from typing import Any, Optional, Union
 
 from anethru.results import schema
 from anethru.results.views import render
-from anethru.results.stats import (Stats, UndefinedFigure, paired_difference, paired_ratio,
-                                   per_pass_ms, per_unit_ms, precision_shortfall)
+from anethru.results.derived import Derived, derive
+from anethru.errors import ResultFormatError
+from anethru.results import verdict
+from anethru.results.pairs import Pairs
+from anethru.results.warnings import result_warnings
+from anethru.results.stats import Stats, per_pass_ms, per_unit_ms
 from anethru.native.vocab import TEST_NAMES
 
-SCHEMA = schema.name_of("ceiling")        # "anethru.ceiling/2"
+SCHEMA = schema.name_of("ceiling")        # "anethru.ceiling/3"
 SUITE_SCHEMA = schema.name_of("suite")    # what `anethru --json` prints: results + failures
 
 
@@ -38,11 +42,11 @@ class TestResult:
 
     @cached_property
     def per_unit_ms(self) -> Stats:
-        return Stats.of(per_unit_ms(self.block_ns, self.iters, self.units_per_pass))
+        return Stats.of_series(per_unit_ms(self.block_ns, self.iters, self.units_per_pass))
 
     @cached_property
     def per_pass_ms(self) -> Stats:
-        return Stats.of(per_pass_ms(self.block_ns, self.iters))
+        return Stats.of_series(per_pass_ms(self.block_ns, self.iters))
 
     @property
     def units_per_second(self) -> Optional[float]:
@@ -62,55 +66,6 @@ class TestResult:
     @classmethod
     def from_dict(cls, d: dict) -> "TestResult":
         return cls(d["name"], d["unit"], d["units_per_pass"], d["iters"], tuple(d["block_ns"]))
-
-
-@dataclass(frozen=True)
-class Derived:
-    """A figure computed from two tests, repeat by repeat.  ``stats`` is None when the figure is
-    undefined (a ratio whose denominator is 0 in some repeat); ``undefined`` then says why."""
-
-    name: str
-    formula: str
-    unit: str            # "ms" or "ratio"
-    stats: Optional[Stats]
-    undefined: Optional[str] = None
-
-    def to_dict(self) -> dict:
-        return {"name": self.name, "formula": self.formula, "unit": self.unit,
-                "stats": None if self.stats is None else self.stats.to_dict(),
-                "undefined": self.undefined}
-
-
-def derive(tests: dict[str, TestResult], kernels: int) -> dict[str, Derived]:
-    """The figures the seed printed the formula for, and what chaining changes."""
-    out: dict[str, Derived] = {}
-    passes = {name: per_pass_ms(t.block_ns, t.iters) for name, t in tests.items()}
-    layers = kernels - 1
-
-    def add(name: str, formula: str, unit: str, compute) -> None:
-        try:
-            out[name] = Derived(name, formula, unit, Stats.of(compute()))
-        except UndefinedFigure as why:
-            out[name] = Derived(name, formula, unit, None, str(why))
-
-    if "sequential" in passes and "run_only" in passes:
-        add("round_trip_overhead", f"(sequential - run_only) per pass / {layers}", "ms",
-            lambda: paired_difference(passes["sequential"], passes["run_only"], layers))
-        if "memcpy_only" in tests:
-            copy = per_unit_ms(tests["memcpy_only"].block_ns, tests["memcpy_only"].iters, layers)
-            overhead = paired_difference(passes["sequential"], passes["run_only"], layers)
-            add("memcpy_share", "memcpy_only per copy / round_trip_overhead", "ratio",
-                lambda: paired_ratio(copy, overhead, "round_trip_overhead"))
-    if "serial_queue" in passes and "run_only" in passes:
-        add("serial_queue_vs_direct", "serial_queue / run_only", "ratio",
-            lambda: paired_ratio(passes["serial_queue"], passes["run_only"], "run_only"))
-    if "chained" in passes and "sequential" in passes:
-        add("chaining_saves", f"(sequential - chained) per pass / {layers}", "ms",
-            lambda: paired_difference(passes["sequential"], passes["chained"], layers))
-    if "chained" in passes and "run_only" in passes:
-        add("dispatch_saved", f"(run_only - chained) per pass / {layers}", "ms",
-            lambda: paired_difference(passes["run_only"], passes["chained"], layers))
-    return out
 
 
 @dataclass(frozen=True)
@@ -184,79 +139,24 @@ class Stopping:
     min_repeats: int = 1
     max_repeats: Optional[int] = None
     elapsed_s: Optional[float] = None
+    # Per figure (each test's median, the overheads): resolved, converged (not resolved), time
+    # limit or repeat cap (anethru.results.verdict); and the rule's name, by which a loader
+    # re-checks stopped_by (absent in results written before it).
+    figures: dict = field(default_factory=dict)
+    rule: Optional[str] = None
 
     @property
     def reached_target(self) -> bool:
         return self.stopped_by == self.criterion
 
     def to_dict(self) -> dict:
-        return dict(self.__dict__)
+        d = dict(self.__dict__)
+        d["figures"] = dict(self.figures)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "Stopping":
         return cls(**d)
-
-
-# What warnings look at in machine_state (anethru/machine_state.py).
-SM_CLOCK_DROP_WARN = 0.10
-
-
-def result_warnings(tests: dict[str, TestResult], derived: dict[str, Derived], config: Config,
-                    stopping: Stopping, machine: dict, machine_state: dict) -> list[str]:
-    """Everything a reader should distrust in a result, each with what to do about it.
-    Recomputed from the result's contents whenever one is built or loaded (the time-limit
-    warning uses precision_shortfall, the predicate that stops a precision run)."""
-    out: list[str] = []
-    if config.repeats == 1:
-        out.append("1 repeat: no spread and no confidence interval; give more repeats "
-                   "(or --precision) for figures you can compare")
-    for t in tests.values():
-        out += t.per_unit_ms.noise_warnings(t.name)
-    rto = derived.get("round_trip_overhead")
-    s = rto.stats if rto else None
-    if s is not None and s.ci_low is not None and s.ci_high is not None:
-        if s.ci_low <= 0 <= s.ci_high:
-            out.append(f"round_trip_overhead's {s.ci_level:.0%} CI [{s.ci_low:.4g} .. "
-                       f"{s.ci_high:.4g}] ms spans zero: the round trip is within this machine's "
-                       f"noise here, and memcpy_share means little")
-        elif s.ci_high < 0:
-            out.append("round_trip_overhead is negative (its whole CI is below zero): sequential "
-                       "ran faster than run_only; look for interference")
-    if stopping.stopped_by in ("max_time", "max_repeats") and stopping.criterion == "precision":
-        missing = precision_shortfall(
-            {n: t.per_unit_ms for n, t in tests.items()}, s,
-            tests["run_only"].per_unit_ms if "run_only" in tests else None,
-            stopping.precision or 0.0)
-        limit = (f"the time limit ({stopping.max_time_s:g} s) ran out"
-                 if stopping.stopped_by == "max_time"
-                 else f"the cap of {stopping.max_repeats} repeats was reached")
-        out.append(f"{limit} after {config.repeats} repeats, before the precision target "
-                   f"(+/-{stopping.precision:.1%}) was reached"
-                   + (": " + "; ".join(missing) if missing else "")
-                   + "; allow more time (--max-time) or accept a looser --precision")
-    row = config.spatial * 2
-    if config.backend == "ane" and row % 64:
-        out.append(f"spatial {config.spatial}: a row is {row} bytes, not a multiple of 64; no run "
-                   f"on an ANE with such rows has been seen (the chain check above is what "
-                   f"vouches for the layout)")
-    start = (machine_state or {}).get("start", {})
-    end = (machine_state or {}).get("end", {})
-    load, cpus = start.get("load_average_1m"), machine.get("cpu_count")
-    if isinstance(load, (int, float)) and isinstance(cpus, int) and cpus > 0 \
-            and load > max(1, cpus - 1):
-        out.append(f"load average {load:.2f} at start on {cpus} CPUs: other work shared the "
-                   f"machine, so figures may be slower and noisier than on an idle one")
-    governor = start.get("cpu_governor")
-    if isinstance(governor, str) and governor not in ("performance", ""):
-        out.append(f"CPU frequency governor is {governor!r}: clock speed may change during the "
-                   f"run (the 'performance' governor gives steadier figures)")
-    sm0, sm1 = start.get("gpu_sm_clock_mhz"), end.get("gpu_sm_clock_mhz")
-    if isinstance(sm0, (int, float)) and isinstance(sm1, (int, float)) and sm0 > 0 \
-            and sm1 < (1 - SM_CLOCK_DROP_WARN) * sm0:
-        out.append(f"GPU SM clock fell from {sm0:g} to {sm1:g} MHz during the run "
-                   f"(temperature {start.get('gpu_temperature_c', '?')} -> "
-                   f"{end.get('gpu_temperature_c', '?')} C): throttling may have slowed it")
-    return out
 
 
 @dataclass(frozen=True)
@@ -284,6 +184,9 @@ class CeilingResult:
     # {"rounds": [[path, ...] per round], "unsupported": {path: why},
     #  "results": {path: {"schedule": [...], "tests": {name: TestResult}}}}; {} otherwise.
     eval_paths: dict[str, Any] = field(default_factory=dict)
+    # The per-pass pairs of sequential and run_only (anethru.results.pairs): where present,
+    # round_trip_overhead comes from them; None in older documents and without both tests.
+    pairs: Optional[Pairs] = None
 
     def eval_path_tests(self) -> dict[str, dict[str, TestResult]]:
         """Per eval path measured, its per-test results: "standard" is ``tests``."""
@@ -301,11 +204,12 @@ class CeilingResult:
     def build(cls, *, config: Config, tests: dict[str, TestResult], **kw: Any) -> "CeilingResult":
         """A result from raw blocks: derived figures and warnings computed here."""
         ordered = {n: tests[n] for n in TEST_NAMES if n in tests}
-        derived = derive(ordered, config.kernels)
+        pairs = kw.get("pairs")
+        derived = derive_all(ordered, config.kernels, pairs)
         kw.pop("warnings", None)
         stopping = kw.pop("stopping", None) or Stopping("repeats", "repeats")
         warnings = result_warnings(ordered, derived, config, stopping, kw.get("machine", {}),
-                                   kw.get("machine_state", {}))
+                                   kw.get("machine_state", {}), pairs)
         return cls(config=config, tests=ordered, derived=derived, warnings=tuple(warnings),
                    stopping=stopping, **kw)
 
@@ -332,6 +236,7 @@ class CeilingResult:
             "anethru_version": self.anethru_version,
             "program_forms": self.program_forms,
             "eval_paths": _eval_paths_to_dict(self.eval_paths),
+            "pairs": None if self.pairs is None else self.pairs.to_dict(),
         }
 
     def to_json(self, indent: Optional[int] = 2) -> str:
@@ -361,6 +266,11 @@ class CeilingResult:
     def __str__(self) -> str:
         return render("ceiling", "text", self)
 
+    def headline(self) -> str:
+        """One line: the round trip per layer with its status, the copy measured directly, the
+        kernel's time, what chaining saves."""
+        return render("ceiling", "headline", self)
+
 
 def load_ceiling(doc: dict, path: str) -> CeilingResult:
     """A result from a validated current-version document; stated figures must match."""
@@ -379,9 +289,24 @@ def load_ceiling(doc: dict, path: str) -> CeilingResult:
         stopping=Stopping.from_dict(doc["stopping"]),
         program_forms={k: dict(v) for k, v in doc.get("program_forms", {}).items()},
         eval_paths=_eval_paths_from_dict(doc.get("eval_paths", {})),
+        pairs=None if doc.get("pairs") is None else Pairs.from_dict(doc["pairs"]),
     )
     schema.check_stated_figures(doc, result.to_dict(), path)
+    why = verdict.check_stopped_by(result.stopping, result.tests, result.pairs,
+                                   result.config.kernels, result.config.repeats)
+    if why:
+        raise ResultFormatError(f"{path}.stopping.stopped_by", why)
     return result
+
+
+def derive_all(tests: dict[str, TestResult], kernels: int, pairs: Optional[Pairs]
+               ) -> dict[str, Derived]:
+    """The derived figures, the overhead from the per-pass pairs where there are any."""
+    if pairs is None or not len(pairs) or not all(t in tests for t in ("sequential", "run_only")):
+        return derive(tests, kernels)
+    overheads = pairs.overheads(kernels)
+    return derive(tests, kernels, overhead=overheads[0],
+                  extra=tuple(d for d, _ in overheads[1:]))
 
 
 def suite_document(results: list, failures: list = (), interrupted: Optional[dict] = None) -> dict:

@@ -7,7 +7,7 @@ verdict.  Configurations found in one input only are listed, not paired.
 
 The verdict comes from a stated test on the per-block samples, never from medians alone: the
 Mann-Whitney U test, through its interval for the shift between the two samples
-(``anethru.results.stats.shift_ci``; blocks of two runs are independent, so nothing is paired).
+(``anethru.results.twosample.shift_ci``; blocks of two runs are independent, so nothing is paired).
 
 - Times (per kernel, per copy): the shift of log times, i.e. a ratio B/A.  **faster** / **slower**
   when the interval excludes 1 and the estimate is beyond ``same_within`` (default 5%): the test
@@ -22,7 +22,7 @@ Mann-Whitney U test, through its interval for the shift between the two samples
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional, Sequence, Union
 
 from anethru.results.views import render
@@ -30,7 +30,8 @@ from anethru.units import duration
 from anethru.results.ceiling import CeilingResult
 from anethru.results.loader import load_results
 from anethru.results.schema import name_of
-from anethru.results.stats import CI_LEVEL, Shift, Stats, ratio_ci, shift_ci
+from anethru.results.stats import CI_LEVEL, Stats
+from anethru.results.twosample import Shift, holm, mann_whitney_p, ratio_ci, shift_ci
 
 DEFAULT_SAME_WITHIN = 0.05
 TEST_DESCRIPTION = ("Mann-Whitney U test on the per-block samples (its interval for the shift, "
@@ -101,9 +102,12 @@ class Change:
     ci_level: Optional[float]
     verdict: str         # faster/slower (times), larger/smaller, same, uncertain, undefined
     why: str             # the reason behind the verdict, one phrase
+    p_value: Optional[float] = None   # Mann-Whitney, two-sided, before Holm's correction
 
     def to_dict(self) -> dict:
-        return dict(self.__dict__)
+        d = dict(self.__dict__)
+        d.pop("p_value")   # the verdict already carries it (compare/1 has no such field)
+        return d
 
 
 @dataclass(frozen=True)
@@ -143,16 +147,22 @@ class Comparison:
     same_within: float
     level: float = CI_LEVEL
     test: str = TEST_DESCRIPTION
+    # Pairs of inputs measured on a different backend, device or machine: ratios only, never
+    # a faster/slower verdict (one phrase each; the report's first line says so).
+    across: tuple[str, ...] = ()
 
     def changes(self) -> list[tuple[ConfigComparison, FigureRow, Change]]:
         return [(c, row, ch) for c in self.configs for row in c.rows for ch in row.changes]
 
-    def slower_than(self, threshold: float) -> list[tuple[ConfigComparison, FigureRow, Change]]:
+    def slower_than(self, threshold: float, across_machines: bool = False
+                    ) -> list[tuple[ConfigComparison, FigureRow, Change]]:
         """Per-test times slower than the reference by more than ``threshold`` (0.05 = 5%)
-        with the test's confidence: the whole interval of the ratio above 1 + threshold."""
+        with the test's confidence: the whole interval of the ratio above 1 + threshold.
+        Across backends, devices or machines only with ``across_machines``."""
         return [(c, row, ch) for c, row, ch in self.changes()
                 if row.is_test and ch.kind == "ratio" and ch.ci_low is not None
-                and ch.ci_low > 1 + threshold]
+                and ch.ci_low > 1 + threshold
+                and (across_machines or not ch.why.startswith("no verdict across"))]
 
     def to_dict(self) -> dict:
         labels = [s.label for s in self.sources]
@@ -165,7 +175,7 @@ class Comparison:
                          "figures": [row.to_dict(labels) for row in c.rows]}
                         for c in self.configs],
             "unpaired": [{"source": s, "config": lab} for s, lab in self.unpaired],
-            "notes": list(self.notes),
+            "notes": list(self.across) + list(self.notes),
         }
 
     def __str__(self) -> str:
@@ -248,17 +258,44 @@ def _verdict(source: str, kind: str, s: Shift, none: float, band_low: float, ban
 def _change(name: str, is_test: bool, ref: CeilingResult, ref_stats: Stats, other: Stats,
             same_within: float, source: str) -> Change:
     a, b = ref_stats.samples, other.samples
+    if not a or not b:
+        # A ratio of medians (bootstrap interval) has no per-block samples to test: its parts,
+        # the tests, carry the verdicts.
+        est = other.median / ref_stats.median if ref_stats.median else None
+        return Change(source, "ratio", est, None, None, None, "uncertain",
+                      "a ratio of medians: compare the tests it is made of")
     positive = min(a) > 0 and min(b) > 0
+    p = mann_whitney_p(a, b)
     if is_test:
-        return judge_times(a, b, same_within, source)
+        return replace(judge_times(a, b, same_within, source), p_value=p)
     if positive and ref.derived[name].unit == "ratio":
-        return judge_times(a, b, same_within, source, words=("smaller", "larger"))
+        return replace(judge_times(a, b, same_within, source, words=("smaller", "larger")),
+                       p_value=p)
     in_ms = ref.derived[name].unit == "ms"
-    # An overhead is held to the kernel it is added to (near zero a relative band never holds);
-    # a ratio that changes sign, to its own size.
-    yardstick = (ref.tests["run_only"].per_unit_ms.median if in_ms and "run_only" in ref.tests
-                 else ref_stats.median)
-    return judge_difference(a, b, same_within * abs(yardstick), source, in_ms=in_ms)
+    # The "same" band is relative to the figure itself (issue 19): never to another figure.
+    return replace(judge_difference(a, b, same_within * abs(ref_stats.median), source,
+                                    in_ms=in_ms), p_value=p)
+
+
+DIRECTIONAL = ("faster", "slower", "larger", "smaller")
+
+
+def _holm_adjust(configs: list) -> list:
+    """Holm's correction over every figure and configuration of one comparison: a directional
+    verdict whose test does not survive it becomes uncertain, saying so."""
+    tested = [ch for c in configs for row in c.rows for ch in row.changes if ch.p_value is not None]
+    keep = dict(zip(map(id, tested), holm([ch.p_value for ch in tested])))
+    m = len(tested)
+
+    def fix(ch: Change) -> Change:
+        if ch.verdict in DIRECTIONAL and not keep.get(id(ch), True):
+            return replace(ch, verdict="uncertain",
+                           why=f"{ch.verdict} at {CI_LEVEL:.0%} alone, but not after Holm's "
+                               f"correction over {m} figures (p = {ch.p_value:.2g})")
+        return ch
+
+    return [replace(c, rows=tuple(replace(row, changes=tuple(fix(ch) for ch in row.changes))
+                                  for row in c.rows)) for c in configs]
 
 
 def compare(*inputs: Input, same_within: float = DEFAULT_SAME_WITHIN,
@@ -292,6 +329,7 @@ def compare(*inputs: Input, same_within: float = DEFAULT_SAME_WITHIN,
     for seen in by_key:
         keys += [k for k in seen if k not in keys]
     configs = []
+    seen_across: set[str] = set()
     for k in keys:
         having = [i for i, seen in enumerate(by_key) if k in seen]
         if len(having) < 2:
@@ -310,6 +348,7 @@ def compare(*inputs: Input, same_within: float = DEFAULT_SAME_WITHIN,
             changes = []
             ref_val = vals[ref_i]
             for i in having[1:]:
+                apart = across_machines(ref, by_key[i][k])
                 v = vals[i]
                 if v is None or ref_val is None:
                     continue
@@ -318,13 +357,34 @@ def compare(*inputs: Input, same_within: float = DEFAULT_SAME_WITHIN,
                                           None, None, None, None, "undefined",
                                           (ref_val.undefined or v.undefined or "undefined")))
                     continue
-                changes.append(_change(n, is_test, ref, ref_val.stats, v.stats, same_within,
-                                       sources[i].label))
+                ch = _change(n, is_test, ref, ref_val.stats, v.stats, same_within,
+                             sources[i].label)
+                if apart:   # a ratio across machines measures the machines, not a change
+                    ch = Change(ch.source, ch.kind, ch.estimate, ch.ci_low, ch.ci_high,
+                                ch.ci_level, "uncertain", f"no verdict across {apart}")
+                    seen_across.add(f"{key_label(k)}: [{sources[i].label}] vs "
+                                    f"[{sources[ref_i].label}]: different {apart}")
+                changes.append(ch)
             rows.append(FigureRow(n, is_test, unit, vals, tuple(changes)))
         configs.append(ConfigComparison(k, sources[ref_i].label,
                                         tuple(sources[i].label for i in having), tuple(rows)))
+    configs = _holm_adjust(configs)
     return Comparison(sources, tuple(configs), tuple(unpaired), tuple(_notes(sources, by_key)),
-                      float(same_within))
+                      float(same_within), across=tuple(sorted(seen_across)))
+
+
+def across_machines(a: CeilingResult, b: CeilingResult) -> str:
+    """What differs between where two results were measured ("" when the same backend,
+    device and machine)."""
+    what = []
+    if a.config.backend != b.config.backend:
+        what.append("backend")
+    if a.device != b.device:
+        what.append("device")
+    keys = ("os", "machine", "cpu_model", "cpu_count")
+    if any(a.machine.get(x) != b.machine.get(x) for x in keys):
+        what.append("machine")
+    return "/".join(what)
 
 
 def _notes(sources: Sequence[Source], by_key: list[dict[Key, CeilingResult]]) -> list[str]:

@@ -30,6 +30,8 @@ def check_ceiling_consistency(doc: dict, path: str) -> None:
         if d["name"] != name:
             _fail(child(child(child(path, "derived"), name), "name"),
                   f"is {_show(d['name'])} under the key {_show(name)}")
+    if doc.get("pairs") is not None:
+        check_pairs(doc["pairs"], doc, child(path, "pairs"))
     s = doc["stopping"]
     if s["criterion"] == "precision" and s.get("precision") is None:
         _fail(child(child(path, "stopping"), "precision"), "is missing for a precision run")
@@ -41,6 +43,28 @@ def check_ceiling_consistency(doc: dict, path: str) -> None:
             _fail(child(child(path, "stopping"), field),
                   f"is {'null' if field in s else 'missing'}, but the run was stopped by it "
                   f"(stopped_by {_show(limit)})")
+
+
+def check_pairs(p: dict, doc: dict, path: str) -> None:
+    """Per-pass pairs: one count per repeat, one order flag (and CPU time pair) per pair, and
+    only where both tests they pair were measured."""
+    for name in ("sequential", "run_only"):
+        if name not in doc["tests"]:
+            _fail(path, f"holds pairs of sequential and run_only, but {name} has no results")
+    n = len(p["wall_ns"])
+    if len(p["per_round"]) != doc["config"]["repeats"]:
+        _fail(child(path, "per_round"), f"has {len(p['per_round'])} rounds, but config.repeats "
+                                        f"is {doc['config']['repeats']}")
+    if sum(p["per_round"]) != n:
+        _fail(child(path, "per_round"), f"adds up to {sum(p['per_round'])} pairs; wall_ns has {n}")
+    if len(p["sequential_first"]) != n:
+        _fail(child(path, "sequential_first"), f"has {len(p['sequential_first'])} entries for "
+                                               f"{n} pairs")
+    cpu = p.get("cpu_ns")
+    if cpu is not None and len(cpu) != n:
+        _fail(child(path, "cpu_ns"), f"has {len(cpu)} pairs; wall_ns has {n}")
+    if (cpu is None) != (p.get("cpu_clock") is None):
+        _fail(child(path, "cpu_clock"), "must name the CPU clock exactly when cpu_ns is given")
 
 
 def _check_simulated(doc: dict, path: str) -> None:

@@ -12,6 +12,8 @@ size that happened to be quiet must not pull the line alone.  R^2 is the weighte
 **Intervals** are percentile bootstrap intervals over repeats: each replicate resamples every
 size's repeats with replacement (the same draw for every figure of a size, so figures measured
 in the same repeat stay paired), takes the medians and refits with the same weights.
+Where the sizes scatter about the line by more than their errors (reduced chi-square above
+1), the replicates are widened about the fit by the Birge ratio sqrt(chi-square / (n - 2)).
 ``BOOTSTRAP_REPLICATES`` replicates from the fixed ``BOOTSTRAP_SEED``, so the same points always
 give the same intervals (a saved document's figures can be recomputed and checked on load).
 Bounds are order statistics (the replicate at or beyond the 2.5% and 97.5% ranks), so a bound
@@ -196,6 +198,15 @@ def fit_line(labels: Sequence[str], x: np.ndarray, medians: np.ndarray, boot: np
     alpha, beta = weighted_line(x, medians, w)
     a_star, b_star = weighted_line(x, boot, w)
     fitted = alpha + beta * x
+    # Birge ratio: sizes scattered about the line by more than the errors the replicates carry
+    # (a shared machine drifts between sizes; resampling within sizes cannot see it) widen the
+    # replicates, and so every interval, by sqrt(reduced chi-square) when it exceeds 1.
+    spread = boot.std(axis=0, ddof=1) if boot.shape[0] > 1 else np.zeros(len(x))
+    if len(x) > 2 and np.all(spread > 0):
+        chi2 = float((((medians - fitted) / spread) ** 2).sum()) / (len(x) - 2)
+        birge = math.sqrt(max(1.0, chi2))
+        a_star = alpha + (a_star - alpha) * birge
+        b_star = beta + (b_star - beta) * birge
     ym = (w * medians).sum() / w.sum()
     total = float((w * (medians - ym) ** 2).sum())
     r2 = None if total == 0 else 1 - float((w * (medians - fitted) ** 2).sum()) / total

@@ -110,8 +110,13 @@ def build_model(results: Sequence["CeilingResult"]) -> SweepModel:
     x = np.array([r.config.bytes_per_tensor for r in usable], float)
     overhead = [r.derived["round_trip_overhead"].stats.samples for r in usable]
     kernel = [r.tests["run_only"].per_unit_ms.samples for r in usable]
-    idx = fit.resample_indices([len(s) for s in overhead])
-    boot_o = fit.bootstrap_medians(overhead, idx) if usable else np.zeros((0, 0))
+    idx = fit.resample_indices([len(s) for s in kernel])
+    # The overhead may come from per-pass pairs, measured apart from the blocks: resampled on
+    # its own (paired with the blocks' rounds only when it is the block estimate).
+    same = all(len(o) == len(k) for o, k in zip(overhead, kernel))
+    idx_o = idx if same else fit.resample_indices([len(s) for s in overhead],
+                                                  seed=fit.BOOTSTRAP_SEED + 1)
+    boot_o = fit.bootstrap_medians(overhead, idx_o) if usable else np.zeros((0, 0))
     boot_k = fit.bootstrap_medians(kernel, idx) if usable else np.zeros((0, 0))
     med_o = np.array([np.median(s) for s in overhead])
     med_k = np.array([np.median(s) for s in kernel])

@@ -22,6 +22,19 @@ next, so every version ever written keeps loading):
   ``units_per_second`` may be null; no non-finite numbers anywhere; a suite records the
   configuration a Ctrl-C interrupted.  Upgrade from 1: add ``stopping`` (an exact count of
   repeats, time unknown) and drop stated figures that were not finite.
+- ``anethru.ceiling/3``, ``anethru.suite/3`` (issue 19): ratios are ratios of medians with a
+  bootstrap interval (never medians of per-repeat ratios), and a ratio whose denominator's
+  interval includes zero (an unresolved overhead) is undefined.  Upgrade from 2: the stated
+  derived figures are dropped (their meaning changed; they are recomputed from the raw blocks).
+  Stats gain ``autocorrelation``: a series (blocks in round order, pairs in order) with positive
+  lag-1 autocorrelation has its interval widened by the AR(1) inflation (stats.series_ranks);
+  the upgrade drops the stated per-test intervals too (every other stated figure is checked).
+  ``pairs`` (optional): per-pass pairs of sequential and run_only; where present the round-trip
+  overhead is their median difference, and on the CPU backend ``round_trip_overhead_cpu`` the
+  same on the thread's CPU clock.
+- ``anethru.sweep/2`` (issue 19): the fit's intervals are widened by the Birge ratio, and the
+  points are ``anethru.ceiling/3`` (the overhead from per-pass pairs).  Upgrade from 1: the
+  stated model is dropped (recomputed on load).
 - ``anethru.compare/1``: what ``anethru compare --json`` prints (written, never read back).
 - ``anethru.sweep/1``: what ``anethru sweep --json`` prints (anethru/sweep_result.py): the grid,
   the settings, ``anethru.ceiling/2`` results of the configurations measured (``points``, in grid
@@ -50,7 +63,7 @@ from anethru.results.validation import (ANNOTATIONS, KEYWORDS, STATED_FIGURE_RTO
                                         check_stated_model, check_sweep_consistency, validate)
 
 # Current version of each kind of document.
-CURRENT = {"ceiling": 2, "suite": 2, "compare": 1, "sweep": 1}
+CURRENT = {"ceiling": 3, "suite": 3, "compare": 1, "sweep": 2}
 
 _NAME = re.compile(r"anethru\.([a-z]+)/([0-9]{1,6})")
 
@@ -116,6 +129,37 @@ def _ceiling_1_to_2(doc: dict) -> dict:
     return out
 
 
+def _ceiling_2_to_3(doc: dict) -> dict:
+    out = dict(doc)
+    out["schema"] = name_of("ceiling", 3)
+    out.pop("derived", None)  # ratios changed meaning: recomputed, never compared
+    tests = out.get("tests")
+    if isinstance(tests, dict):  # intervals of autocorrelated series changed: recomputed
+        out["tests"] = {n: {k: _without_interval(v) if k in ("per_unit_ms", "per_pass_ms") else v
+                            for k, v in t.items()} if isinstance(t, dict) else t
+                        for n, t in tests.items()}
+    return out
+
+
+def _without_interval(stats: Any) -> Any:
+    if not isinstance(stats, dict):
+        return stats
+    return {k: v for k, v in stats.items() if k not in ("ci_low", "ci_high")}
+
+
+def _suite_2_to_3(doc: dict) -> dict:
+    out = dict(doc)
+    out["schema"] = name_of("suite", 3)
+    return out
+
+
+def _sweep_1_to_2(doc: dict) -> dict:
+    out = dict(doc)
+    out["schema"] = name_of("sweep", 2)
+    out["model"] = None   # the older method's figures: recomputed on load, never compared
+    return out
+
+
 def _suite_1_to_2(doc: dict) -> dict:
     out = dict(doc)
     out["schema"] = name_of("suite", 2)
@@ -127,6 +171,9 @@ def _suite_1_to_2(doc: dict) -> dict:
 UPGRADES: dict[tuple[str, int], Callable[[dict], dict]] = {
     ("ceiling", 1): _ceiling_1_to_2,
     ("suite", 1): _suite_1_to_2,
+    ("ceiling", 2): _ceiling_2_to_3,
+    ("suite", 2): _suite_2_to_3,
+    ("sweep", 1): _sweep_1_to_2,
 }
 
 

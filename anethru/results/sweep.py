@@ -5,12 +5,12 @@ and every model figure recomputed from the raw blocks and checked against what i
 
 The document, for readers without anethru (a results gallery, a notebook):
 
-    {"schema": "anethru.sweep/1",
+    {"schema": "anethru.sweep/2",
      "backend", "device", "simulated", "kernels",
      "grid": {"description", "configs": [[channels, spatial], ...]},   # in measuring order
      "settings": {"tests", "precision", "max_time_s", "repeats", "iters", "warmup", "weights"},
      "batches": null | {"compile_limit", "compiles_per_config", "configs_per_batch", "count"},
-     "points": [anethru.ceiling/2 documents: the configurations measured, in grid order],
+     "points": [anethru.ceiling/3 documents: the configurations measured, in grid order],
      "failures": [{"channels", "spatial", "error", "message"}],
      "interrupted": null | {"channels", "spatial"},                    # Ctrl-C stopped it there
      "model": {... see SweepModel.to_dict: fits, residuals, crossovers ...},
@@ -118,7 +118,8 @@ def _load_sweep(doc: dict) -> SweepResult:
             doc["interrupted"]["channels"], doc["interrupted"]["spatial"]),
         machine=dict(doc["machine"]), anethru_version=doc["anethru_version"],
         created_utc=doc["created_utc"], elapsed_s=doc["elapsed_s"])
-    schema.check_stated_model(doc["model"], sweep.model.to_dict(), "$.model")
+    if doc["model"] is not None:   # None: upgraded from sweep/1, whose model meant another method
+        schema.check_stated_model(doc["model"], sweep.model.to_dict(), "$.model")
     return sweep
 
 
