@@ -65,6 +65,7 @@ BIG_DOCUMENT = textwrap.dedent("""
         for key in ("per_unit_ms", "per_pass_ms", "units_per_second"):
             del t[key]
     d["derived"], d["warnings"] = {}, []
+    d["pairs"] = None   # per-pass pairs are optional; this document is about long block series
     d["config"]["repeats"], d["config"]["schedule"] = n, ["sequential", "run_only"] * n
     if len(sys.argv) > 2:
         d["tests"]["run_only"]["block_ns"][n - 7] = -1
