@@ -108,7 +108,7 @@ def test_the_committed_gallery_has_the_cpu_the_h100_and_the_seed_side_by_side():
 
 def test_the_committed_cpu_file_was_made_from_a_clean_committed_tree():
     accepted, _ = read_gallery(RESULTS)
-    [cpu] = [s for s in accepted if s.name == "amd-epyc-cpu-2026-11-26.json"]
+    [cpu] = [s for s in accepted if s.name == "amd-epyc-cpu-2026-12-07.json"]
     assert cpu.backend == "cpu" and len(cpu.results) == 3
     for s in [cpu]:
         for r in s.results:

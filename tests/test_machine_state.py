@@ -167,3 +167,15 @@ def test_macos_model_memory_and_thermal_state(monkeypatch):
     line = machine_line({"os": "Darwin", "macos_version": "15.1", "cpu_model": "Apple M4 Max",
                           "cpu_count": 16, **info}, {})
     assert line.startswith("Darwin 15.1; Apple M4 Max, 16 cores; Mac16,5; 64 GiB")
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="no git")
+def test_the_checkout_anethru_runs_from_is_found_without_a_directory():
+    """Without an argument, the checkout is the folder holding the anethru package (the layout
+    move put fingerprint.py three folders down, and the provenance silently vanished)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(anethru.__file__)))
+    if not os.path.exists(os.path.join(root, ".git")):
+        pytest.skip("anethru is not imported from a git checkout here")
+    head = subprocess.run(["git", "-C", root, "rev-parse", "HEAD"], capture_output=True,
+                          text=True).stdout.strip()
+    assert machine.git_provenance()["anethru_git_commit"] == head

@@ -38,10 +38,16 @@ def _macos_details() -> dict[str, Any]:
     return macos_details()
 
 
+_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
+
+
 def git_provenance(directory: Optional[str] = None) -> dict[str, Any]:
     """``anethru_git_commit`` and ``anethru_git_dirty`` when anethru runs from a git checkout
     (an editable install); {} otherwise, or when git is missing or slow."""
-    here = directory or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    # The checkout's root: the folder that holds the anethru package (four levels above this
+    # file, anethru/measure/host/fingerprint.py).
+    here = directory or _PACKAGE_ROOT
     if not os.path.exists(os.path.join(here, ".git")):
         return {}
     try:
