@@ -14,7 +14,7 @@ def layout_tree() -> str:
         text = f.read()
     section = text[text.index("## Layout\n"):]
     section = section[:section.index("\n## ", 5)] if "\n## " in section[5:] else section
-    return section.split("```text\n")[2].split("```")[0]
+    return re.findall(r"^```\n(.*?)^```", section, re.S | re.M)[1]   # the layers, then the tree
 
 
 def named_folders(tree: str) -> set[str]:
