@@ -208,10 +208,6 @@ def test_the_figure_check_catches_a_wrong_figure(monkeypatch):
         test_every_figure_quoted_as_measured_is_its_result_files()
 
 
-@pytest.mark.xfail(strict=True, reason="the README's sample report and its sweep figures were "
-                   "measured into files that are not in the repository; issue 19 regenerates "
-                   "them: save each as a result file and add its <!-- measured: --> entries "
-                   "(then this xfail passes, fails as strict, and must be removed)")
 def test_the_sample_report_and_the_sweep_figures_name_their_files():
     reports = {end for end, lines in _measured() for ln in lines if ln.startswith("`report`")}
     text_blocks = [m.start() for m in re.finditer(r"^```text$", README, re.M)]
