@@ -76,10 +76,6 @@ def _preflight(backend: str) -> None:
     machine, state = fingerprint(), snapshot(backend)
     for w in conditions.warnings(machine, {"start": state}):
         _warn(w)
-    load, cpus = state.get("load_average_1m"), machine.get("cpu_count")
-    if isinstance(load, (int, float)) and isinstance(cpus, int) and load > max(1, cpus - 1):
-        _warn(f"the machine is busy (load average {load:.2f} on {cpus} CPUs): close other work "
-              f"for figures worth comparing")
     if machine.get("anethru_git_dirty"):
         _warn("this anethru has uncommitted changes (recorded in the file): reviewers will ask "
               "for a run from a clean checkout or a release")

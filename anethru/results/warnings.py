@@ -7,11 +7,10 @@ from typing import Any, Optional
 
 from anethru.results import verdict
 from anethru.results.derived import Derived
+from anethru.results.fitness import machine_warnings
 from anethru.results.pairs import Pairs
 from anethru.results.stats import precision_shortfall
 
-# What warnings look at in machine_state (anethru/machine_state.py).
-SM_CLOCK_DROP_WARN = 0.10
 
 
 def result_warnings(tests: dict[str, Any], derived: dict[str, Derived], config: Any,
@@ -63,21 +62,5 @@ def result_warnings(tests: dict[str, Any], derived: dict[str, Derived], config: 
         out.append(f"spatial {config.spatial}: a row is {row} bytes, not a multiple of 64; no run "
                    f"on an ANE with such rows has been seen (the chain check above is what "
                    f"vouches for the layout)")
-    start = (machine_state or {}).get("start", {})
-    end = (machine_state or {}).get("end", {})
-    load, cpus = start.get("load_average_1m"), machine.get("cpu_count")
-    if isinstance(load, (int, float)) and isinstance(cpus, int) and cpus > 0 \
-            and load > max(1, cpus - 1):
-        out.append(f"load average {load:.2f} at start on {cpus} CPUs: other work shared the "
-                   f"machine, so figures may be slower and noisier than on an idle one")
-    governor = start.get("cpu_governor")
-    if isinstance(governor, str) and governor not in ("performance", ""):
-        out.append(f"CPU frequency governor is {governor!r}: clock speed may change during the "
-                   f"run (the 'performance' governor gives steadier figures)")
-    sm0, sm1 = start.get("gpu_sm_clock_mhz"), end.get("gpu_sm_clock_mhz")
-    if isinstance(sm0, (int, float)) and isinstance(sm1, (int, float)) and sm0 > 0 \
-            and sm1 < (1 - SM_CLOCK_DROP_WARN) * sm0:
-        out.append(f"GPU SM clock fell from {sm0:g} to {sm1:g} MHz during the run "
-                   f"(temperature {start.get('gpu_temperature_c', '?')} -> "
-                   f"{end.get('gpu_temperature_c', '?')} C): throttling may have slowed it")
+    out += machine_warnings(machine, machine_state)
     return out

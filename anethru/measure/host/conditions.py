@@ -3,13 +3,15 @@ thermal state, Low Power Mode (a Mac's fingerprint, anethru/_macos.py), the load
 CPU frequency governor and the GPU's clock and temperature (machine_state, at start and end).
 
 ``state_text`` is the short description the results gallery prints per row; ``warnings`` is what
-``anethru submit`` says before and after a run.  Both read only what a result recorded: a value
+``anethru submit`` says before and after a run (anethru.results.fitness judges).  Both read only what a result recorded: a value
 that was not read is left out, never guessed.
 """
 
 from __future__ import annotations
 
 from typing import Any, Optional
+
+from anethru.results.fitness import machine_warnings
 
 NOT_RECORDED = "not recorded"
 
@@ -56,25 +58,8 @@ def state_text(machine: dict[str, Any], machine_state: dict[str, Any]) -> str:
 
 def warnings(machine: dict[str, Any], machine_state: Optional[dict[str, Any]] = None) -> list[str]:
     """What makes figures from this machine not comparable with others', each with what to do:
-    battery power, Low Power Mode, a thermal state other than nominal (at the fingerprint, or
-    at the start or end of the run)."""
-    out = []
-    if str(machine.get("power_source", "")).lower().startswith("battery"):
-        out.append("running on battery power: the chip may be slowed to save power; plug in the "
-                   "power adapter and run again")
-    if machine.get("low_power_mode"):
-        out.append("Low Power Mode is on: it lowers clock speeds; turn it off (System Settings > "
-                   "Battery) and run again")
-    states = [("", machine.get("thermal_state"))]
-    for when in ("start", "end"):
-        states.append((f" at the {when} of the run",
-                       ((machine_state or {}).get(when) or {}).get("thermal_state")))
-    for when, state in states:
-        if isinstance(state, str) and state and state != "nominal":
-            out.append(f"thermal state {state!r}{when}: the machine is throttling; let it cool "
-                       f"down and run again")
-            break
-    return out
+    the one judgment results use too (anethru.results.fitness)."""
+    return machine_warnings(machine, machine_state)
 
 
 __all__ = ["state_text", "warnings", "NOT_RECORDED"]
