@@ -26,12 +26,13 @@ from dataclasses import dataclass, replace
 from typing import Optional, Sequence, Union
 
 from anethru.results.views import render
-from anethru.units import duration
 from anethru.results.ceiling import CeilingResult
 from anethru.results.loader import load_results
 from anethru.results.schema import name_of
 from anethru.results.stats import CI_LEVEL, Stats
-from anethru.results.twosample import Shift, holm, mann_whitney_p, ratio_ci, shift_ci
+# judge_times and judge_difference are named here too: callers import them from compare.
+from anethru.results.judge import Change, holm_adjust, judge_difference, judge_times  # noqa: F401
+from anethru.results.twosample import mann_whitney_p
 
 DEFAULT_SAME_WITHIN = 0.05
 TEST_DESCRIPTION = ("Mann-Whitney U test on the per-block samples (its interval for the shift, "
@@ -88,26 +89,6 @@ class Value:
                     "undefined": self.undefined}
         return {"median": s.median, "ci_low": s.ci_low, "ci_high": s.ci_high,
                 "ci_level": s.ci_level, "n": s.n, "undefined": None}
-
-
-@dataclass(frozen=True)
-class Change:
-    """How one input's figure differs from the reference's, and the verdict."""
-
-    source: str          # the label of the input compared with the reference
-    kind: str            # "ratio" (B / A) or "difference" (B - A, in ms)
-    estimate: Optional[float]
-    ci_low: Optional[float]
-    ci_high: Optional[float]
-    ci_level: Optional[float]
-    verdict: str         # faster/slower (times), larger/smaller, same, uncertain, undefined
-    why: str             # the reason behind the verdict, one phrase
-    p_value: Optional[float] = None   # Mann-Whitney, two-sided, before Holm's correction
-
-    def to_dict(self) -> dict:
-        d = dict(self.__dict__)
-        d.pop("p_value")   # the verdict already carries it (compare/1 has no such field)
-        return d
 
 
 @dataclass(frozen=True)
@@ -211,50 +192,6 @@ def _figures(r: CeilingResult) -> dict[str, tuple[bool, str, Optional[Stats], Op
     return out
 
 
-def judge_times(a: Sequence[float], b: Sequence[float], same_within: float, source: str,
-                level: float = CI_LEVEL, words: tuple[str, str] = ("faster", "slower")) -> Change:
-    """The ratio b/a of two samples of positive values, and its verdict."""
-    try:
-        s = ratio_ci(a, b, level)
-    except ValueError as exc:
-        return Change(source, "ratio", None, None, None, None, "uncertain", str(exc))
-    low_word, high_word = words
-    band_low, band_high = 1 / (1 + same_within), 1 + same_within
-    if s.ci_low is None:
-        return Change(source, "ratio", s.estimate, None, None, None, "uncertain",
-                      f"too few blocks ({len(a)} and {len(b)}) for a {level:.0%} interval")
-    return _verdict(source, "ratio", s, 1.0, band_low, band_high, low_word, high_word)
-
-
-def judge_difference(a: Sequence[float], b: Sequence[float], band: float, source: str,
-                     level: float = CI_LEVEL, in_ms: bool = True) -> Change:
-    """The shift b - a of two samples (any sign), and its verdict within +/- ``band``."""
-    s = shift_ci(a, b, level)
-    if s.ci_low is None:
-        return Change(source, "difference", s.estimate, None, None, None, "uncertain",
-                      f"too few blocks ({len(a)} and {len(b)}) for a {level:.0%} interval")
-    show = (lambda x: ("+" if x >= 0 else "") + duration(x)) if in_ms else (lambda x: f"{x:+.3g}")
-    return _verdict(source, "difference", s, 0.0, -band, band, "smaller", "larger", show)
-
-
-def _verdict(source: str, kind: str, s: Shift, none: float, band_low: float, band_high: float,
-             low_word: str, high_word: str, show=lambda x: f"{x:.3g}x") -> Change:
-    lo, hi, est = s.ci_low, s.ci_high, s.estimate
-    assert lo is not None and hi is not None
-    band = f"[{show(band_low)} .. {show(band_high)}]"
-    if band_low <= lo and hi <= band_high:
-        verdict, why = "same", f"the interval lies within {band}"
-    elif lo > none and est >= band_high:
-        verdict, why = high_word, f"the interval excludes {show(none)} and the change is beyond {band}"
-    elif hi < none and est <= band_low:
-        verdict, why = low_word, f"the interval excludes {show(none)} and the change is beyond {band}"
-    elif lo > none or hi < none:
-        verdict, why = "uncertain", f"a change, but too small to tell from {band}"
-    else:
-        verdict, why = "uncertain", f"the interval includes {show(none)} and reaches beyond {band}"
-    return Change(source, kind, est, lo, hi, s.ci_level, verdict, why)
-
-
 def _change(name: str, is_test: bool, ref: CeilingResult, ref_stats: Stats, other: Stats,
             same_within: float, source: str) -> Change:
     a, b = ref_stats.samples, other.samples
@@ -275,27 +212,6 @@ def _change(name: str, is_test: bool, ref: CeilingResult, ref_stats: Stats, othe
     # The "same" band is relative to the figure itself (issue 19): never to another figure.
     return replace(judge_difference(a, b, same_within * abs(ref_stats.median), source,
                                     in_ms=in_ms), p_value=p)
-
-
-DIRECTIONAL = ("faster", "slower", "larger", "smaller")
-
-
-def _holm_adjust(configs: list) -> list:
-    """Holm's correction over every figure and configuration of one comparison: a directional
-    verdict whose test does not survive it becomes uncertain, saying so."""
-    tested = [ch for c in configs for row in c.rows for ch in row.changes if ch.p_value is not None]
-    keep = dict(zip(map(id, tested), holm([ch.p_value for ch in tested])))
-    m = len(tested)
-
-    def fix(ch: Change) -> Change:
-        if ch.verdict in DIRECTIONAL and not keep.get(id(ch), True):
-            return replace(ch, verdict="uncertain",
-                           why=f"{ch.verdict} at {CI_LEVEL:.0%} alone, but not after Holm's "
-                               f"correction over {m} figures (p = {ch.p_value:.2g})")
-        return ch
-
-    return [replace(c, rows=tuple(replace(row, changes=tuple(fix(ch) for ch in row.changes))
-                                  for row in c.rows)) for c in configs]
 
 
 def compare(*inputs: Input, same_within: float = DEFAULT_SAME_WITHIN,
@@ -368,7 +284,7 @@ def compare(*inputs: Input, same_within: float = DEFAULT_SAME_WITHIN,
             rows.append(FigureRow(n, is_test, unit, vals, tuple(changes)))
         configs.append(ConfigComparison(k, sources[ref_i].label,
                                         tuple(sources[i].label for i in having), tuple(rows)))
-    configs = _holm_adjust(configs)
+    configs = holm_adjust(configs)
     return Comparison(sources, tuple(configs), tuple(unpaired), tuple(_notes(sources, by_key)),
                       float(same_within), across=tuple(sorted(seen_across)))
 
