@@ -103,4 +103,4 @@ def test_a_failed_write_leaves_the_old_file_whole(tmp_path):
         write_file(str(tmp_path / "no-such-dir" / "x.json"), "new")
     write_file(str(target), "new")
     assert target.read_text() == "new"
-    assert [n for n in os.listdir(tmp_path) if n.startswith(".anethru-")] == []
+    assert os.listdir(tmp_path) == ["kept.json"]   # no temporary file left beside it

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
@@ -128,23 +127,12 @@ def emit(kind: str, doc: Any, args: argparse.Namespace) -> None:
 
 
 def write_file(path: str, text: str) -> None:
-    """``text`` into ``path``: a regular file (or a new one) through a temporary file renamed
-    over it, so a failed write leaves the old file whole; anything else (a device, a pipe) is
-    written in place, never replaced.  A failure is an OutputError naming the path."""
+    """``text`` into ``path`` whole or not at all, never replacing a device (the gallery's
+    writer, anethru.gallery.output); a failure is an OutputError naming the path."""
+    from anethru.gallery.output import replace_file
+
     try:
-        if os.path.exists(path) and not os.path.isfile(path):
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(text)
-            return
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".anethru-", dir=folder)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        replace_file(path, text.encode("utf-8"))
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
 

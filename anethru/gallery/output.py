@@ -1,4 +1,4 @@
-"""Writing a file whole or not at all: the gallery's page and a submission.
+"""Writing a file whole or not at all: the gallery's page, a submission, and any --out FILE.
 
 Atomic replacement (write beside, then rename) only ever lands on a regular file or a new
 path: renaming onto a device node (``--out /dev/full`` as root) would replace the device with
