@@ -332,10 +332,13 @@ def ratio_of_medians(num: Sequence[float], den: Sequence[float], *, paired: bool
     rng = np.random.default_rng(seed)
     ia = rng.integers(0, len(a), (reps, len(a)))
     ib = ia if paired else rng.integers(0, len(b), (reps, len(b)))
-    mb = np.median(b[ib], axis=1)
+    # b[ib] and a[ia] are fresh arrays: np.median may partition them in place (no copy of
+    # reps x n values; the same medians).
+    mb = np.median(b[ib], axis=1, overwrite_input=True)
     # A replicate whose denominator median is 0 has no ratio: it counts as infinitely far out.
     with np.errstate(divide="ignore", invalid="ignore"):
-        reps_ratio = np.where(mb != 0, np.median(a[ia], axis=1) / np.where(mb != 0, mb, 1), np.inf)
+        ma = np.median(a[ia], axis=1, overwrite_input=True)
+        reps_ratio = np.where(mb != 0, ma / np.where(mb != 0, mb, 1), np.inf)
     tail = (1 - level) / 2
     lo, hi = np.quantile(reps_ratio, [tail, 1 - tail], method="lower")
     if not (np.isfinite(lo) and np.isfinite(hi)):
