@@ -81,7 +81,7 @@ def _all_plain_scalars_pass(values: list, schema: dict) -> bool:
         return False
     allowed = _PLAIN.get(schema.get("type", "string" if all(
         type(e) is str for e in schema.get("enum", [0])) else ""))
-    if allowed is None or not all(type(x) in allowed for x in values):
+    if allowed is None or not set(map(type, values)) <= set(allowed):   # the types, in one C loop
         return False
     if "enum" in schema and not (all(type(e) in allowed for e in schema["enum"])
                                  and set(values) <= set(schema["enum"])):
