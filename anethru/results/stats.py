@@ -351,8 +351,8 @@ def ratio_of_medians(num: Sequence[float], den: Sequence[float], *, paired: bool
     if not (np.isfinite(lo) and np.isfinite(hi)):
         raise UndefinedFigure(f"{what} is 0 in too many bootstrap replicates for a "
                               f"{level:.0%} interval, so the ratio is undefined")
-    finite = [float(x) for x in reps_ratio[np.isfinite(reps_ratio)]]
+    finite = reps_ratio[np.isfinite(reps_ratio)].tolist()   # Python floats, the same values
     mean = math.fsum(finite) / len(finite)
-    stdev = math.sqrt(math.fsum((x - mean) ** 2 for x in finite) / (len(finite) - 1))
+    stdev = math.sqrt(math.fsum([(x - mean) ** 2 for x in finite]) / (len(finite) - 1))
     return Stats(len(a), min(finite), estimate, mean, stdev, max(finite),
                  float(lo), float(hi), level, ())
