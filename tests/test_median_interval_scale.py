@@ -20,8 +20,10 @@ def exact_ranks(n: int, level: float):
     """The definition, with exact fractions: the largest j whose [x_(j), x_(n+1-j)] covers the
     median with probability 1 - 2 P(B <= j-1) >= level, B ~ Binomial(n, 1/2)."""
     best, coverage = 1, 1 - 2 * Fraction(1, 2 ** n)
+    below = 1                                   # sum(comb(n, i) for i in range(j)), kept running
     for j in range(2, n // 2 + 1):
-        c = 1 - 2 * Fraction(sum(math.comb(n, i) for i in range(j)), 2 ** n)
+        below += math.comb(n, j - 1)
+        c = 1 - 2 * Fraction(below, 2 ** n)
         if c < level:
             break
         best, coverage = j, c
