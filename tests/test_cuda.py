@@ -555,11 +555,24 @@ def emulator_shapes():
     return out
 
 
+def one_cpu() -> list[str]:
+    """A prefix that runs the emulator on one CPU, this xdist worker's own (gwN: the Nth).  A
+    block's hundreds of threads meet at a barrier after every step; spread over the cores, their
+    spin-and-yield wake-ups cost twice the kernels' work in system time.  On one core they take
+    turns: a third less CPU time, and no slower while the other worker keeps the other core."""
+    taskset = shutil.which("taskset")
+    if taskset is None or not hasattr(os, "sched_getaffinity"):
+        return []
+    cpus = sorted(os.sched_getaffinity(0))
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:]
+    return [taskset, "-c", str(cpus[int(worker) % len(cpus) if worker.isdigit() else 0])]
+
+
 def run_emulated(emulator, tmp_path, name, w, x):
     c, s = x.shape
     inp, out = write_case(tmp_path, [w], x)
-    p = subprocess.run([emulator, name, str(c), str(s), inp, out], capture_output=True,
-                       text=True, timeout=300)
+    p = subprocess.run([*one_cpu(), emulator, name, str(c), str(s), inp, out],
+                       capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
     return read_out(out, c, s)
 
