@@ -80,7 +80,7 @@ FLAGS = {"repeats": "--repeats", "precision": "--precision", "max_time": "--max-
          "iters": "--iters", "warmup": "--warmup", "kernels": "--kernels", "seed": "--seed",
          "backend": "--backend", "tests": "--tests", "weights": "--weights",
          "ane_eval": "--ane-eval", "ane_realtime": "--ane-realtime",
-         "cuda_memory": "--cuda-memory"}
+         "cuda_memory": "--cuda-memory", "runs": "--runs"}
 _ASSIGNED = re.compile(r"\b(" + "|".join(FLAGS) + r")=(['\"]?)([^'\",;) ]*)\2")
 _SNAKE = re.compile(r"\b(" + "|".join(n for n in FLAGS if "_" in n) + r")\b")
 # A plain word ("repeats", "seed") is a flag only where it is the subject of the message or

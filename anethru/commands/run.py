@@ -41,6 +41,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    metavar="CxS",
                    help="channels x spatial, e.g. 768x256; repeat for several (default: the seed's three)")
     add_measurement_arguments(p)
+    p.add_argument("--runs", type=int, default=1, metavar="N",
+                   help="measure every configuration N times, each an independent run (a fresh "
+                        "chain), round-robin; compare judges between runs from 3 per file "
+                        "(default 1)")
+    p.add_argument("--isolate", action="store_true",
+                   help="measure in a fresh worker process (with --runs, one per run)")
     add_output_arguments(p, "suite", {
         "json": "print results as JSON", "markdown":
         "print the report as Markdown (tables and the machine fingerprint)"})
@@ -66,7 +72,7 @@ def auto_cpu_lines() -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from anethru.measure.api import run_suite
+    from anethru.measure.suite import run_suite
     from anethru.native.backends import backends
 
     if args.list_backends:
@@ -79,8 +85,8 @@ def run(args: argparse.Namespace) -> int:
         for line in auto_cpu_lines():
             say(line)
     try:
-        results = run_suite(configs, progress=say, keep_going=True,
-                            **measurement_kwargs(args))
+        results = run_suite(configs, progress=say, keep_going=True, runs=args.runs,
+                            isolate=args.isolate, **measurement_kwargs(args))
     except SuiteInterrupted as stop:
         # Ctrl-C: what finished is still worth having; say what was cut short.
         emit("suite", Suite(stop.results, stop.config), args)

@@ -1,4 +1,4 @@
-"""The one-call API: Experiment I on one configuration, or the seed's three."""
+"""The one-call API: Experiment I on one configuration (a suite of them: measure/suite.py)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import os
 import random
 import threading
 import time
-from typing import Callable, Iterable, Optional, Union
+from typing import Callable, Iterable, Optional
 
 from anethru.measure.host import state as machine_state
 from anethru.native import validate
 from anethru.measure.chain import Chain, Measurement
-from anethru.errors import AnethruError, ChainCheckError, SuiteInterrupted, UnsupportedError
+from anethru.errors import ChainCheckError, UnsupportedError
 from anethru.measure.rounds import measure_interleaved
 from anethru.native.validate import check_ane_eval
 from anethru.native.vocab import EVAL_PATHS
@@ -30,8 +30,6 @@ from anethru.measure.worker.parent import isolatable
 ALL_PATHS_REPEATS = 10
 # An exact count of repeats is capped where result documents stay readable.
 MAX_EXACT_REPEATS = 1_000_000
-# A suite's configurations are read up to this many (an endless generator is refused).
-MAX_SUITE_CONFIGS = 100_000
 
 # Backends that must reuse compiled chains within a process: the ANE runtime leaks on every
 # compile and stops compiling after about 119 (see csrc/ane_runtime.m).
@@ -282,58 +280,11 @@ def _measure_every_eval_path(chain: Chain, tests: list[str], repeats: int, *,
     return measured.measurements["standard"], stop, eval_paths
 
 
-@isolatable  # isolate=True runs the whole suite in one fresh worker process
-def run_suite(configs: Iterable[tuple[int, int]] = SEED_CONFIGS, *,
-              progress: Optional[Callable[[str], None]] = None, keep_going: bool = False,
-              **kwargs) -> list[Union[CeilingResult, ConfigFailure]]:
-    """``run_ceiling`` on each (channels, spatial) configuration, the seed's three by default.
-
-    ``progress`` (if given) is called with a line before each configuration and phase.  With
-    ``keep_going=True`` a configuration that fails at run time (say, a channel count a chip
-    cannot compile) becomes a :class:`ConfigFailure` in the list and the rest still run; bad
-    arguments raise either way.  ``max_time`` is per configuration.  Ctrl-C raises
-    :class:`SuiteInterrupted` (a KeyboardInterrupt) carrying the configurations that finished.
-    ``isolate=True`` runs the whole suite in one fresh worker process (``timeout`` bounds it
-    all), as :func:`run_ceiling` does one configuration.
-    """
-    keep_going = validate.flag("keep_going", keep_going)
-    validate.callback("progress", progress)
-    configs = validate.pairs("configs", configs, MAX_SUITE_CONFIGS)  # a malformed entry fails early
-    if not configs:
-        raise ValueError("configs is empty")
-    # Check every configuration and the backend up front: a typo in the third configuration
-    # should not cost the time of the first two.
-    for c, s in configs:
-        validate.check_sizes(c, s, kwargs.get("kernels", SEED_KERNELS))
-    from anethru.native.backends import resolve
-
-    stopping_rule(kwargs.get("repeats"), kwargs.get("precision"), kwargs.get("max_time"))
-    kwargs["backend"] = resolve(kwargs.get("backend", "auto")).name
-    results: list[Union[CeilingResult, ConfigFailure]] = []
-    current: Optional[tuple[int, int]] = None
-    try:
-        for i, (c, s) in enumerate(configs):
-            step = (lambda line, i=i: progress(f"[{i + 1}/{len(configs)}] {line}")) if progress else None
-            current = (c, s)
-            try:
-                results.append(run_ceiling(c, s, progress=step, **kwargs))
-                if step:   # the answer first: each configuration's headline as it finishes
-                    step(f"done: {results[-1].headline()}")
-            except AnethruError as exc:
-                if not keep_going:
-                    raise
-                results.append(ConfigFailure(c, s, exc))
-            current = None
-    except KeyboardInterrupt as exc:
-        raise SuiteInterrupted(list(results), current) from exc
-    return results
-
-
 def _version() -> str:
     from anethru._version import __version__
 
     return __version__
 
 
-__all__ = ["run_ceiling", "run_suite", "ConfigFailure", "release_cached_chains", "SEED_CONFIGS", "SEED_KERNELS",
+__all__ = ["run_ceiling", "ConfigFailure", "release_cached_chains", "SEED_CONFIGS", "SEED_KERNELS",
            "DEFAULT_TESTS"]

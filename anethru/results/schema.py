@@ -36,6 +36,10 @@ next, so every version ever written keeps loading):
   points are ``anethru.ceiling/3`` (the overhead from per-pass pairs).  Upgrade from 1: the
   stated model is dropped (recomputed on load).
 - ``anethru.compare/1``: what ``anethru compare --json`` prints (written, never read back).
+- ``anethru.compare/2`` (issue 19): several results of one configuration in one input are its
+  runs; each value gains ``runs`` (how many runs it is over: the runs' medians, their median and
+  interval), and the document ``min_runs`` (runs per input from which verdicts are between runs,
+  Welch's t test) and ``single_run_floor`` (with fewer, a verdict only beyond this change).
 - ``anethru.sweep/1``: what ``anethru sweep --json`` prints (anethru/sweep_result.py): the grid,
   the settings, ``anethru.ceiling/2`` results of the configurations measured (``points``, in grid
   order), failures, the configuration a Ctrl-C interrupted, the worker batches (when a compile
@@ -63,7 +67,7 @@ from anethru.results.validation import (ANNOTATIONS, KEYWORDS, STATED_FIGURE_RTO
                                         check_stated_model, check_sweep_consistency, validate)
 
 # Current version of each kind of document.
-CURRENT = {"ceiling": 3, "suite": 3, "compare": 1, "sweep": 2}
+CURRENT = {"ceiling": 3, "suite": 3, "compare": 2, "sweep": 2}
 
 _NAME = re.compile(r"anethru\.([a-z]+)/([0-9]{1,6})")
 
