@@ -11,7 +11,7 @@ import argparse
 
 from anethru._version import __version__
 from anethru.commands.arguments import (add_measurement_arguments, flag_terms,
-                                        measurement_kwargs, parse_config)
+                                        measurement_kwargs, parse_config, parse_duration)
 from anethru.commands.common import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, PROG, UsageError,
                                      error, progress_printer, say_on_stderr,
                                      write_stdout)
@@ -45,6 +45,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="measure every configuration N times, each an independent run (a fresh "
                         "chain), round-robin; compare judges between runs from 3 per file "
                         "(default 1)")
+    p.add_argument("--overhead-within", type=parse_duration, default=None, metavar="DURATION",
+                   help="the round trip is resolved when its 95%% interval is within +/-DURATION "
+                        "per layer (e.g. 5us), instead of --precision x the copy measured "
+                        "directly")
     p.add_argument("--isolate", action="store_true",
                    help="measure in a fresh worker process (with --runs, one per run)")
     add_output_arguments(p, "suite", {
@@ -86,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
             say(line)
     try:
         results = run_suite(configs, progress=say, keep_going=True, runs=args.runs,
-                            isolate=args.isolate, **measurement_kwargs(args))
+                            isolate=args.isolate, overhead_within=args.overhead_within,
+                            **measurement_kwargs(args))
     except SuiteInterrupted as stop:
         # Ctrl-C: what finished is still worth having; say what was cut short.
         emit("suite", Suite(stop.results, stop.config), args)

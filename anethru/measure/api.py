@@ -87,7 +87,7 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
                 iters: Optional[int] = None,
                 warmup: int = 5, repeats: Optional[int] = None,
                 precision: Optional[float] = None, max_time: Optional[float] = None,
-                backend: str = "auto",
+                overhead_within: Optional[float] = None, backend: str = "auto",
                 tests: Optional[Iterable[str]] = None, weights: str = "identity",
                 seed: Optional[int] = None, ane_realtime: bool = False,
                 ane_eval: str = "standard", cuda_memory: str = "device",
@@ -102,8 +102,9 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
 
     How many rounds (repeats): ``repeats=N`` runs exactly N.  Otherwise rounds are added until
     every figure is resolved (a per-test median's 95% interval within +/- ``precision``, default
-    0.05, of it; the round-trip overhead's within ``precision`` of memcpy_only's per-copy median)
-    or has converged (anethru.results.verdict), or until ``max_time`` seconds (default 15, counted from this call, compile
+    0.05, of it; the round-trip overhead's within ``precision`` of memcpy_only's per-copy median,
+    or within ``overhead_within`` ms per layer where given, e.g. 0.005 for +/-5 us) or has
+    converged (anethru.results.verdict), or until ``max_time`` seconds (default 15, counted from this call, compile
     included) would be overrun; ``result.stopping`` records which.  ``iters=None``: passes per
     block chosen by a calibration pass (the seed's 50, 500 for memcpy_only; fewer, but at least 5,
     where a block would pass 200 ms); an int makes them exact.  ``warmup`` untimed passes per
@@ -141,7 +142,7 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
             raise ValueError("ane_eval='all' runs an exact number of rounds for every path; "
                              "give repeats (default 10), not precision or max_time")
         repeats = ALL_PATHS_REPEATS if repeats is None else repeats
-    criterion, limits = stopping_rule(repeats, precision, max_time)
+    criterion, limits = stopping_rule(repeats, precision, max_time, overhead_within)
     weights = validate.check_weights(weights)
     wanted = validate.check_tests(tests)
     seed_value = None if seed is None else validate.positive_int("seed", seed, minimum=0)
@@ -197,19 +198,29 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
 
 
 def stopping_rule(repeats: Optional[int], precision: Optional[float],
-                  max_time: Optional[float]) -> tuple[Criterion, Limits]:
-    """The criterion and limits for run_ceiling's repeats/precision/max_time arguments."""
+                  max_time: Optional[float], overhead_within: Optional[float] = None
+                  ) -> tuple[Criterion, Limits]:
+    """The criterion and limits for run_ceiling's repeats/precision/max_time/overhead_within
+    arguments."""
     if repeats is not None:
         if precision is not None or max_time is not None:
             raise ValueError("repeats is an exact count; give repeats, or precision and/or "
                              "max_time, not both")
+        if overhead_within is not None:
+            raise ValueError("overhead_within is a target for the precision loop; repeats is "
+                             "an exact count: give one, not both")
         n = validate.positive_int("repeats", repeats)
         if n > MAX_EXACT_REPEATS:
             raise ValueError(f"repeats must be <= {MAX_EXACT_REPEATS}; got {n}")
         return FixedRepeats(n), Limits()
     p = DEFAULT_PRECISION if precision is None else _fraction("precision", precision)
     t = DEFAULT_MAX_TIME if max_time is None else _seconds("max_time", max_time)
-    return Precision(p), Limits(max_time=t, min_repeats=MIN_REPEATS, max_repeats=MAX_REPEATS)
+    if overhead_within is not None:
+        overhead_within = _number("overhead_within", overhead_within)
+        if not overhead_within > 0:
+            raise ValueError(f"overhead_within must be a positive number of ms per layer (e.g. "
+                             f"0.005 for +/-5 us); got {overhead_within!r}")
+    return Precision(p, overhead_within), Limits(max_time=t, min_repeats=MIN_REPEATS, max_repeats=MAX_REPEATS)
 
 
 def _number(name: str, value: object) -> float:

@@ -105,15 +105,16 @@ class Precision:
     anethru.results.verdict, which a loader re-checks."""
 
     precision: float
+    overhead_within: Optional[float] = None   # ms per layer: the user's bound for the overhead
     name: ClassVar[str] = "precision"
 
     def statuses(self, state: State) -> dict:
         return verdict.statuses(state.tests, state.pairs, state.kernels, state.repeats,
-                                self.precision)
+                                self.precision, self.overhead_within)
 
     def shortfall(self, state: State) -> list[str]:
         return verdict.shortfall(state.tests, state.pairs, state.kernels, state.repeats,
-                                 self.precision)
+                                 self.precision, self.overhead_within)
 
     def is_finished(self, state: State) -> bool:
         return verdict.finished(self.statuses(state)) is not None
@@ -232,6 +233,7 @@ def measure_until(chain: Chain, tests: Iterable[str], criterion: Criterion, *,
         rule = verdict.RULE
     stopping = Stopping(criterion=criterion.name, stopped_by=stopped_by,
                         precision=getattr(criterion, "precision", None),
+                        overhead_within=getattr(criterion, "overhead_within", None),
                         max_time_s=limits.max_time, min_repeats=limits.min_repeats,
                         max_repeats=limits.max_repeats, elapsed_s=round(elapsed, 3),
                         figures=figures, rule=rule)

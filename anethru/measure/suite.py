@@ -73,7 +73,8 @@ def measure_suite(configs: Iterable[tuple[int, int]] = SEED_CONFIGS, *, runs: in
         validate.check_sizes(c, s, kwargs.get("kernels", SEED_KERNELS))
     from anethru.native.backends import resolve
 
-    stopping_rule(kwargs.get("repeats"), kwargs.get("precision"), kwargs.get("max_time"))
+    stopping_rule(kwargs.get("repeats"), kwargs.get("precision"), kwargs.get("max_time"),
+                  kwargs.get("overhead_within"))
     seed = kwargs.pop("seed", None)
     seed = None if seed is None else validate.positive_int("seed", seed, minimum=0)
     kwargs["backend"] = resolve(kwargs.get("backend", "auto")).name

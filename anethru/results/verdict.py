@@ -5,8 +5,9 @@ of a saved result and refuses one whose stated ``stopped_by`` its blocks contrad
 Stop on precision, never on significance.  A figure is
 
 - **resolved** when its interval's half-width is within ``precision`` of its own median (a
-  per-test median), or, for the round-trip overhead, within ``precision`` of the copy measured
-  directly (memcpy_only's per-copy median; without memcpy_only, of its own median): whether the
+  per-test median), or, for the round-trip overhead, within ``overhead_within`` (ms per layer)
+  where the user gives that bound, else within ``precision`` of the copy measured directly
+  (memcpy_only's per-copy median; without memcpy_only, of its own median): whether the
   interval excludes zero plays no part, so repeated looks cannot manufacture a "significant"
   overhead;
 - **converged (not resolved)** when its noise has stopped changing: the half-width times
@@ -68,8 +69,11 @@ def figures(tests: dict, pairs, kernels: int) -> dict[str, Stats]:
     return out
 
 
-def target(name: str, s: Stats, found: dict[str, Stats], precision: float) -> float:
+def target(name: str, s: Stats, found: dict[str, Stats], precision: float,
+           overhead_within: Optional[float] = None) -> float:
     """The half-width a figure must reach to be resolved (ms, or the ratio's unit)."""
+    if name in OVERHEADS and overhead_within is not None:
+        return overhead_within
     if name in OVERHEADS and "memcpy_only" in found:
         return precision * abs(found["memcpy_only"].median)
     return precision * abs(s.median)
@@ -80,15 +84,15 @@ def _noise(s: Stats) -> Optional[float]:
     return None if hw is None else hw * math.sqrt(s.n)
 
 
-def statuses(tests: dict, pairs, kernels: int, rounds: int, precision: float
-             ) -> dict[str, Optional[str]]:
+def statuses(tests: dict, pairs, kernels: int, rounds: int, precision: float,
+             overhead_within: Optional[float] = None) -> dict[str, Optional[str]]:
     """Each figure's status after ``rounds`` rounds: RESOLVED, CONVERGED, or None (neither)."""
     now = figures(_prefix_tests(tests, rounds), _prefix_pairs(pairs, rounds), kernels)
     history = None
     out: dict[str, Optional[str]] = {}
     for name, s in now.items():
         hw = s.half_width
-        if hw is not None and hw <= target(name, s, now, precision):
+        if hw is not None and hw <= target(name, s, now, precision, overhead_within):
             out[name] = RESOLVED
             continue
         out[name] = None
@@ -104,11 +108,12 @@ def statuses(tests: dict, pairs, kernels: int, rounds: int, precision: float
     return out
 
 
-def shortfall(tests: dict, pairs, kernels: int, rounds: int, precision: float) -> list[str]:
+def shortfall(tests: dict, pairs, kernels: int, rounds: int, precision: float,
+              overhead_within: Optional[float] = None) -> list[str]:
     """What keeps a run from stopping, one phrase per open figure (empty when it may stop)."""
     now = figures(_prefix_tests(tests, rounds), _prefix_pairs(pairs, rounds), kernels)
     out = []
-    for name, v in statuses(tests, pairs, kernels, rounds, precision).items():
+    for name, v in statuses(tests, pairs, kernels, rounds, precision, overhead_within).items():
         if v is not None:
             continue
         s = now[name]
@@ -116,7 +121,7 @@ def shortfall(tests: dict, pairs, kernels: int, rounds: int, precision: float) -
             out.append(f"{name} has no interval yet ({s.n} sample{'s' if s.n != 1 else ''})")
         elif name in OVERHEADS:
             out.append(f"{name} +/-{s.half_width:.3g} ms (target +/-"
-                       f"{target(name, s, now, precision):.3g} ms)")
+                       f"{target(name, s, now, precision, overhead_within):.3g} ms)")
         else:
             rel = s.relative_half_width
             out.append(f"{name} +/-{rel:.1%}" if rel is not None else
@@ -129,7 +134,7 @@ def check_stopped_by(stopping, tests: dict, pairs, kernels: int, rounds: int) ->
     predicate that stops a run, recomputed.  Results without ``stopping.rule`` are not checked."""
     if stopping.rule != RULE or stopping.criterion != "precision":
         return None
-    st = statuses(tests, pairs, kernels, rounds, stopping.precision)
+    st = statuses(tests, pairs, kernels, rounds, stopping.precision, stopping.overhead_within)
     now = finished(st)
     said = stopping.stopped_by
     if said in ("precision", "converged") and now != said:
