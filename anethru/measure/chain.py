@@ -4,31 +4,34 @@
         chain.check()
         m = chain.measure(["sequential", "run_only"], iters=50, repeats=5)
 
-Each ``measure`` is one native call: warm-up, then every timed block, in a shuffled order.
+Each ``measure`` is one native call: warm-up, then every timed block, in a shuffled order.  The
+chain's other jobs have their own files: chain_check (is the output right), chain_paths (eval
+paths and program forms), fork_guard (chains across fork()).
 """
 
 from __future__ import annotations
 
-import os
 import random
 import threading
 import time
 import warnings
-import weakref
 from typing import Iterable, Mapping, Optional, Union
 
 import numpy as np
 
 from anethru.native import passes, tensors, validate
-from anethru.native.lib import ffi, lib, new_status, raise_for, status_message
+from anethru.native.lib import ffi, lib, new_status, raise_for
 from anethru.native.validate import check_ane_eval, paths_to_set_up
-from anethru.native.vocab import EVAL_PATHS, PATH_IDS
+from anethru.native.vocab import EVAL_PATHS
 from anethru.native.backends import BackendInfo, resolve
-from anethru.errors import AneShapeWarning, AnethruError, ChainCheckError, UnsupportedError
+from anethru.errors import AneShapeWarning, AnethruError, UnsupportedError
 from anethru.native.programs import ane_shape_concern
 from anethru.native.interrupts import sigint_stops_native_loops
 from anethru.results.ceiling import ChainCheck
 from anethru.native.vocab import TEST_IDS, TEST_NAMES
+from anethru.measure import fork_guard
+from anethru.measure.chain_check import check_chain
+from anethru.measure.chain_paths import EvalPathsAndForms
 from anethru.measure.schedule import Measurement, shuffled_schedule  # noqa: F401 (public here)
 
 # memcpy_only passes are ~100x cheaper than eval passes: the seed ran 10x more of them so that
@@ -39,27 +42,8 @@ SEED_ITERS = 50
 # ~45 ms; the seed's 50 passes x 5 repeats x 5 tests would take a minute per configuration).
 AUTO_MAX_BLOCK_MS = 200.0
 
-# Every open chain, so that a forked child can disown the ones it inherited (see _after_fork).
-_open_chains: "weakref.WeakSet[Chain]" = weakref.WeakSet()
 
-
-def _after_fork_in_child() -> None:
-    """A child of fork() gets copies of the parent's chains but not their owners: a thread that
-    was inside ``measure`` (holding the chain's lock, and native locks mid-pass) does not exist
-    in the child, and a device context (CUDA, the ANE) does not cross a fork.  So every
-    inherited chain is disowned: a fresh lock, its native handle dropped without freeing what
-    belongs to the parent, and any use raises an error saying so instead of waiting forever."""
-    pid = os.getppid()
-    for chain in list(_open_chains):
-        chain._disown(pid)
-    _open_chains.clear()
-
-
-if hasattr(os, "register_at_fork"):  # POSIX
-    os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-class Chain:
+class Chain(EvalPathsAndForms):
     """``kernels`` compiled 1x1-conv kernels of ``channels`` x ``spatial`` on one backend.
 
     ``weights``: "identity" (the seed's), "random" (seeded by ``seed``), or your own fp16 array
@@ -140,7 +124,7 @@ class Chain:
         except BaseException:
             self.close()
             raise
-        _open_chains.add(self)
+        fork_guard.opened(self)
         self.cuda_kernel: Optional[str] = None
         self.cuda_tuning: dict = {}
         if self.backend == "cuda":
@@ -195,10 +179,10 @@ class Chain:
             elif self._opening is not None and self._opening[0] != ffi.NULL:
                 lib.anethru_chain_close(self._opening[0])  # opened, never stored: interrupted
             self._opening = None
-        _open_chains.discard(self)
+        fork_guard.closed(self)
 
     def _disown(self, parent_pid: int) -> None:
-        # In a forked child only (see _after_fork_in_child): the native chain is the parent's.
+        # In a forked child only (see fork_guard): the native chain is the parent's.
         self._lock = threading.Lock()
         self._opening = None
         if self._handle is not None:
@@ -247,58 +231,6 @@ class Chain:
             ok = lib.anethru_chain_supports(self._live(), TEST_IDS[test], why, len(why))
         return bool(ok), "" if ok else ffi.string(why).decode("utf-8", "replace")
 
-    # ------------------------------------------------------------------ eval paths and forms
-    def _switch_path(self, path: str):
-        if path not in EVAL_PATHS:
-            raise ValueError(f"eval path must be one of {', '.join(EVAL_PATHS)}; got {path!r}")
-        st = new_status()
-        with self._lock:
-            rc = lib.anethru_chain_set_eval_path(self._live(), PATH_IDS[path], st)
-        if rc not in (lib.ANETHRU_OK, lib.ANETHRU_E_UNSUPPORTED):
-            raise_for(rc, st, f"switching {self.label} on {self.backend} to the {path} eval path")
-        if rc == lib.ANETHRU_OK:
-            self.eval_path = path
-            note = status_message(st)  # the ANE says which _ANEClient the path evaluates through
-            if note.startswith("through "):
-                self.eval_clients[path] = note[len("through "):]
-            return ""
-        return status_message(st)
-
-    def set_eval_path(self, path: str) -> None:
-        """Evaluate every kernel through ``path`` from now on (between measurements; the
-        chain must have been opened with that path, or "all").  UnsupportedError, with the
-        backend's reason (for the ANE the framework's message from the probe), if it cannot."""
-        why = self._switch_path(path)
-        if why:
-            raise UnsupportedError(f"{self.backend} cannot evaluate {self.label} through the "
-                                   f"{path} eval path: {why}")
-
-    def eval_path_support(self) -> dict[str, str]:
-        """Every eval path -> "" if this chain can use it, else why not.  Leaves the chain on
-        the path it was on."""
-        current = self.eval_path
-        out = {path: self._switch_path(path) for path in EVAL_PATHS}
-        self.set_eval_path(current)
-        return out
-
-    def forms(self) -> dict[str, dict]:
-        """The program forms the backend compiled, where it has forms (the ANE):
-        {"kernels": {"form": "ios16", "rejected": ["ios16: ..."]}, "chained": {...}}; {} else.
-        Once a realtime or direct path has been switched to, each also has "clients": that
-        path -> the _ANEClient it evaluates through."""
-        out = {}
-        for key, chained in (("kernels", 0), ("chained", 1)):
-            form, rejected = ffi.new("char[]", 64), ffi.new("char[]", 4096)
-            with self._lock:
-                has = lib.anethru_chain_form(self._live(), chained, form, len(form), rejected,
-                                             len(rejected))
-            if has:
-                lines = ffi.string(rejected).decode("utf-8", "replace").splitlines()
-                out[key] = {"form": ffi.string(form).decode(), "rejected": [ln for ln in lines if ln]}
-                if self.eval_clients:
-                    out[key]["clients"] = dict(self.eval_clients)
-        return out
-
     # ------------------------------------------------------------------ data through the chain
     def roundtrip(self, x: np.ndarray, test: str = "sequential") -> np.ndarray:
         """Write ``x`` (fp16 [C, S]) into the first kernel, run one pass of ``test``
@@ -321,35 +253,7 @@ class Chain:
         """Run a random input through the chain (sequential, and chained where supported) and
         compare with the expected output; raise ChainCheckError on any mismatch."""
         seed = self.seed if seed is None else validate.positive_int("seed", seed, minimum=0)
-        x = tensors.make_input(self.channels, self.spatial, seed)
-        exact = self.weights_kind == "identity"
-        expected = x if exact else tensors.reference_chain(self.weights, x)
-        tolerance = 0.0 if exact else tensors.check_tolerance(self.kernels)
-        scale = float(np.max(np.abs(expected.astype(np.float32)))) or 1.0
-        checked, worst = [], 0.0
-        for test in ("sequential", "chained"):
-            if test == "chained" and not self.supports("chained")[0]:
-                continue
-            y = self.roundtrip(x, test)
-            err = float(np.max(np.abs(y.astype(np.float32) - expected.astype(np.float32))))
-            worst = max(worst, err)
-            checked.append(test)
-            bad = not np.array_equal(y.view(np.uint16), expected.view(np.uint16)) if exact \
-                else not (np.all(np.isfinite(y)) and err <= tolerance * scale)
-            unwritten = int(np.count_nonzero(y.view(np.uint16) == lib.ANETHRU_POISON_FP16))
-            if unwritten:  # the roundtrip poisoned every output first: these evals wrote nothing
-                raise ChainCheckError(
-                    f"{self.label} on {self.backend}: the {test} chain's evals reported success, "
-                    f"but the output was not written: {unwritten} of {y.size} values still hold "
-                    f"the poison 0x{lib.ANETHRU_POISON_FP16:04x} written before them")
-            if bad:
-                where = np.argwhere(y != expected)
-                first = tuple(int(i) for i in where[0]) if len(where) else ()
-                raise ChainCheckError(
-                    f"{self.label} on {self.backend}: the {test} chain's output is wrong "
-                    f"(weights={self.weights_kind}, max |error| {err:.4g}, "
-                    f"allowed {tolerance * scale:.4g}; first mismatch at [c, s] = {first})")
-        return ChainCheck(self.weights_kind, tuple(checked), exact, worst, tolerance, True)
+        return check_chain(self, seed)
 
     # ------------------------------------------------------------------ timing
     def measure(self, tests: Iterable[str] | str | None = None, *,
