@@ -4,7 +4,8 @@
         chain.check()
         m = chain.measure(["sequential", "run_only"], iters=50, repeats=5)
 
-Each ``measure`` is one native call: warm-up, then every timed block, in a shuffled order.  The
+Each ``measure`` is one native call: warm-up, then every timed block, in a shuffled order
+(auto passes per block add a calibration call before it: anethru.measure.calibration).  The
 chain's other jobs have their own files: chain_check (is the output right), chain_paths (eval
 paths and program forms), fork_guard (chains across fork()).
 """
@@ -29,18 +30,10 @@ from anethru.native.programs import ane_shape_concern
 from anethru.native.interrupts import sigint_stops_native_loops
 from anethru.results.ceiling import ChainCheck
 from anethru.native.vocab import TEST_IDS, TEST_NAMES
-from anethru.measure import fork_guard
+from anethru.measure import calibration, fork_guard
 from anethru.measure.chain_check import check_chain
 from anethru.measure.chain_paths import EvalPathsAndForms
 from anethru.measure.schedule import Measurement, shuffled_schedule  # noqa: F401 (public here)
-
-# memcpy_only passes are ~100x cheaper than eval passes: the seed ran 10x more of them so that
-# each timed block stays well above the clock's resolution.
-MEMCPY_ITERS_FACTOR = 10
-SEED_ITERS = 50
-# Auto iters: the longest a timed block should last (a 768x256 pass on the CPU backend takes
-# ~45 ms; the seed's 50 passes x 5 repeats x 5 tests would take a minute per configuration).
-AUTO_MAX_BLOCK_MS = 200.0
 
 
 class Chain(EvalPathsAndForms):
@@ -260,7 +253,7 @@ class Chain(EvalPathsAndForms):
                 iters: Union[int, Mapping[str, int], None] = None,
                 warmup: int = 5, repeats: int = 5, seed: Optional[int] = None,
                 memcpy_iters: Optional[int] = None,
-                max_block_ms: float = AUTO_MAX_BLOCK_MS, shuffle: bool = True,
+                max_block_ms: float = calibration.TARGET_BLOCK_MS, shuffle: bool = True,
                 where: Optional[str] = None) -> Measurement:
         """Time ``tests``: ``warmup`` untimed passes each, then ``repeats`` blocks per test,
         interleaved in a seeded shuffled order (``seed=None`` draws one; it is recorded).
@@ -269,11 +262,14 @@ class Chain(EvalPathsAndForms):
         in a failure's message instead of "repeat i of n").
 
         ``iters`` passes per block, exactly, when given (an int for every test but memcpy_only,
-        which runs ``memcpy_iters``; or a dict giving each test's).  ``iters=None`` (auto) runs
-        the seed's 50 passes (500 for memcpy_only), fewer where the warm-up shows a block would
-        last longer than ``max_block_ms``, so slow backends finish in reasonable time.  One native
-        call; the GIL is released throughout.  Ctrl-C in the main thread stops it before the
-        next pass and raises KeyboardInterrupt; the chain stays usable.
+        which runs ``memcpy_iters``, by default ten times as many; or a dict giving each test's).
+        ``iters=None`` (auto) chooses them by run_ceiling's rule (anethru.measure.calibration):
+        a calibration call does the warm-up and times one pass of each test, then each gets a
+        block of about ``max_block_ms``, at most the seed's 50 (500 for memcpy_only), never
+        fewer than 5 unless one pass alone is longer than ``max_block_ms``; a given
+        ``memcpy_iters`` still fixes memcpy_only's.  The blocks are one native call (after the
+        calibration's); the GIL is released throughout.  Ctrl-C in the main thread stops it
+        before the next pass and raises KeyboardInterrupt; the chain stays usable.
         """
         names = validate.check_tests(tests)
         auto = iters is None
@@ -283,16 +279,13 @@ class Chain(EvalPathsAndForms):
             if missing:
                 raise ValueError(f"iters has no entry for {', '.join(missing)}")
             given = {t: validate.positive_int(f"iters[{t!r}]", iters[t]) for t in names}
-            iters = SEED_ITERS
-        iters = validate.positive_int("iters", SEED_ITERS if auto else iters)
+        elif not auto:
+            iters = validate.positive_int("iters", iters)
         warmup = validate.positive_int("warmup", warmup, minimum=0)
         repeats = validate.positive_int("repeats", repeats)
-        if memcpy_iters is None:
-            memcpy_iters = min(iters * MEMCPY_ITERS_FACTOR, validate.INT32_MAX)
-        memcpy_iters = validate.positive_int("memcpy_iters", memcpy_iters)
+        if memcpy_iters is not None:
+            memcpy_iters = validate.positive_int("memcpy_iters", memcpy_iters)
         budget_ns = validate.block_budget_ns(max_block_ms)  # checked even when iters is exact
-        if not auto:
-            budget_ns = 0  # exact iters: no cap
         for t in names:
             ok, why = self.supports(t)
             if not ok:
@@ -302,23 +295,29 @@ class Chain(EvalPathsAndForms):
         seed = validate.positive_int("seed", seed, minimum=0)
         shuffle = validate.flag("shuffle", shuffle)
         schedule = shuffled_schedule(names, repeats, seed) if shuffle else list(names) * repeats
-        per_test = given or {t: (memcpy_iters if t == "memcpy_only" else iters) for t in names}
+        if auto:
+            per_test = calibration.calibrate(self, names, warmup, budget_ns / 1e6)
+            if memcpy_iters is not None and "memcpy_only" in per_test:
+                per_test["memcpy_only"] = memcpy_iters
+            timed_warmup = 0   # the calibration call warmed every test up
+        else:
+            per_test = given or calibration.exact_passes(names, iters, memcpy_iters)
+            timed_warmup = warmup
         iters_arr = ffi.new("int[]", [per_test.get(t, 1) for t in TEST_NAMES])
         sched_arr = ffi.new("int[]", [TEST_IDS[t] for t in schedule])
         block_ns = ffi.new("uint64_t[]", len(schedule))
         st = new_status()
         with self._lock, sigint_stops_native_loops():
             rc = lib.anethru_chain_measure(self._live(), sched_arr, len(schedule), iters_arr,
-                                           warmup, budget_ns, block_ns, st)
+                                           timed_warmup, block_ns, st)
         if rc != lib.ANETHRU_OK and st.block >= 0:
             context = (f"measuring {self.label} on {self.backend}, "
                        + (where or f"repeat {st.block // len(names) + 1} of {repeats}"))
         else:
             context = f"measuring {self.label} on {self.backend}"
         raise_for(rc, st, context, self._likely_cause(rc))
-        used = {t: int(iters_arr[TEST_IDS[t]]) for t in names}
-        return Measurement(tuple(schedule), tuple(int(b) for b in block_ns), used, warmup,
-                           repeats, seed)
+        return Measurement(tuple(schedule), tuple(int(b) for b in block_ns),
+                           {t: per_test[t] for t in names}, warmup, repeats, seed)
 
     def measure_passes(self, tests: Iterable[str], *, cpu_time: bool = False
                        ) -> tuple[list[int], Optional[list[int]]]:
