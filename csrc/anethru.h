@@ -102,15 +102,13 @@ int anethru_backend_notes(const char *name, char *buf, size_t buflen);
 int anethru_chain_roundtrip(anethru_chain *chain, int test, const uint16_t *input,
                             uint16_t *output, anethru_status *st);
 
-/* Warm up every test named in `schedule` (warmup passes each, in first-appearance order), then
- * run nblocks timed blocks: block b runs iters[schedule[b]] passes of test schedule[b] and
- * stores its total in block_ns[b].  If max_block_ns > 0, iters[t] is an upper bound instead:
- * the warm-up's pass time lowers it (to no less than 1) so that a block of test t lasts at most
- * about max_block_ns, and the count used is written back into iters[t] (with warmup == 0, one
- * untimed pass is run to calibrate).  The first failure stops the run. */
-int anethru_chain_measure(anethru_chain *chain, const int *schedule, int nblocks, int *iters,
-                          int warmup, uint64_t max_block_ns, uint64_t *block_ns,
-                          anethru_status *st);
+/* Warm up every test named in `schedule` (warmup untimed passes each, in first-appearance
+ * order), then run nblocks timed blocks: block b runs iters[schedule[b]] passes of test
+ * schedule[b], exactly, and stores its total in block_ns[b].  The caller chooses the passes
+ * (the package by one rule, anethru/measure/calibration.py, from a block of one pass timed
+ * here).  The first failure stops the run. */
+int anethru_chain_measure(anethru_chain *chain, const int *schedule, int nblocks,
+                          const int *iters, int warmup, uint64_t *block_ns, anethru_status *st);
 
 /* Single passes, each timed alone (issue 19: the round trip from per-pass pairs): tests[i] is a
  * test id, run as one pass; wall_ns[i] is its time on the chain's clock and, when cpu_ns is not

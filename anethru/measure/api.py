@@ -106,9 +106,10 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
     or within ``overhead_within`` ms per layer where given, e.g. 0.005 for +/-5 us) or has
     converged (anethru.results.verdict), or until ``max_time`` seconds (default 15, counted from this call, compile
     included) would be overrun; ``result.stopping`` records which.  ``iters=None``: passes per
-    block chosen by a calibration pass (the seed's 50, 500 for memcpy_only; fewer, but at least 5,
-    where a block would pass 200 ms); an int makes them exact.  ``warmup`` untimed passes per
-    test come first.  Returns a :class:`CeilingResult`; ``str()`` of it is the report.
+    block chosen by a calibration pass (the seed's 50, 500 for memcpy_only; fewer where a block
+    would pass 200 ms, but at least 5 unless one pass alone is longer; one rule for every path,
+    anethru.measure.calibration); an int makes them exact.  ``warmup`` untimed passes per test
+    come first.  Returns a :class:`CeilingResult`; ``str()`` of it is the report.
     ``progress`` (if given) is called with a line as each phase starts and every few seconds
     while measuring (never from inside the timed loops).
 

@@ -97,7 +97,7 @@ class Config:
     spatial: int
     kernels: int
     bytes_per_tensor: int
-    auto_iters: bool            # passes per block chosen by a calibration pass (anethru.measure.stopping)
+    auto_iters: bool            # passes per block by anethru.measure.calibration's rule
     warmup: int
     repeats: int                # rounds run: blocks per test
     weights: str
