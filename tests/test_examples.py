@@ -17,7 +17,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def test_training_loop_logs_the_round_trip_at_its_layer_sizes_before_training():
     p = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "train_loop.py"),
                         "--backend", "cpu", "--hidden", "48", "--tokens", "24", "--layers", "5",
-                        "--steps", "30", "--max-time", "3"], capture_output=True, text=True, timeout=300)
+                        "--steps", "30", "--max-time", "1"], capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
     figures = [i for i, ln in enumerate(lines) if ln.startswith("anethru {")]

@@ -44,14 +44,30 @@ def committed_copy(tmp_path):
     return d
 
 
-@pytest.fixture
-def scratch(tmp_path):
-    """A gallery of the H100 file alone (quick to read), its page and figure written."""
-    d = tmp_path / "small"
+@pytest.fixture(scope="module")
+def scratch_made(tmp_path_factory):
+    """A gallery of the H100 file alone (quick to read), its page and figure written: made once
+    (the page and figure take a few tenths of a second), copied for each test."""
+    d = tmp_path_factory.mktemp("gallery") / "small"
     d.mkdir()
     shutil.copy(V1_SUITE, d / H100)
     assert cli.main(["gallery", str(d), "-q"]) == 0
     return d
+
+
+@pytest.fixture
+def scratch(tmp_path, scratch_made):
+    """A copy of scratch_made of this test's own."""
+    d = tmp_path / "small"
+    shutil.copytree(scratch_made, d)
+    return d
+
+
+@pytest.fixture(scope="module")
+def committed():
+    """read_gallery of the committed results/, read once for the tests that only look at it
+    (its CPU file holds ~10,000 raw blocks and pairs, recomputed on every read)."""
+    return read_gallery(RESULTS)
 
 
 def page_of(directory) -> str:
@@ -90,9 +106,9 @@ def test_the_committed_gallery_passes_its_check(capsys):
     assert "is what the result files give" in out
 
 
-def test_the_committed_gallery_has_the_cpu_the_h100_and_the_seed_side_by_side():
+def test_the_committed_gallery_has_the_cpu_the_h100_and_the_seed_side_by_side(committed):
     page = page_of(RESULTS)
-    accepted, refused = read_gallery(RESULTS)
+    accepted, refused = committed
     assert refused == []
     backends = {s.backend for s in accepted}
     assert {"cpu", "cuda"} <= backends
@@ -106,8 +122,8 @@ def test_the_committed_gallery_has_the_cpu_the_h100_and_the_seed_side_by_side():
             assert ("(CPU figures)" in r[0]) == (r[2] == "cpu")
 
 
-def test_the_committed_cpu_file_was_made_from_a_clean_committed_tree():
-    accepted, _ = read_gallery(RESULTS)
+def test_the_committed_cpu_file_was_made_from_a_clean_committed_tree(committed):
+    accepted, _ = committed
     [cpu] = [s for s in accepted if s.name == "amd-epyc-cpu-2026-12-07.json"]
     assert cpu.backend == "cpu" and len(cpu.results) == 3
     for s in [cpu]:
@@ -408,8 +424,8 @@ def test_check_fails_on_a_figure_of_other_data(scratch, capsys):
     assert "RESULTS.png shows other data than the result files" in err
 
 
-def test_the_committed_figure_shows_the_committed_files():
-    accepted, _ = read_gallery(RESULTS)
+def test_the_committed_figure_shows_the_committed_files(committed):
+    accepted, _ = committed
     assert stamp_of(os.path.join(RESULTS, "RESULTS.png")) == data_stamp(
         figure_data(tables(accepted)))
 

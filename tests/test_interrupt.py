@@ -126,7 +126,9 @@ def test_run_suite_keeps_the_configurations_that_finished(inject_fault, no_leaks
         if line.startswith("[2/2] 768x256: timing"):
             sigint_later(0.5)
     with pytest.raises(anethru.SuiteInterrupted) as info:
-        anethru.run_suite([(16, 8), (768, 256)], kernels=2, backend="cpu", iters=100_000,
+        # 10,000 passes: over a minute per block at 768x256; 16x8, which must finish, runs them
+        # too (100,000 took seconds)
+        anethru.run_suite([(16, 8), (768, 256)], kernels=2, backend="cpu", iters=10_000,
                           repeats=1, progress=progress, keep_going=True)
     stop = info.value
     assert isinstance(stop, KeyboardInterrupt)
@@ -137,9 +139,9 @@ def test_run_suite_keeps_the_configurations_that_finished(inject_fault, no_leaks
 
 @pytest.mark.parametrize("fmt", ["text", "json"])
 def test_ctrl_c_in_the_cli_prints_what_finished_and_exits_130(fmt):
-    # The second configuration would run 20,000 passes per block: minutes.
+    # The second configuration would run 10,000 passes per block: over a minute.
     cmd = [sys.executable, "-m", "anethru", "-b", "cpu", "-c", "16x8", "-c", "768x256", "-k", "2",
-           "-n", "20000", "-r", "1"] + (["--json"] if fmt == "json" else [])
+           "-n", "10000", "-r", "1"] + (["--json"] if fmt == "json" else [])
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          preexec_fn=default_sigint_in_child)
     err_lines = []
@@ -147,7 +149,7 @@ def test_ctrl_c_in_the_cli_prints_what_finished_and_exits_130(fmt):
         err_lines.append(line)
         if "[2/2] 768x256: timing" in line:
             break
-    time.sleep(2.0)
+    time.sleep(0.5)   # into its first block (the run's own time, on both cores, until the signal)
     assert p.poll() is None, "the long run ended by itself"
     p.send_signal(signal.SIGINT)
     sent = time.monotonic()

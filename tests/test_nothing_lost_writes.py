@@ -23,7 +23,7 @@ from anethru.gallery import output
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 V1_SUITE = os.path.join(ROOT, "tests", "data", "h100-suite-anethru-0.1.0.json")
 H100 = "nvidia-h100-80gb-hbm3-cuda-2026-11-26.json"
-SUBMIT = ["submit", "-b", "cpu", "-c", "16x8", "--max-time", "1", "-q"]
+SUBMIT = ["submit", "-b", "cpu", "-c", "16x8", "--max-time", "0.5", "-q"]
 
 
 def test_submit_into_a_full_disk_keeps_the_measurement_elsewhere(tmp_path, capsys, monkeypatch):

@@ -12,6 +12,7 @@ figure is regenerated, its file changes with it, and this test keeps the two in 
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shlex
@@ -157,10 +158,17 @@ def _measured() -> list[tuple[int, list[str]]]:
 ENTRY = re.compile(r"^`([^`]+)`\s+(\S+)\s+(\S+)(?:\s+(\S+))?(?:\s+\*(\S+))?$")
 
 
+@functools.lru_cache(maxsize=None)
+def _load(full: str) -> tuple:
+    # Loaded once per file: the README quotes several figures of one 1.5 MB result file, and
+    # loading recomputes every figure from its raw blocks (1-2 s each time).
+    return tuple(anethru.load_results(full))
+
+
 def _result(path: str, label: str):
     full = os.path.join(ROOT, path)
     assert os.path.isfile(full), f"{path}: not in the repository"
-    found = [r for r in anethru.load_results(full) if r.config.label == label]
+    found = [r for r in _load(full) if r.config.label == label]
     assert len(found) == 1, f"{path} has {len(found)} results of {label}"
     return found[0]
 

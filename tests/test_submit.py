@@ -23,7 +23,7 @@ def submit(*args: str, capsys) -> tuple[int, str, str]:
 
 def test_submit_writes_a_gallery_file_and_says_what_next(tmp_path, capsys):
     d = tmp_path / "results"
-    code, out, err = submit("-b", "cpu", "-c", "16x8", "--max-time", "1", "--results", str(d),
+    code, out, err = submit("-b", "cpu", "-c", "16x8", "--max-time", "0.5", "--results", str(d),
                             capsys=capsys)
     assert code == 0, err
     files = os.listdir(d)
@@ -36,14 +36,14 @@ def test_submit_writes_a_gallery_file_and_says_what_next(tmp_path, capsys):
     assert files[0] == submission_stem(r) + ".json"
     assert r.config.label == "16x8" and r.config.kernels == 12 and r.config.weights == "identity"
     assert r.stopping.criterion == "precision" and r.stopping.precision == 0.05
-    assert r.stopping.max_time_s == 1.0
+    assert r.stopping.max_time_s == 0.5
     assert (r.config.backend, r.simulated) == ("cpu", False)
     accepted, refused = read_gallery(str(d))
     assert refused == [] and [s.name for s in accepted] == files
     assert f"wrote {os.path.join(str(d), files[0])}" in out
     assert f"anethru gallery {d}" in out and "CONTRIBUTING.md" in out
     # The same day again: a second file, not an overwrite.
-    code, _, err = submit("-b", "cpu", "-c", "16x8", "--max-time", "1", "--results", str(d),
+    code, _, err = submit("-b", "cpu", "-c", "16x8", "--max-time", "0.5", "--results", str(d),
                           "-q", capsys=capsys)
     assert code == 0, err
     assert sorted(os.listdir(d)) == sorted(files + [files[0][:-5] + "-2.json"])
@@ -78,7 +78,7 @@ def test_submit_warns_on_battery_and_throttling(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(anethru.measure.host.fingerprint, "fingerprint", on_battery)
     import anethru.measure.api as api
     monkeypatch.setattr(anethru.measure.api, "fingerprint", on_battery)
-    code, out, err = submit("-b", "cpu", "-c", "8x8", "--max-time", "1", "--results",
+    code, out, err = submit("-b", "cpu", "-c", "8x8", "--max-time", "0.5", "--results",
                             str(tmp_path), "-q", capsys=capsys)
     assert code == 0, err
     assert "warning: running on battery power" in err

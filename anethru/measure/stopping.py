@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, ClassVar, Iterable, Optional, Protocol
 
 from anethru.native import validate
@@ -58,6 +58,9 @@ class State:
     kernels: int
     repeats: int
     pairs: Optional[Pairs] = None
+    # The figures of each prefix of rounds, shared by the States of one run (its rounds are
+    # only appended): each round computes its own figures once, not the last five rounds' again.
+    memo: Optional[dict] = field(default=None, compare=False, repr=False)
 
     def per_unit(self) -> dict[str, Stats]:
         return {n: t.per_unit_ms for n, t in self.tests.items()}
@@ -106,11 +109,11 @@ class Precision:
 
     def statuses(self, state: State) -> dict:
         return verdict.statuses(state.tests, state.pairs, state.kernels, state.repeats,
-                                self.precision, self.overhead_within)
+                                self.precision, self.overhead_within, memo=state.memo)
 
     def shortfall(self, state: State) -> list[str]:
         return verdict.shortfall(state.tests, state.pairs, state.kernels, state.repeats,
-                                 self.precision, self.overhead_within)
+                                 self.precision, self.overhead_within, memo=state.memo)
 
     def is_finished(self, state: State) -> bool:
         return verdict.finished(self.statuses(state)) is not None
@@ -165,6 +168,7 @@ def measure_until(chain: Chain, tests: Iterable[str], criterion: Criterion, *,
     schedule: list[str] = []
     block_ns: list[int] = []
     rounds, last_said = 0, time.monotonic()
+    memo: dict = {}   # figures per prefix of rounds (State.memo)
     while True:
         order = list(names)
         rng.shuffle(order)
@@ -180,7 +184,7 @@ def measure_until(chain: Chain, tests: Iterable[str], criterion: Criterion, *,
         block_ns += m.block_ns
         state = State(Measurement(tuple(schedule), tuple(block_ns), per_test, warmup, rounds,
                                   seed).results(chain.kernels), chain.kernels, rounds,
-                      None if batches is None else batches.pairs())
+                      None if batches is None else batches.pairs(), memo)
         now = time.monotonic()
         if rounds >= limits.min_repeats and criterion.is_finished(state):
             stopped_by = criterion.name

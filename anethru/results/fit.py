@@ -68,7 +68,9 @@ def resample_indices(sizes: Sequence[int], replicates: int = BOOTSTRAP_REPLICATE
 def bootstrap_medians(samples: Sequence[Sequence[float]], indices: Sequence[np.ndarray]
                       ) -> np.ndarray:
     """(replicates, points): each point's median over its resampled repeats."""
-    cols = [np.median(np.asarray(s, float)[idx], axis=1) for s, idx in zip(samples, indices)]
+    # s[idx] is a fresh array: partitioned in place (no copy of replicates x n values)
+    cols = [np.median(np.asarray(s, float)[idx], axis=1, overwrite_input=True)
+            for s, idx in zip(samples, indices)]
     return np.stack(cols, axis=1)
 
 

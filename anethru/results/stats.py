@@ -155,16 +155,23 @@ class Stats:
     def of(cls, samples: Sequence[float], level: float = CI_LEVEL) -> "Stats":
         if len(samples) == 0:
             raise ValueError("no samples")
-        xs = tuple(float(x) for x in samples)
-        if not all(math.isfinite(x) for x in xs):
+        # map() and one sort rather than generators and a sort per order statistic: this runs
+        # on every figure after every round, and on tens of thousands of pairs when loading.
+        xs = tuple(map(float, samples))
+        if not all(map(math.isfinite, xs)):
             raise ValueError(f"samples must be finite; got {[x for x in xs if not math.isfinite(x)][:3]}")
         n = len(xs)
         mean = math.fsum(xs) / n
-        stdev = math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / (n - 1)) if n > 1 else 0.0
-        if min(xs) == max(xs):  # identical samples: no spread, whatever the division rounded
+        stdev = math.sqrt(math.fsum([(x - mean) ** 2 for x in xs]) / (n - 1)) if n > 1 else 0.0
+        least, most = min(xs), max(xs)
+        if least == most:  # identical samples: no spread, whatever the division rounded
             mean, stdev = xs[0], 0.0
-        lo, hi, coverage = median_ci(xs, level)
-        return cls(n, min(xs), _median(xs), mean, stdev, max(xs), lo, hi, coverage, xs)
+        ordered = sorted(xs)
+        ranks = median_ci_ranks(n, level)
+        lo, hi, coverage = (None, None, None) if ranks is None else \
+            (ordered[ranks[0] - 1], ordered[ranks[1] - 1], ranks[2])
+        middle = ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
+        return cls(n, least, middle, mean, stdev, most, lo, hi, coverage, xs)
 
     @property
     def cv(self) -> Optional[float]:
@@ -332,17 +339,20 @@ def ratio_of_medians(num: Sequence[float], den: Sequence[float], *, paired: bool
     rng = np.random.default_rng(seed)
     ia = rng.integers(0, len(a), (reps, len(a)))
     ib = ia if paired else rng.integers(0, len(b), (reps, len(b)))
-    mb = np.median(b[ib], axis=1)
+    # b[ib] and a[ia] are fresh arrays: np.median may partition them in place (no copy of
+    # reps x n values; the same medians).
+    mb = np.median(b[ib], axis=1, overwrite_input=True)
     # A replicate whose denominator median is 0 has no ratio: it counts as infinitely far out.
     with np.errstate(divide="ignore", invalid="ignore"):
-        reps_ratio = np.where(mb != 0, np.median(a[ia], axis=1) / np.where(mb != 0, mb, 1), np.inf)
+        ma = np.median(a[ia], axis=1, overwrite_input=True)
+        reps_ratio = np.where(mb != 0, ma / np.where(mb != 0, mb, 1), np.inf)
     tail = (1 - level) / 2
     lo, hi = np.quantile(reps_ratio, [tail, 1 - tail], method="lower")
     if not (np.isfinite(lo) and np.isfinite(hi)):
         raise UndefinedFigure(f"{what} is 0 in too many bootstrap replicates for a "
                               f"{level:.0%} interval, so the ratio is undefined")
-    finite = [float(x) for x in reps_ratio[np.isfinite(reps_ratio)]]
+    finite = reps_ratio[np.isfinite(reps_ratio)].tolist()   # Python floats, the same values
     mean = math.fsum(finite) / len(finite)
-    stdev = math.sqrt(math.fsum((x - mean) ** 2 for x in finite) / (len(finite) - 1))
+    stdev = math.sqrt(math.fsum([(x - mean) ** 2 for x in finite]) / (len(finite) - 1))
     return Stats(len(a), min(finite), estimate, mean, stdev, max(finite),
                  float(lo), float(hi), level, ())

@@ -68,13 +68,21 @@ def shift_ci(a: Sequence[float], b: Sequence[float], level: float = CI_LEVEL) ->
     """The shift b - a (a location shift between two independent samples), with its interval."""
     if len(a) == 0 or len(b) == 0:
         raise ValueError("both samples need at least one value")
-    d = np.sort(np.subtract.outer(np.asarray(b, float), np.asarray(a, float)).ravel())
-    estimate = float(np.median(d))
+    d = np.subtract.outer(np.asarray(b, float), np.asarray(a, float)).ravel()
+    size = len(d)
     crit = u_critical(len(a), len(b), level)
+    # Only a few order statistics are needed: one in-place partition finds them all (the same
+    # values a full sort gives, at a fraction of its time: d has n * m elements, tens of
+    # millions for two runs with thousands of pairs each).
+    mid = [size // 2] if size % 2 else [size // 2 - 1, size // 2]
+    ends = [] if crit is None else [crit[0], size - 1 - crit[0]]
+    d.partition(sorted(set(mid + ends)))
+    # np.median's value: the middle element, or the mean of the middle two
+    estimate = float(d[mid[0]]) if size % 2 else float((d[mid[0]] + d[mid[1]]) / 2)
     if crit is None:
         return Shift(estimate, None, None, None)
     c, coverage = crit
-    return Shift(estimate, float(d[c]), float(d[len(d) - 1 - c]), coverage)
+    return Shift(estimate, float(d[c]), float(d[size - 1 - c]), coverage)
 
 
 def mann_whitney_p(a: Sequence[float], b: Sequence[float]) -> float:
@@ -83,8 +91,12 @@ def mann_whitney_p(a: Sequence[float], b: Sequence[float]) -> float:
     approximation with continuity correction."""
     x, y = np.asarray(a, float), np.asarray(b, float)
     n, m = len(x), len(y)
-    diff = np.subtract.outer(y, x)
-    u = float((diff > 0).sum() + 0.5 * (diff == 0).sum())   # pairs with b above a
+    # Pairs with b above a (ties half), counted by binary search in sorted a rather than over
+    # all n * m differences: the same integer counts (for finite values y - x > 0 iff y > x).
+    xs = np.sort(x)
+    below = np.searchsorted(xs, y, side="left")
+    ties = np.searchsorted(xs, y, side="right") - below
+    u = float(below.sum() + 0.5 * ties.sum())
     mu = n * m / 2
     if n * m <= EXACT_U_MAX_CELLS:
         counts = _u_null_counts(n, m)

@@ -7,7 +7,7 @@ bad field by its JSON path."""
 from __future__ import annotations
 
 import math
-from typing import Any, Union
+from typing import Any, Optional, Union
 
 from anethru.errors import ResultFormatError
 from anethru.results.jsondoc import (SCHEMA_FILE, NonFinite, child, fail as _fail, json_schema,
@@ -59,8 +59,8 @@ def _resolve(ref: str) -> dict:
     return json_schema()["$defs"][ref[len("#/$defs/"):]]
 
 
-def _matches_type(value: Any, want: Union[str, list]) -> bool:
-    have = type_of(value)
+def _matches_type(value: Any, want: Union[str, list], have: Optional[str] = None) -> bool:
+    have = type_of(value) if have is None else have
     wants = want if isinstance(want, list) else [want]
     return have in wants or (have == "integer" and "number" in wants)
 
@@ -81,7 +81,7 @@ def _all_plain_scalars_pass(values: list, schema: dict) -> bool:
         return False
     allowed = _PLAIN.get(schema.get("type", "string" if all(
         type(e) is str for e in schema.get("enum", [0])) else ""))
-    if allowed is None or not all(type(x) in allowed for x in values):
+    if allowed is None or not set(map(type, values)) <= set(allowed):   # the types, in one C loop
         return False
     if "enum" in schema and not (all(type(e) in allowed for e in schema["enum"])
                                  and set(values) <= set(schema["enum"])):
@@ -103,6 +103,8 @@ def _all_plain_scalars_pass(values: list, schema: dict) -> bool:
 
 def _check_unicode(text: str, path: str) -> None:
     """JSON's \\ud800 escapes can spell half a character, which no file or terminal can hold."""
+    if text.isascii():   # the usual case, answered without encoding (no surrogate is ASCII)
+        return
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
@@ -115,7 +117,8 @@ def check(value: Any, schema: dict, path: str = "$") -> None:
     ResultFormatError at the first violation, depth first, in document order."""
     if "$ref" in schema:
         check(value, _resolve(schema["$ref"]), path)
-    if type_of(value) == "non-finite":
+    kind = type_of(value)   # once: this runs for every node of every document loaded
+    if kind == "non-finite":
         _fail(path, f"{_show(value)} is not a finite number (JSON has no Infinity or NaN)")
     if "anyOf" in schema:
         branches = schema["anyOf"]
@@ -129,7 +132,7 @@ def check(value: Any, schema: dict, path: str = "$") -> None:
         else:
             # Report the branch that got furthest (a deeper path), else the last one.
             raise max(errors, key=lambda e: len(e.path))
-    if "type" in schema and not _matches_type(value, schema["type"]):
+    if "type" in schema and not _matches_type(value, schema["type"], kind):
         wants = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
         _fail(path, f"must be {' or '.join(_ARTICLE[w] for w in wants)}; got {_show(value)}")
     if "const" in schema and (value != schema["const"] or type(value) is not type(schema["const"])):
@@ -137,7 +140,6 @@ def check(value: Any, schema: dict, path: str = "$") -> None:
     if "enum" in schema and not any(value == e and type(value) is type(e) for e in schema["enum"]):
         choices = ", ".join(_show(e) for e in schema["enum"])
         _fail(path, f"must be one of {choices}; got {_show(value)}")
-    kind = type_of(value)
     if kind in ("integer", "number"):
         if "minimum" in schema and value < schema["minimum"]:
             _fail(path, f"must be >= {schema['minimum']}; got {_show(value)}")

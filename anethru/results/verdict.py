@@ -69,6 +69,20 @@ def figures(tests: dict, pairs, kernels: int) -> dict[str, Stats]:
     return out
 
 
+def _figures_at(tests: dict, pairs, kernels: int, memo: Optional[dict]):
+    """figures() of the first k rounds, as a function of k.  ``memo``: a dict the caller keeps
+    for one run whose rounds are only ever appended (measure_until), so that the figures of a
+    prefix are computed once, not again in each of the next CONVERGE_WINDOW rounds' histories."""
+    def at(k: int) -> dict[str, Stats]:
+        if memo is not None and k in memo:
+            return memo[k]
+        out = figures(_prefix_tests(tests, k), _prefix_pairs(pairs, k), kernels)
+        if memo is not None:
+            memo[k] = out
+        return out
+    return at
+
+
 def target(name: str, s: Stats, found: dict[str, Stats], precision: float,
            overhead_within: Optional[float] = None) -> float:
     """The half-width a figure must reach to be resolved (ms, or the ratio's unit)."""
@@ -85,9 +99,12 @@ def _noise(s: Stats) -> Optional[float]:
 
 
 def statuses(tests: dict, pairs, kernels: int, rounds: int, precision: float,
-             overhead_within: Optional[float] = None) -> dict[str, Optional[str]]:
-    """Each figure's status after ``rounds`` rounds: RESOLVED, CONVERGED, or None (neither)."""
-    now = figures(_prefix_tests(tests, rounds), _prefix_pairs(pairs, rounds), kernels)
+             overhead_within: Optional[float] = None, memo: Optional[dict] = None
+             ) -> dict[str, Optional[str]]:
+    """Each figure's status after ``rounds`` rounds: RESOLVED, CONVERGED, or None (neither).
+    ``memo``: see _figures_at."""
+    at = _figures_at(tests, pairs, kernels, memo)
+    now = at(rounds)
     history = None
     out: dict[str, Optional[str]] = {}
     for name, s in now.items():
@@ -99,8 +116,7 @@ def statuses(tests: dict, pairs, kernels: int, rounds: int, precision: float,
         if rounds < max(MIN_CONVERGE_ROUNDS, CONVERGE_WINDOW):
             continue
         if history is None:
-            history = [figures(_prefix_tests(tests, k), _prefix_pairs(pairs, k), kernels)
-                       for k in range(rounds - CONVERGE_WINDOW + 1, rounds + 1)]
+            history = [at(k) for k in range(rounds - CONVERGE_WINDOW + 1, rounds + 1)]
         noise = [_noise(h[name]) for h in history]
         if all(x is not None and x > 0 for x in noise) and \
                 max(noise) <= (1 + CONVERGE_TOLERANCE) * min(noise):
@@ -109,11 +125,13 @@ def statuses(tests: dict, pairs, kernels: int, rounds: int, precision: float,
 
 
 def shortfall(tests: dict, pairs, kernels: int, rounds: int, precision: float,
-              overhead_within: Optional[float] = None) -> list[str]:
+              overhead_within: Optional[float] = None, memo: Optional[dict] = None
+              ) -> list[str]:
     """What keeps a run from stopping, one phrase per open figure (empty when it may stop)."""
-    now = figures(_prefix_tests(tests, rounds), _prefix_pairs(pairs, rounds), kernels)
+    now = _figures_at(tests, pairs, kernels, memo)(rounds)
     out = []
-    for name, v in statuses(tests, pairs, kernels, rounds, precision, overhead_within).items():
+    for name, v in statuses(tests, pairs, kernels, rounds, precision, overhead_within,
+                            memo).items():
         if v is not None:
             continue
         s = now[name]
