@@ -19,7 +19,7 @@ from ._version import __version__
 # anethru.pytest_plugin (and so this package) in every session wherever anethru is installed,
 # and that must not load the native core.
 _EXPORTS = {
-    "run_ceiling": "measure.api", "run_suite": "measure.api", "ConfigFailure": "results.failure",
+    "run_ceiling": "measure.api", "run_suite": "measure.suite", "ConfigFailure": "results.failure",
     "release_cached_chains": "measure.api", "SEED_CONFIGS": "measure.api", "SEED_KERNELS": "measure.api",
     "run_in_worker": "measure.worker.parent",
     "run_sweep": "measure.sweep", "SweepInterrupted": "measure.sweep",
@@ -42,8 +42,8 @@ _EXPORTS = {
 }
 
 if TYPE_CHECKING:  # what static checkers and IDEs see; at run time __getattr__ loads them
-    from anethru.measure.api import (SEED_CONFIGS, SEED_KERNELS, release_cached_chains,
-                                     run_ceiling, run_suite)
+    from anethru.measure.api import SEED_CONFIGS, SEED_KERNELS, release_cached_chains, run_ceiling
+    from anethru.measure.suite import run_suite
     from anethru.results.failure import ConfigFailure
     from anethru.native.backends import BackendInfo, backends, best_backend
     from anethru.bringup import DoctorReport, doctor

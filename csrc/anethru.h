@@ -102,15 +102,13 @@ int anethru_backend_notes(const char *name, char *buf, size_t buflen);
 int anethru_chain_roundtrip(anethru_chain *chain, int test, const uint16_t *input,
                             uint16_t *output, anethru_status *st);
 
-/* Warm up every test named in `schedule` (warmup passes each, in first-appearance order), then
- * run nblocks timed blocks: block b runs iters[schedule[b]] passes of test schedule[b] and
- * stores its total in block_ns[b].  If max_block_ns > 0, iters[t] is an upper bound instead:
- * the warm-up's pass time lowers it (to no less than 1) so that a block of test t lasts at most
- * about max_block_ns, and the count used is written back into iters[t] (with warmup == 0, one
- * untimed pass is run to calibrate).  The first failure stops the run. */
-int anethru_chain_measure(anethru_chain *chain, const int *schedule, int nblocks, int *iters,
-                          int warmup, uint64_t max_block_ns, uint64_t *block_ns,
-                          anethru_status *st);
+/* Warm up every test named in `schedule` (warmup untimed passes each, in first-appearance
+ * order), then run nblocks timed blocks: block b runs iters[schedule[b]] passes of test
+ * schedule[b], exactly, and stores its total in block_ns[b].  The caller chooses the passes
+ * (the package by one rule, anethru/measure/calibration.py, from a block of one pass timed
+ * here).  The first failure stops the run. */
+int anethru_chain_measure(anethru_chain *chain, const int *schedule, int nblocks,
+                          const int *iters, int warmup, uint64_t *block_ns, anethru_status *st);
 
 /* Single passes, each timed alone (issue 19: the round trip from per-pass pairs): tests[i] is a
  * test id, run as one pass; wall_ns[i] is its time on the chain's clock and, when cpu_ns is not
@@ -265,10 +263,11 @@ int anethru_ane_bringup_step(anethru_ane_bringup *session, int step, int arg, ch
 void anethru_ane_bringup_close(anethru_ane_bringup *session);
 
 /* CUDA bring-up one step at a time, for `anethru doctor --backend cuda` (csrc/cuda/cuda_bringup.c):
- * the steps the backend takes to load the driver (the same code), each on its own, then one
- * launch, a graph of `layers` launches, the identity check and the conv variant.  A session holds
- * what the steps made (a reference to the primary context, modules, a stream, buffers, the
- * graph) until it is closed, which undoes it all; the driver library stays loaded once cuInit
+ * the steps the backend takes to load the driver (the same code), each on its own, then the
+ * backend's kernel code (csrc/cuda/cuda_chain.c): one launch, the conv variant the tuner picks,
+ * a graph of `layers` launches of it, the identity check.  A session holds what the steps made
+ * (a reference to the primary context, modules, the kernel's stream, buffers and graph) until
+ * it is closed, which undoes it all; the driver library stays loaded once cuInit
  * succeeded.  Each step returns ANETHRU_OK or a code, with a one-line message either way (the
  * driver's error name and text, the entry point that failed); messages about the fake driver of
  * the tests begin with SIMULATED. */
@@ -278,10 +277,10 @@ void anethru_ane_bringup_close(anethru_ane_bringup *session);
 #define ANETHRU_CUDA_STEP_DEVICE 3        /* device count; device 0's name, compute capability */
 #define ANETHRU_CUDA_STEP_CONTEXT 4       /* device 0's primary context, made current */
 #define ANETHRU_CUDA_STEP_MODULE 5        /* arg: PTX module index (see anethru_cuda_module_sm) */
-#define ANETHRU_CUDA_STEP_LAUNCH 6        /* one conv launch + cuStreamSynchronize */
-#define ANETHRU_CUDA_STEP_GRAPH 7         /* the chain captured into a graph, launched */
+#define ANETHRU_CUDA_STEP_LAUNCH 6        /* the kernel's buffers, one FMA conv launch + sync */
+#define ANETHRU_CUDA_STEP_GRAPH 7         /* the variant's chain captured into a graph, run */
 #define ANETHRU_CUDA_STEP_IDENTITY 8      /* the graph's output == its input, bit for bit */
-#define ANETHRU_CUDA_STEP_VARIANT 9       /* the conv variant the tuner picks for C x S */
+#define ANETHRU_CUDA_STEP_VARIANT 9       /* the tuner's conv variant for C x S (before GRAPH) */
 /* The embedded PTX modules: how many, and the compute capability (x 10) each targets. */
 int anethru_cuda_module_count(void);
 int anethru_cuda_module_sm(int index);

@@ -72,8 +72,8 @@ typedef struct anethru_backend {
      * and --list-backends list it only when asked (include_test=True, ANETHRU_TEST_BACKENDS=1). */
     int test_only;
     /* The backend's own clock in ns, read through any kernel of a chain.  When set, the harness
-     * reads it instead of anethru_clock_ns() around every timed block and around the warm-up
-     * that calibrates auto iters; clock_name is what results report as their clock. */
+     * reads it instead of anethru_clock_ns() around every timed block (auto iters are
+     * calibrated from such a block); clock_name is what results report as their clock. */
     uint64_t (*clock_ns)(void *kernel);
     const char *clock_name;
     /* When set, the harness copies a tensor from one kernel's locked output to the next

@@ -5,8 +5,9 @@
  * textually into the C extension (gcc cannot compile a .m file) and it uses a pthread worker
  * and CLOCK_MONOTONIC.  ANETHRU_CHECK_MACOS selects the macOS code for the Linux syntax check.
  *
- * Python calls anethru_chain_measure once per measurement; everything timed happens here,
- * without the interpreter, and the loops return raw block totals only.
+ * Python calls anethru_chain_measure once per measurement (and once before it to calibrate
+ * auto passes per block); everything timed happens here, without the interpreter, and the
+ * loops return raw block totals only.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -702,29 +703,16 @@ static int check_schedule(anethru_chain *c, const int *schedule, int nblocks, co
     return ANETHRU_OK;
 }
 
-/* Untimed warm-up of test t; with a block budget, also the pass count that fits in it. */
-static int warm_up(runner *r, int t, int warmup, int *iters, uint64_t max_block_ns,
-                   anethru_status *st)
+/* Untimed warm-up of test t: the clock is read only around timed blocks. */
+static int warm_up(runner *r, int t, int warmup, anethru_status *st)
 {
     int kernel = -1, rc = ANETHRU_OK;
-    /* Calibrating needs at least one pass to time. */
-    int passes = max_block_ns && warmup == 0 ? 1 : warmup;
-    if (passes == 0) return ANETHRU_OK;
-    uint64_t t0 = chain_clock(r->chain);
-    for (int p = 0; p < passes && rc == ANETHRU_OK; p++) rc = run_pass(r, t, st->message, &kernel);
-    uint64_t spent = chain_clock(r->chain) - t0;
-    if (rc) return status_fail(st, rc, t, kernel);
-    if (max_block_ns) {
-        uint64_t per_pass = spent / (uint64_t)passes;
-        uint64_t fit = per_pass ? max_block_ns / per_pass : (uint64_t)iters[t];
-        if (fit < (uint64_t)iters[t]) iters[t] = fit > 0 ? (int)fit : 1;
-    }
-    return ANETHRU_OK;
+    for (int p = 0; p < warmup && rc == ANETHRU_OK; p++) rc = run_pass(r, t, st->message, &kernel);
+    return rc ? status_fail(st, rc, t, kernel) : ANETHRU_OK;
 }
 
-int anethru_chain_measure(anethru_chain *c, const int *schedule, int nblocks, int *iters,
-                          int warmup, uint64_t max_block_ns, uint64_t *block_ns,
-                          anethru_status *st)
+int anethru_chain_measure(anethru_chain *c, const int *schedule, int nblocks,
+                          const int *iters, int warmup, uint64_t *block_ns, anethru_status *st)
 {
     status_reset(st);
     if (!c || !block_ns) return status_fail(st, ANETHRU_E_ARG, -1, -1);
@@ -742,7 +730,7 @@ int anethru_chain_measure(anethru_chain *c, const int *schedule, int nblocks, in
         int t = schedule[b];
         if (warmed[t]) continue;
         warmed[t] = 1;
-        rc = warm_up(&r, t, warmup, iters, max_block_ns, st);
+        rc = warm_up(&r, t, warmup, st);
     }
     /* Timed blocks: the clock stops only after the last pass has completed (eval is
      * synchronous), and the first failure ends the run. */

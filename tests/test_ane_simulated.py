@@ -162,7 +162,7 @@ def test_concurrent_evals_of_one_kernel_never_overlap(run):
             iters = ffi.new("int[]", [40] * len(anethru.TEST_NAMES))
             ns = ffi.new("uint64_t[]", 20)
             st = ffi.new("anethru_status *")
-            results.append(lib.anethru_chain_measure(chain._handle, sched, 20, iters, 0, 0, ns, st))
+            results.append(lib.anethru_chain_measure(chain._handle, sched, 20, iters, 0, ns, st))
         results = []
         threads = [threading.Thread(target=worker, args=(results,)) for _ in range(3)]
         [t.start() for t in threads]

@@ -34,7 +34,7 @@ def test_json_output_round_trips():
     assert p.returncode == 0, p.stderr
     assert p.stderr == ""
     doc = json.loads(p.stdout)
-    assert doc["schema"] == "anethru.suite/3" and doc["failures"] == [] and doc["interrupted"] is None
+    assert doc["schema"] == "anethru.suite/4" and doc["failures"] == [] and doc["interrupted"] is None
     (r,) = [anethru.CeilingResult.from_dict(d) for d in doc["results"]]
     assert list(r.tests) == ["sequential", "run_only"]
     assert r.config.test_order_seed == 5 and r.config.repeats == 2

@@ -58,8 +58,12 @@ def test_a_2x_slower_run_is_slower_everywhere_with_a_ratio_of_2():
             assert ch.verdict == "slower" and ch.kind == "ratio"
             assert ch.ci_low < 2.0 * 1.02 and ch.ci_high > 2.0 / 1.02 and ch.ci_low > 1.05
             assert ch.estimate == pytest.approx(2.0, rel=0.02)
-    # the overheads doubled too: sequential - run_only went from 1 to 2 ms per pass
-    assert verdicts(cmp)["round_trip_overhead"] == "larger"
+    # the overheads doubled too (sequential - run_only went from 1 to 2 ms per pass), but a
+    # derived figure gets a verdict only between runs
+    assert verdicts(cmp)["round_trip_overhead"] == "uncertain"
+    runs = compare([synthetic(seed=60 + i) for i in range(3)],
+                   [synthetic(scale=2.0, seed=63 + i) for i in range(3)])
+    assert verdicts(runs)["round_trip_overhead"] == "larger"
     assert [(c.label, row.name) for c, row, _ in cmp.slower_than(0.05)] == [
         ("64x32, 12 kernels", t) for t in BASE_PASS_MS]
 
@@ -72,15 +76,26 @@ def test_exactly_scaled_blocks_give_exactly_the_scale():
     assert ch.estimate == pytest.approx(2.0, rel=1e-9)
 
 
-def test_the_same_machine_twice_is_the_same():
-    cmp = compare(synthetic(seed=4), synthetic(seed=5))
+def test_the_same_machine_twice_is_the_same_with_three_runs_and_unknown_with_one():
+    runs = lambda first, **kw: [synthetic(seed=first + i, **kw) for i in range(3)]
+    cmp = compare(runs(40), runs(43))
     v = verdicts(cmp)
     assert all(v[t] == "same" for t in BASE_PASS_MS), v
+    assert all("between 3 and 3 runs" in ch.why for _, row, ch in cmp.changes() if row.is_test)
     assert cmp.slower_than(0.0) == []
+    # One run per side: two runs differ by more than their own intervals say, so within the
+    # single-run floor there is no verdict, "same" included; it says what a verdict needs.
+    single = compare(synthetic(seed=4), synthetic(seed=5))
+    for _, row, ch in single.changes():
+        if row.is_test:
+            assert ch.verdict == "uncertain" and "needs --runs 3 on both sides" in ch.why
 
 
 def test_a_faster_run_is_faster():
     v = verdicts(compare(synthetic(seed=6), synthetic(scale=0.5, seed=7)))
+    assert all(v[t] == "faster" for t in BASE_PASS_MS), v
+    v = verdicts(compare([synthetic(seed=70 + i) for i in range(3)],
+                         [synthetic(scale=0.5, seed=73 + i) for i in range(3)]))
     assert all(v[t] == "faster" for t in BASE_PASS_MS), v
     assert v["round_trip_overhead"] == "smaller"
 
@@ -96,7 +111,8 @@ def test_too_few_blocks_or_too_much_noise_is_uncertain_never_guessed():
 
 
 def test_one_test_slower_the_others_the_same():
-    cmp = compare(synthetic(seed=12), synthetic(seed=13, scales={"serial_queue": 1.3}))
+    cmp = compare([synthetic(seed=12 + i) for i in range(3)],
+                  [synthetic(seed=50 + i, scales={"serial_queue": 1.3}) for i in range(3)])
     v = verdicts(cmp)
     assert v["serial_queue"] == "slower" and v["run_only"] == "same" and v["sequential"] == "same"
     assert [row.name for _, row, _ in cmp.slower_than(0.2)] == ["serial_queue"]
@@ -165,7 +181,7 @@ def test_renderings_and_json(tmp_path):
     md = cmp.to_markdown()
     assert "| `sequential` | kernel |" in md and "**slower**" in md
     doc = json.loads(json.dumps(cmp.to_dict(), allow_nan=False))
-    assert doc["schema"] == "anethru.compare/1"
+    assert doc["schema"] == "anethru.compare/2"
     jsonschema.Draft202012Validator(schema.json_schema()["$defs"]["compare"] | {
         "$defs": schema.json_schema()["$defs"]}).validate(doc)
     schema.check(doc, schema.json_schema()["$defs"]["compare"])

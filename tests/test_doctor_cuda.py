@@ -82,6 +82,8 @@ def expected_statuses(failed: set[str]) -> dict[str, str]:
 SIM = "SIMULATED (fake CUDA driver, no GPU): "
 FMA = "anethru_conv_fma_32x32"
 TUNED = "mma_16x16_k16_g4"   # made the fastest on the fake driver, so the tuner picks it
+# The variant forced: no tuning launches, so the fake's kernel runs are the steps' alone.
+FORCED = dict(ANETHRU_CUDA_KERNEL=TUNED)
 
 
 def test_every_step_passes_on_a_working_driver(fake):
@@ -102,9 +104,6 @@ def test_every_step_passes_on_a_working_driver(fake):
                                 f"{len(variants) - base} conv kernels found")
     assert msg["launch"] == (f"{SIM}{FMA} on 64x32 (grid 1x2, block 16x16): cuLaunchKernel and "
                              "cuStreamSynchronize succeeded")
-    assert msg["graph"] == f"{SIM}12 launches captured into one graph, instantiated, launched and synchronized"
-    assert msg["identity"] == (f"{SIM}12 identity layers through the graph: output == input, bit for "
-                               "bit (2048 fp16 values)")
     # The tuner timed every variant that fits 64x32 (and said its times are the fake's)
     fits = [n for n, v in variants.items() if H.variant_fits(v, 64, 32)]
     head, detail = msg["conv variant"][len(SIM):].split("): ", 1)
@@ -112,6 +111,11 @@ def test_every_step_passes_on_a_working_driver(fake):
     assert chosen in fits
     assert rest.startswith("for 64x32 (tuned in ") and rest.endswith("; the fake driver's times, on the CPU")
     assert sorted(e.split(" ")[0] for e in detail.split("; ")) == sorted(fits)
+    # the graph and the identity check run the variant the tuner chose, as the backend does
+    assert msg["graph"] == (f"{SIM}12 launches of {chosen} captured into one graph, instantiated, "
+                            "launched and synchronized")
+    assert msg["identity"] == (f"{SIM}12 identity layers of {chosen} through the graph: output == "
+                               "input, bit for bit (2048 fp16 values)")
     assert "result: all 12 steps passed" in r["text"]
 
 
@@ -183,38 +187,41 @@ FAILURES = [
      "named symbol not found)"),
     ("PTX sm_80", None, dict(FAKE_CUDA_REJECT_TARGET="sm_80"),
      "loading the sm_80 PTX module failed: CUDA_ERROR_INVALID_PTX (218: a PTX JIT compilation failed)"),
+    # allocations: the kernel's weights, input, output, 2 intermediates, 2 staging buffers
     ("launch", None, dict(FAKE_CUDA_FAIL_ALLOC=2),
      "cuMemAlloc(input) failed: CUDA_ERROR_OUT_OF_MEMORY (2: out of memory)"),
-    # kernel runs: the launch is the 1st, the graph step's 2nd-13th, the identity's 14th-25th,
-    # then tuning
+    # kernel runs: the launch is the 1st, then tuning's from the 2nd (none when FORCED), the
+    # graph step's next 12, the identity's 12 after those
     ("launch", None, dict(FAKE_CUDA_FAIL_LAUNCH=1),
-     f"cuLaunchKernel({FMA}, 64x32) failed: CUDA_ERROR_LAUNCH_FAILED (719: unspecified launch failure)"),
+     f"cuLaunchKernel({FMA}, layer 0, grid 1x2) failed: CUDA_ERROR_LAUNCH_FAILED (719: unspecified "
+     "launch failure)"),
     ("launch", None, dict(FAKE_CUDA_FAIL_LAUNCH=1, FAKE_CUDA_FAIL_AT_SYNC=1),
      f"cuStreamSynchronize after {FMA} failed: CUDA_ERROR_LAUNCH_FAILED (719: unspecified launch failure)"),
+    ("conv variant", None, dict(ANETHRU_CUDA_KERNEL="no_such_kernel"),
+     "ANETHRU_CUDA_KERNEL=no_such_kernel names no CUDA kernel variant; choose one of: "),
+    ("conv variant", None, dict(FAKE_CUDA_FAIL_LAUNCH=2, FAKE_CUDA_FAIL_AT_SYNC=1),
+     "tuning the CUDA kernel for 64x32: cuStreamSynchronize after timing "),
+    # the tuner captures its launches: none can be timed, and it says so
+    ("conv variant", None, dict(FAKE_CUDA_FAIL_CAPTURE=1),
+     "none of the 4 CUDA kernel variants for 64x32 could be launched; the first: "),
     ("graph", "drop:cuGraphLaunch", {},
      "the CUDA driver has no CUDA graph API (cuGraphLaunch and friends, CUDA 11.4+), so the whole "
      "chain cannot be submitted as one graph (missing: cuGraphLaunch)"),
-    # (the tuner captures its launches too: none can be timed, and it says so)
-    ("graph", None, dict(FAKE_CUDA_FAIL_CAPTURE=1),
-     f"cuLaunchKernel({FMA}, layer 0) under stream capture failed: CUDA_ERROR_INVALID_VALUE (1: "
-     "invalid argument)", {"conv variant": "none of the 4 CUDA kernel variants for 64x32 could be "
-                           "launched; the first: "}),
-    ("graph", None, dict(FAKE_CUDA_FAIL_LAUNCH=7),
-     "cuGraphLaunch failed: CUDA_ERROR_LAUNCH_FAILED (719: unspecified launch failure)"),
+    ("graph", None, dict(FORCED, FAKE_CUDA_FAIL_CAPTURE=1),
+     f"cuLaunchKernel(anethru_conv_{TUNED}, layer 0, grid 2x4) failed: CUDA_ERROR_INVALID_VALUE (1: "
+     "invalid argument)"),
+    ("graph", None, dict(FORCED, FAKE_CUDA_FAIL_LAUNCH=7),
+     "cuGraphLaunch(chain) failed: CUDA_ERROR_LAUNCH_FAILED (719: unspecified launch failure)"),
     ("identity", None, dict(FAKE_CUDA_CORRUPT=1),
-     "12 identity layers: the output differs from the input in 1 of 2048 values; first at [c=0, s=0]"),
-    ("identity", None, dict(FAKE_CUDA_FAIL_LAUNCH=20, FAKE_CUDA_FAIL_AT_SYNC=1),
-     "cuStreamSynchronize after the graph failed: CUDA_ERROR_LAUNCH_FAILED (719: unspecified launch "
-     "failure)"),
-    ("conv variant", None, dict(ANETHRU_CUDA_KERNEL="no_such_kernel"),
-     "ANETHRU_CUDA_KERNEL=no_such_kernel names no CUDA kernel variant; choose one of: "),
-    ("conv variant", None, dict(FAKE_CUDA_FAIL_LAUNCH=26, FAKE_CUDA_FAIL_AT_SYNC=1),
-     "tuning the CUDA kernel for 64x32: cuStreamSynchronize after timing "),
-    # only the variant the tuner picks (the fastest) computes wrong values: the native steps'
-    # FMA launches pass, the backend's own chain does not
-    ("backend chain", None, dict(FAKE_CUDA_FAST_KERNEL=f"anethru_conv_{TUNED}",
-                                 FAKE_CUDA_CORRUPT_KERNEL=f"anethru_conv_{TUNED}"),
-     "the backend's chain failed: "),
+     "the output differs from the input in 1 of 2048 values; first at [c=0, s=0]"),
+    ("identity", None, dict(FORCED, FAKE_CUDA_FAIL_LAUNCH=20, FAKE_CUDA_FAIL_AT_SYNC=1),
+     "cuStreamSynchronize after the chain's graph failed: CUDA_ERROR_LAUNCH_FAILED (719: "
+     "unspecified launch failure)"),
+    # the native steps passed; the backend's own compile (the allocation after the doctor's 7)
+    # runs out of memory, and frees what it took
+    ("backend chain", None, dict(FAKE_CUDA_FAIL_ALLOC=8),
+     "the backend's chain failed: compiling 64x32 on cuda (kernel 0): cuMemAlloc(weights) failed: "
+     "CUDA_ERROR_OUT_OF_MEMORY (2: out of memory)"),
 ]
 
 
@@ -255,8 +262,9 @@ def test_the_dependencies_are_the_ones_a_bring_up_has():
     assert needs == {"driver library": (), "entry points": ("driver library",),
                      "cuInit": ("entry points",), "device": ("cuInit",), "context": ("device",),
                      "PTX sm_75": ("context",), "PTX sm_80": ("PTX sm_75",),
-                     "launch": ("PTX sm_75",), "graph": ("launch",), "identity": ("graph",),
-                     "conv variant": ("launch",), "backend chain": ("identity", "conv variant")}
+                     "launch": ("PTX sm_75",), "conv variant": ("launch",),
+                     "graph": ("conv variant",), "identity": ("graph",),
+                     "backend chain": ("identity",)}
     assert list(needs)[-1] == "backend chain"   # the backend itself, after every native step
 
 
@@ -299,6 +307,7 @@ def test_a_step_out_of_order_says_what_it_needs():
     msg = ffi.new("char[]", 256)
     try:
         for step, arg, words in [(lib.ANETHRU_CUDA_STEP_LAUNCH, 0, "needs the base PTX module"),
+                                 (lib.ANETHRU_CUDA_STEP_GRAPH, 0, "needs the conv variant"),
                                  (lib.ANETHRU_CUDA_STEP_INIT, 0, "needs the entry points first"),
                                  (lib.ANETHRU_CUDA_STEP_MODULE, 7, "needs a known module index first"),
                                  (99, 0, "needs a known step first")]:
@@ -310,13 +319,25 @@ def test_a_step_out_of_order_says_what_it_needs():
 
 
 def test_the_doctor_fails_where_only_the_tuned_variant_fails(fake):
-    """The native steps launch the plain FMA variant; the backend measures with the one the
-    tuner picks.  With only that one wrong, the doctor must fail, in its backend chain step."""
+    """The backend measures with the variant the tuner picks; the native steps build and run the
+    chain with it too.  With only that one computing wrong, the native identity step fails (the
+    backend's chain, which needs it, is skipped), naming the variant."""
     r = doctor(fake, FAKE_CUDA_FAST_KERNEL=f"anethru_conv_{TUNED}",
                FAKE_CUDA_CORRUPT_KERNEL=f"anethru_conv_{TUNED}")
     statuses = {n: s for n, (s, _) in r["steps"].items()}
-    assert statuses == expected_statuses({"backend chain"}), statuses
-    assert r["ok"] is False and TUNED in r["steps"]["conv variant"][1]
-    message = r["steps"]["backend chain"][1]
-    assert message.startswith(f"{SIM}the backend's chain failed: ") and "output is wrong" in message, message
-    assert r["after"] == BACKEND_KEPT
+    assert statuses == expected_statuses({"identity"}), statuses
+    assert r["ok"] is False and r["steps"]["conv variant"][1].startswith(f"{SIM}{TUNED} for 64x32")
+    assert r["steps"]["graph"][1].startswith(f"{SIM}12 launches of {TUNED} captured")
+    assert r["steps"]["identity"][1].startswith(
+        f"{SIM}12 identity layers of {TUNED}: the output differs from the input in 1 of 2048 "
+        "values; first at [c=0, s=0]: "), r["steps"]["identity"][1]
+    assert r["steps"]["backend chain"][1] == "needs identity, which failed"
+    assert r["after"] == CLEAN
+
+
+def test_a_forced_variant_that_computes_wrong_fails_the_identity_step(fake):
+    """ANETHRU_CUDA_KERNEL's variant is the one the backend would run: the doctor checks it."""
+    r = doctor(fake, FAKE_CUDA_CORRUPT_KERNEL=f"anethru_conv_{TUNED}", **FORCED)
+    assert {n: s for n, (s, _) in r["steps"].items()} == expected_statuses({"identity"})
+    assert r["steps"]["conv variant"][1] == f"{SIM}{TUNED} for 64x32: forced by ANETHRU_CUDA_KERNEL"
+    assert f"12 identity layers of {TUNED}: the output differs" in r["steps"]["identity"][1]

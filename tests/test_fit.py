@@ -1,7 +1,7 @@
-"""The latency + bandwidth model (anethru/fit.py) on synthetic points whose answers are known:
-alpha and beta recovered within their intervals (and the intervals covering them about as often
-as they claim), the weighted line against numpy's, a cache cliff found where it is and nowhere
-else, badly explained sizes named, crossings at the exact size."""
+"""The latency + bandwidth model (anethru/results/fit.py, crossover.py) on synthetic points
+whose answers are known: alpha and beta recovered within their intervals (and the intervals
+covering them about as often as they claim), the weighted line against numpy's, a cache cliff
+found where it is and nowhere else, badly explained sizes named, crossings at the exact size."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from anethru.results import fit
+from anethru.results import crossover, fit
 
 ALPHA, BETA = 0.02, 2e-7          # ms, ms per byte: 20 us of latency, 5 GB/s
 SIZES = np.geomspace(4096, 2 ** 21, 12)
@@ -132,7 +132,7 @@ def crossing_of(overhead: list, kernel: list, x: np.ndarray, share: float, side=
     bo, bk = fit.bootstrap_medians(overhead, idx), fit.bootstrap_medians(kernel, idx)
     mo = np.array([np.median(s) for s in overhead])
     mk = np.array([np.median(s) for s in kernel])
-    return fit.crossing(x, mo, mk, bo, bk, share, side)
+    return crossover.crossing(x, mo, mk, bo, bk, share, side)
 
 
 def test_the_crossover_of_a_growing_round_trip_and_a_flat_kernel_is_exact():
@@ -159,7 +159,7 @@ def test_the_size_from_which_a_shrinking_share_stays_under_ten_percent_is_exact(
     assert SIZES[0] < x50 < x10 < SIZES[-1]
     o = [np.full(3, a_o + b_o * x) for x in SIZES]
     k = [np.full(3, a_k + b_k * x) for x in SIZES]
-    small = crossing_of(o, k, SIZES, 0.1, side=fit.BELOW)
+    small = crossing_of(o, k, SIZES, 0.1, side=crossover.BELOW)
     assert small.status == "crossed" and small.bytes == pytest.approx(x10, rel=1e-9)
     cross = crossing_of(o, k, SIZES, 0.5)
     assert cross.side == "below" and cross.bytes == pytest.approx(x50, rel=1e-9)
@@ -170,9 +170,9 @@ def test_crossings_outside_the_range_say_so():
     k = [np.full(3, 100.0) for _ in SIZES]      # round trip 1% everywhere
     c = crossing_of(o, k, SIZES, 0.5)
     assert (c.status, c.side, c.bytes, c.ci_low, c.ci_high) == ("throughout", "below", None, None, None)
-    small = crossing_of(o, k, SIZES, 0.1, side=fit.BELOW)
+    small = crossing_of(o, k, SIZES, 0.1, side=crossover.BELOW)
     assert small.status == "throughout"
-    big = crossing_of(k, o, SIZES, 0.1, side=fit.BELOW)   # round trip 99% everywhere
+    big = crossing_of(k, o, SIZES, 0.1, side=crossover.BELOW)   # round trip 99% everywhere
     assert big.status == "not_reached" and big.bytes is None
     assert crossing_of(k, o, SIZES, 0.5).status == "throughout"   # above at every size
 
@@ -180,11 +180,11 @@ def test_crossings_outside_the_range_say_so():
 def test_only_the_last_crossing_counts():
     x = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
     g = np.array([[1.0, -1.0, 1.0, -1.0, -3.0]])   # dips below, back above, below for good
-    assert fit.settling_position(x, g, fit.BELOW)[0] == pytest.approx(3.5)
-    assert fit.settling_position(x, g, fit.ABOVE)[0] == math.inf
-    assert fit.settling_position(x, -np.abs(g), fit.BELOW)[0] == -math.inf
+    assert crossover.settling_position(x, g, crossover.BELOW)[0] == pytest.approx(3.5)
+    assert crossover.settling_position(x, g, crossover.ABOVE)[0] == math.inf
+    assert crossover.settling_position(x, -np.abs(g), crossover.BELOW)[0] == -math.inf
 
 
 def test_a_bad_share_is_refused():
     with pytest.raises(ValueError, match="share must be in"):
-        fit.crossing(SIZES, np.ones(12), np.ones(12), np.ones((2, 12)), np.ones((2, 12)), 1.0)
+        crossover.crossing(SIZES, np.ones(12), np.ones(12), np.ones((2, 12)), np.ones((2, 12)), 1.0)

@@ -74,8 +74,8 @@ def test_written_documents_validate_with_jsonschema_and_ours(suite, suite_doc):
         validator.validate(doc)
         assert schema.kind_of(doc) in ("suite", "ceiling")
         schema.validate(doc, schema.kind_of(doc))
-    assert suite_doc["schema"] == "anethru.suite/3"
-    assert suite_doc["results"][0]["schema"] == "anethru.ceiling/3"
+    assert suite_doc["schema"] == "anethru.suite/4"
+    assert suite_doc["results"][0]["schema"] == "anethru.ceiling/4"
 
 
 def test_json_holds_no_infinity_or_nan_even_for_undefined_figures(suite):
@@ -167,8 +167,8 @@ def test_stated_figures_are_optional(suite_doc):
     ("[]", "$", "must be an object"),
     ("{}", "$.schema", "is missing"),
     ('{"schema": "something/else"}', "$.schema", "not an anethru result"),
-    ('{"schema": "anethru.ceiling/4"}', "$.schema", "reads ceiling versions 1 to 3"),
-    ('{"schema": "anethru.ceiling/0"}', "$.schema", "reads ceiling versions 1 to 3"),
+    ('{"schema": "anethru.ceiling/5"}', "$.schema", "reads ceiling versions 1 to 4"),
+    ('{"schema": "anethru.ceiling/0"}', "$.schema", "reads ceiling versions 1 to 4"),
     ("[" * 100_000 + "]" * 100_000, "$", "nested too deeply"),
     ('{"schema": 1, "schema": 2}', "$", "duplicate key 'schema'"),
     ('{"schema": "anethru.suite/2", "results": NaN}', "$.results", "NaN is not a finite number"),
@@ -238,7 +238,7 @@ def test_the_0_1_0_h100_suite_loads_through_the_upgrade():
         assert "5 repeats (an exact count)" in text_report and "[" in text_report
         r.to_markdown(), to_csv([r])
         again = anethru.CeilingResult.from_json(r.to_json())   # written back as version 2
-        assert again == r and json.loads(r.to_json())["schema"] == "anethru.ceiling/3"
+        assert again == r and json.loads(r.to_json())["schema"] == "anethru.ceiling/4"
 
 
 def test_a_0_1_0_document_with_infinity_loads_and_the_figure_is_undefined():

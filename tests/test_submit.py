@@ -30,7 +30,7 @@ def test_submit_writes_a_gallery_file_and_says_what_next(tmp_path, capsys):
     assert len(files) == 1
     with open(d / files[0], encoding="utf-8") as f:
         doc = json.load(f)
-    assert doc["schema"] == "anethru.suite/3" and doc["failures"] == []
+    assert doc["schema"] == "anethru.suite/4" and doc["failures"] == []
     assert doc["interrupted"] is None
     [r] = anethru.load_results((d / files[0]).read_bytes())
     assert files[0] == submission_stem(r) + ".json"

@@ -131,7 +131,7 @@ def test_alpha_beta_and_the_crossover_are_the_virtual_costs(exact):
 
 def test_the_document_round_trips_validates_and_refuses_a_tampered_model(exact, tmp_path):
     doc = json.loads(exact.to_json())
-    assert doc["schema"] == "anethru.sweep/2"
+    assert doc["schema"] == "anethru.sweep/3"
     jsonschema.Draft202012Validator(schema.json_schema()).validate(doc)
     schema.validate(doc, "sweep")
     again = anethru.load_sweep(json.dumps(doc))

@@ -88,10 +88,11 @@ def test_every_figure_of_every_test_is_exact(channels, spatial, kernels, iters, 
 
 @pytest.mark.parametrize("warmup", [0, 3])
 @pytest.mark.parametrize("budget_ms", [0.5, 0.02, 0.001])
-def test_auto_iters_come_from_the_warm_up_on_the_same_clock(warmup, budget_ms, no_leaks):
-    # Auto iters: at most the seed's 50 (500 for memcpy_only), fewer where a block of that
-    # many passes would exceed the budget; the warm-up's (or one calibration pass's) time
-    # per pass decides, and never fewer than 1.
+def test_auto_iters_come_from_a_timed_pass_on_the_same_clock(warmup, budget_ms, no_leaks):
+    # Auto iters (the one rule, anethru.measure.calibration, written out here): a block of about
+    # the budget, at most the seed's 50 (500 for memcpy_only), never fewer than 5 unless 5 would
+    # last over 5 budgets (one pass alone over the budget), then as many as fit, at least 1.
+    # One pass per test timed after the warm-up, on the chain's own clock, decides.
     kernels, channels, spatial = 5, 8, 4
     nbytes = channels * spatial * 2
     budget_ns = round(budget_ms * 1e6)
@@ -100,12 +101,20 @@ def test_auto_iters_come_from_the_warm_up_on_the_same_clock(warmup, budget_ms, n
     for name in TEST_NAMES:
         cap = 500 if name == "memcpy_only" else 50
         per_pass = c.pass_ns(name, kernels, nbytes)
-        want = min(cap, max(1, budget_ns // per_pass))
+        want = min(cap, budget_ns // per_pass)
+        if want < 5:
+            want = min(5, max(1, 5 * budget_ns // per_pass))
         assert m.iters[name] == want, name
         blocks = [ns for t, ns in zip(m.schedule, m.block_ns) if t == name]
         assert blocks == [want * per_pass] * 2, name
+    # every branch of the rule is taken somewhere
     if budget_ms == 0.5:  # the budget actually bites for some tests and not for others
         assert m.iters["sequential"] < 50 and m.iters["null_eval"] == 50
+    if budget_ms == 0.02:  # one sequential pass fits the budget once: still 5 passes
+        assert budget_ns // c.pass_ns("sequential", kernels, nbytes) == 1
+        assert m.iters["sequential"] == 5
+    if budget_ms == 0.001:  # a pass longer than the budget: fewer than 5, as many as fit in 5
+        assert m.iters["sequential"] == 1 and m.iters["memcpy_only"] == 2
 
 
 def test_each_chain_keeps_its_own_clock(no_leaks):

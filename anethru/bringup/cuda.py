@@ -1,16 +1,17 @@
 """The CUDA backend's bring-up, step by step, through the native entry points of
-csrc/cuda/cuda_bringup.c: the same code the backend loads the driver with (csrc/cuda/cuda_driver.c), one
-call per step, on a session of its own.
+csrc/cuda/cuda_bringup.c: the same code the backend loads the driver with (csrc/cuda/cuda_driver.c)
+and compiles and runs its kernels with (csrc/cuda/cuda_chain.c), one call per step, on a session
+of its own.
 
 Order and dependencies: the driver library (its file and version), every entry point, cuInit,
 device 0 and its compute capability, its primary context, the base PTX module (sm_75: the
 kernels the backend needs), then the sm_80 module (cp.async variants; on an older GPU it says so
-and passes, as the backend runs without it), one launch of the conv kernel, the chain of
-LAYERS launches captured into a CUDA graph and launched, the identity chain's output checked
-bit for bit, and the conv variant the tuner picks for CHANNELS x SPATIAL.  Last, the backend
-itself: an identity chain compiled through it (the tuned variant, its own buffers and graph)
-and checked bit for bit, sequential and chained, so the doctor cannot pass where a measurement
-would fail.
+and passes, as the backend runs without it), the backend's kernel buffers and one launch of the
+FMA conv, the conv variant the tuner picks for CHANNELS x SPATIAL, the chain of LAYERS launches
+of that variant captured into a CUDA graph and launched, and the identity chain's output checked
+bit for bit: so a variant that computes wrong fails here.  Last, the backend itself: an identity
+chain compiled through it (its process-wide driver, its sequential and chained paths) and checked
+bit for bit, so the doctor cannot pass where a measurement would fail.
 """
 
 from __future__ import annotations
@@ -45,11 +46,12 @@ def steps() -> list[Step]:
            Step(base, native_step(lib.ANETHRU_CUDA_STEP_MODULE, 0), needs=("context",))]
     # The other modules hold optional variants: nothing but the variant choice uses them.
     out += [Step(name, native_step(lib.ANETHRU_CUDA_STEP_MODULE, i), needs=(base,)) for i, name in others]
+    # The graph runs the variant the tuner picked, as the backend's chained kernel does.
     out += [Step("launch", native_step(lib.ANETHRU_CUDA_STEP_LAUNCH), needs=(base,)),
-            Step("graph", native_step(lib.ANETHRU_CUDA_STEP_GRAPH), needs=("launch",)),
-            Step("identity", native_step(lib.ANETHRU_CUDA_STEP_IDENTITY), needs=("graph",)),
             Step("conv variant", native_step(lib.ANETHRU_CUDA_STEP_VARIANT), needs=("launch",)),
-            Step("backend chain", backend_chain, needs=("identity", "conv variant"))]
+            Step("graph", native_step(lib.ANETHRU_CUDA_STEP_GRAPH), needs=("conv variant",)),
+            Step("identity", native_step(lib.ANETHRU_CUDA_STEP_IDENTITY), needs=("graph",)),
+            Step("backend chain", backend_chain, needs=("identity",))]
     return out
 
 

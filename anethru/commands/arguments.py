@@ -74,13 +74,30 @@ def parse_fraction(text: str) -> float:
     return value / 100 if not t.endswith("%") and value > 1 else value
 
 
+_DURATION = re.compile(r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(ns|us|µs|ms|s)\s*")
+_MS_PER = {"ns": 1e-6, "us": 1e-3, "µs": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def parse_duration(text: str) -> float:
+    """"5us", "0.005 ms", "5000ns" -> ms (5 us = 0.005); a unit is required."""
+    m = _DURATION.fullmatch(text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"invalid duration {text!r}: use a number and a unit, "
+                                         f"e.g. 5us, 0.5ms or 200ns")
+    value = float(m.group(1)) * _MS_PER[m.group(2)]
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"invalid duration {text!r}: must be above zero")
+    return value
+
+
 # The Python argument names that a message from run_ceiling/run_suite/run_sweep may name,
 # and the flags a command-line user gave instead.
 FLAGS = {"repeats": "--repeats", "precision": "--precision", "max_time": "--max-time",
          "iters": "--iters", "warmup": "--warmup", "kernels": "--kernels", "seed": "--seed",
          "backend": "--backend", "tests": "--tests", "weights": "--weights",
          "ane_eval": "--ane-eval", "ane_realtime": "--ane-realtime",
-         "cuda_memory": "--cuda-memory"}
+         "cuda_memory": "--cuda-memory", "runs": "--runs",
+         "overhead_within": "--overhead-within"}
 _ASSIGNED = re.compile(r"\b(" + "|".join(FLAGS) + r")=(['\"]?)([^'\",;) ]*)\2")
 _SNAKE = re.compile(r"\b(" + "|".join(n for n in FLAGS if "_" in n) + r")\b")
 # A plain word ("repeats", "seed") is a flag only where it is the subject of the message or

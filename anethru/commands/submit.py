@@ -135,7 +135,8 @@ def _keep_elsewhere(text: str, name: str, why: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from anethru.measure.api import SEED_CONFIGS, ConfigFailure, run_suite
+    from anethru.measure.api import SEED_CONFIGS, ConfigFailure
+    from anethru.measure.suite import run_suite
     from anethru.measure.host.conditions import warnings as condition_warnings
     from anethru.errors import AnethruError, SuiteInterrupted
     from anethru.gallery.files import InvalidSubmission, read_submission, submission_stem

@@ -1,4 +1,4 @@
-"""The one-call API: Experiment I on one configuration, or the seed's three."""
+"""The one-call API: Experiment I on one configuration (a suite of them: measure/suite.py)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import os
 import random
 import threading
 import time
-from typing import Callable, Iterable, Optional, Union
+from typing import Callable, Iterable, Optional
 
 from anethru.measure.host import state as machine_state
 from anethru.native import validate
 from anethru.measure.chain import Chain, Measurement
-from anethru.errors import AnethruError, ChainCheckError, SuiteInterrupted, UnsupportedError
+from anethru.errors import ChainCheckError, UnsupportedError
 from anethru.measure.rounds import measure_interleaved
 from anethru.native.validate import check_ane_eval
 from anethru.native.vocab import EVAL_PATHS
@@ -30,8 +30,6 @@ from anethru.measure.worker.parent import isolatable
 ALL_PATHS_REPEATS = 10
 # An exact count of repeats is capped where result documents stay readable.
 MAX_EXACT_REPEATS = 1_000_000
-# A suite's configurations are read up to this many (an endless generator is refused).
-MAX_SUITE_CONFIGS = 100_000
 
 # Backends that must reuse compiled chains within a process: the ANE runtime leaks on every
 # compile and stops compiling after about 119 (see csrc/ane_runtime.m).
@@ -89,7 +87,7 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
                 iters: Optional[int] = None,
                 warmup: int = 5, repeats: Optional[int] = None,
                 precision: Optional[float] = None, max_time: Optional[float] = None,
-                backend: str = "auto",
+                overhead_within: Optional[float] = None, backend: str = "auto",
                 tests: Optional[Iterable[str]] = None, weights: str = "identity",
                 seed: Optional[int] = None, ane_realtime: bool = False,
                 ane_eval: str = "standard", cuda_memory: str = "device",
@@ -104,12 +102,14 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
 
     How many rounds (repeats): ``repeats=N`` runs exactly N.  Otherwise rounds are added until
     every figure is resolved (a per-test median's 95% interval within +/- ``precision``, default
-    0.05, of it; the round-trip overhead's within ``precision`` of memcpy_only's per-copy median)
-    or has converged (anethru.results.verdict), or until ``max_time`` seconds (default 15, counted from this call, compile
+    0.05, of it; the round-trip overhead's within ``precision`` of memcpy_only's per-copy median,
+    or within ``overhead_within`` ms per layer where given, e.g. 0.005 for +/-5 us) or has
+    converged (anethru.results.verdict), or until ``max_time`` seconds (default 15, counted from this call, compile
     included) would be overrun; ``result.stopping`` records which.  ``iters=None``: passes per
-    block chosen by a calibration pass (the seed's 50, 500 for memcpy_only; fewer, but at least 5,
-    where a block would pass 200 ms); an int makes them exact.  ``warmup`` untimed passes per
-    test come first.  Returns a :class:`CeilingResult`; ``str()`` of it is the report.
+    block chosen by a calibration pass (the seed's 50, 500 for memcpy_only; fewer where a block
+    would pass 200 ms, but at least 5 unless one pass alone is longer; one rule for every path,
+    anethru.measure.calibration); an int makes them exact.  ``warmup`` untimed passes per test
+    come first.  Returns a :class:`CeilingResult`; ``str()`` of it is the report.
     ``progress`` (if given) is called with a line as each phase starts and every few seconds
     while measuring (never from inside the timed loops).
 
@@ -143,7 +143,7 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
             raise ValueError("ane_eval='all' runs an exact number of rounds for every path; "
                              "give repeats (default 10), not precision or max_time")
         repeats = ALL_PATHS_REPEATS if repeats is None else repeats
-    criterion, limits = stopping_rule(repeats, precision, max_time)
+    criterion, limits = stopping_rule(repeats, precision, max_time, overhead_within)
     weights = validate.check_weights(weights)
     wanted = validate.check_tests(tests)
     seed_value = None if seed is None else validate.positive_int("seed", seed, minimum=0)
@@ -199,19 +199,29 @@ def run_ceiling(channels: int, spatial: int, *, kernels: int = SEED_KERNELS,
 
 
 def stopping_rule(repeats: Optional[int], precision: Optional[float],
-                  max_time: Optional[float]) -> tuple[Criterion, Limits]:
-    """The criterion and limits for run_ceiling's repeats/precision/max_time arguments."""
+                  max_time: Optional[float], overhead_within: Optional[float] = None
+                  ) -> tuple[Criterion, Limits]:
+    """The criterion and limits for run_ceiling's repeats/precision/max_time/overhead_within
+    arguments."""
     if repeats is not None:
         if precision is not None or max_time is not None:
             raise ValueError("repeats is an exact count; give repeats, or precision and/or "
                              "max_time, not both")
+        if overhead_within is not None:
+            raise ValueError("overhead_within is a target for the precision loop; repeats is "
+                             "an exact count: give one, not both")
         n = validate.positive_int("repeats", repeats)
         if n > MAX_EXACT_REPEATS:
             raise ValueError(f"repeats must be <= {MAX_EXACT_REPEATS}; got {n}")
         return FixedRepeats(n), Limits()
     p = DEFAULT_PRECISION if precision is None else _fraction("precision", precision)
     t = DEFAULT_MAX_TIME if max_time is None else _seconds("max_time", max_time)
-    return Precision(p), Limits(max_time=t, min_repeats=MIN_REPEATS, max_repeats=MAX_REPEATS)
+    if overhead_within is not None:
+        overhead_within = _number("overhead_within", overhead_within)
+        if not overhead_within > 0:
+            raise ValueError(f"overhead_within must be a positive number of ms per layer (e.g. "
+                             f"0.005 for +/-5 us); got {overhead_within!r}")
+    return Precision(p, overhead_within), Limits(max_time=t, min_repeats=MIN_REPEATS, max_repeats=MAX_REPEATS)
 
 
 def _number(name: str, value: object) -> float:
@@ -282,58 +292,11 @@ def _measure_every_eval_path(chain: Chain, tests: list[str], repeats: int, *,
     return measured.measurements["standard"], stop, eval_paths
 
 
-@isolatable  # isolate=True runs the whole suite in one fresh worker process
-def run_suite(configs: Iterable[tuple[int, int]] = SEED_CONFIGS, *,
-              progress: Optional[Callable[[str], None]] = None, keep_going: bool = False,
-              **kwargs) -> list[Union[CeilingResult, ConfigFailure]]:
-    """``run_ceiling`` on each (channels, spatial) configuration, the seed's three by default.
-
-    ``progress`` (if given) is called with a line before each configuration and phase.  With
-    ``keep_going=True`` a configuration that fails at run time (say, a channel count a chip
-    cannot compile) becomes a :class:`ConfigFailure` in the list and the rest still run; bad
-    arguments raise either way.  ``max_time`` is per configuration.  Ctrl-C raises
-    :class:`SuiteInterrupted` (a KeyboardInterrupt) carrying the configurations that finished.
-    ``isolate=True`` runs the whole suite in one fresh worker process (``timeout`` bounds it
-    all), as :func:`run_ceiling` does one configuration.
-    """
-    keep_going = validate.flag("keep_going", keep_going)
-    validate.callback("progress", progress)
-    configs = validate.pairs("configs", configs, MAX_SUITE_CONFIGS)  # a malformed entry fails early
-    if not configs:
-        raise ValueError("configs is empty")
-    # Check every configuration and the backend up front: a typo in the third configuration
-    # should not cost the time of the first two.
-    for c, s in configs:
-        validate.check_sizes(c, s, kwargs.get("kernels", SEED_KERNELS))
-    from anethru.native.backends import resolve
-
-    stopping_rule(kwargs.get("repeats"), kwargs.get("precision"), kwargs.get("max_time"))
-    kwargs["backend"] = resolve(kwargs.get("backend", "auto")).name
-    results: list[Union[CeilingResult, ConfigFailure]] = []
-    current: Optional[tuple[int, int]] = None
-    try:
-        for i, (c, s) in enumerate(configs):
-            step = (lambda line, i=i: progress(f"[{i + 1}/{len(configs)}] {line}")) if progress else None
-            current = (c, s)
-            try:
-                results.append(run_ceiling(c, s, progress=step, **kwargs))
-                if step:   # the answer first: each configuration's headline as it finishes
-                    step(f"done: {results[-1].headline()}")
-            except AnethruError as exc:
-                if not keep_going:
-                    raise
-                results.append(ConfigFailure(c, s, exc))
-            current = None
-    except KeyboardInterrupt as exc:
-        raise SuiteInterrupted(list(results), current) from exc
-    return results
-
-
 def _version() -> str:
     from anethru._version import __version__
 
     return __version__
 
 
-__all__ = ["run_ceiling", "run_suite", "ConfigFailure", "release_cached_chains", "SEED_CONFIGS", "SEED_KERNELS",
+__all__ = ["run_ceiling", "ConfigFailure", "release_cached_chains", "SEED_CONFIGS", "SEED_KERNELS",
            "DEFAULT_TESTS"]

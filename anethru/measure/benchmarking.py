@@ -18,6 +18,7 @@ import pytest
 from anethru.native import validate
 from anethru.native.lib import ffi, lib
 from anethru.native.backends import resolve
+from anethru.measure.calibration import calibrate
 from anethru.measure.chain import Chain, Measurement
 from anethru.errors import AnethruError, BackendUnavailableError
 from anethru.measure.host.fingerprint import fingerprint
@@ -86,12 +87,15 @@ def run_benchmark(benchmark: Any, chains: SessionChains, channels: int, spatial:
     if overhead:
         tests += [t for t in OVERHEAD_PARTNERS if t != test and chain.supports(t)[0]]
 
-    # Passes per block as run_ceiling picks them (the seed's 50, fewer where a block would pass
-    # ~200 ms), chosen once by a warm-up call; every round then runs exactly that many.
-    calibration = chain.measure(tests, warmup=1, repeats=1, seed=0)
-    eval_iters = [n for t, n in calibration.iters.items() if t != "memcpy_only"]
-    iters = min(eval_iters) if eval_iters else calibration.iters["memcpy_only"]
-    memcpy_iters = calibration.iters.get("memcpy_only", iters)
+    # Passes per block by run_ceiling's rule (anethru.measure.calibration), chosen once by a
+    # calibration call; every round then runs exactly that many.  The test and its partners
+    # share one count, the smallest the rule gives them (memcpy_only keeps its own), on purpose:
+    # a round is one native call with one iters, so no partner's block outlasts the budget, and
+    # sequential and run_only, whose difference is the overhead, run the same passes.
+    chosen = calibrate(chain, tests, warmup=1)
+    eval_iters = [n for t, n in chosen.items() if t != "memcpy_only"]
+    iters = min(eval_iters) if eval_iters else chosen["memcpy_only"]
+    memcpy_iters = chosen.get("memcpy_only", iters)
 
     measured: list[Measurement] = []
 

@@ -4,62 +4,39 @@
         chain.check()
         m = chain.measure(["sequential", "run_only"], iters=50, repeats=5)
 
-Each ``measure`` is one native call: warm-up, then every timed block, in a shuffled order.
+Each ``measure`` is one native call: warm-up, then every timed block, in a shuffled order
+(auto passes per block add a calibration call before it: anethru.measure.calibration).  The
+chain's other jobs have their own files: chain_check (is the output right), chain_paths (eval
+paths and program forms), fork_guard (chains across fork()).
 """
 
 from __future__ import annotations
 
-import os
 import random
 import threading
 import time
 import warnings
-import weakref
 from typing import Iterable, Mapping, Optional, Union
 
 import numpy as np
 
 from anethru.native import passes, tensors, validate
-from anethru.native.lib import ffi, lib, new_status, raise_for, status_message
+from anethru.native.lib import ffi, lib, new_status, raise_for
 from anethru.native.validate import check_ane_eval, paths_to_set_up
-from anethru.native.vocab import EVAL_PATHS, PATH_IDS
+from anethru.native.vocab import EVAL_PATHS
 from anethru.native.backends import BackendInfo, resolve
-from anethru.errors import AneShapeWarning, AnethruError, ChainCheckError, UnsupportedError
+from anethru.errors import AneShapeWarning, AnethruError, UnsupportedError
 from anethru.native.programs import ane_shape_concern
 from anethru.native.interrupts import sigint_stops_native_loops
 from anethru.results.ceiling import ChainCheck
 from anethru.native.vocab import TEST_IDS, TEST_NAMES
+from anethru.measure import calibration, fork_guard
+from anethru.measure.chain_check import check_chain
+from anethru.measure.chain_paths import EvalPathsAndForms
 from anethru.measure.schedule import Measurement, shuffled_schedule  # noqa: F401 (public here)
 
-# memcpy_only passes are ~100x cheaper than eval passes: the seed ran 10x more of them so that
-# each timed block stays well above the clock's resolution.
-MEMCPY_ITERS_FACTOR = 10
-SEED_ITERS = 50
-# Auto iters: the longest a timed block should last (a 768x256 pass on the CPU backend takes
-# ~45 ms; the seed's 50 passes x 5 repeats x 5 tests would take a minute per configuration).
-AUTO_MAX_BLOCK_MS = 200.0
 
-# Every open chain, so that a forked child can disown the ones it inherited (see _after_fork).
-_open_chains: "weakref.WeakSet[Chain]" = weakref.WeakSet()
-
-
-def _after_fork_in_child() -> None:
-    """A child of fork() gets copies of the parent's chains but not their owners: a thread that
-    was inside ``measure`` (holding the chain's lock, and native locks mid-pass) does not exist
-    in the child, and a device context (CUDA, the ANE) does not cross a fork.  So every
-    inherited chain is disowned: a fresh lock, its native handle dropped without freeing what
-    belongs to the parent, and any use raises an error saying so instead of waiting forever."""
-    pid = os.getppid()
-    for chain in list(_open_chains):
-        chain._disown(pid)
-    _open_chains.clear()
-
-
-if hasattr(os, "register_at_fork"):  # POSIX
-    os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-class Chain:
+class Chain(EvalPathsAndForms):
     """``kernels`` compiled 1x1-conv kernels of ``channels`` x ``spatial`` on one backend.
 
     ``weights``: "identity" (the seed's), "random" (seeded by ``seed``), or your own fp16 array
@@ -140,7 +117,7 @@ class Chain:
         except BaseException:
             self.close()
             raise
-        _open_chains.add(self)
+        fork_guard.opened(self)
         self.cuda_kernel: Optional[str] = None
         self.cuda_tuning: dict = {}
         if self.backend == "cuda":
@@ -195,10 +172,10 @@ class Chain:
             elif self._opening is not None and self._opening[0] != ffi.NULL:
                 lib.anethru_chain_close(self._opening[0])  # opened, never stored: interrupted
             self._opening = None
-        _open_chains.discard(self)
+        fork_guard.closed(self)
 
     def _disown(self, parent_pid: int) -> None:
-        # In a forked child only (see _after_fork_in_child): the native chain is the parent's.
+        # In a forked child only (see fork_guard): the native chain is the parent's.
         self._lock = threading.Lock()
         self._opening = None
         if self._handle is not None:
@@ -247,58 +224,6 @@ class Chain:
             ok = lib.anethru_chain_supports(self._live(), TEST_IDS[test], why, len(why))
         return bool(ok), "" if ok else ffi.string(why).decode("utf-8", "replace")
 
-    # ------------------------------------------------------------------ eval paths and forms
-    def _switch_path(self, path: str):
-        if path not in EVAL_PATHS:
-            raise ValueError(f"eval path must be one of {', '.join(EVAL_PATHS)}; got {path!r}")
-        st = new_status()
-        with self._lock:
-            rc = lib.anethru_chain_set_eval_path(self._live(), PATH_IDS[path], st)
-        if rc not in (lib.ANETHRU_OK, lib.ANETHRU_E_UNSUPPORTED):
-            raise_for(rc, st, f"switching {self.label} on {self.backend} to the {path} eval path")
-        if rc == lib.ANETHRU_OK:
-            self.eval_path = path
-            note = status_message(st)  # the ANE says which _ANEClient the path evaluates through
-            if note.startswith("through "):
-                self.eval_clients[path] = note[len("through "):]
-            return ""
-        return status_message(st)
-
-    def set_eval_path(self, path: str) -> None:
-        """Evaluate every kernel through ``path`` from now on (between measurements; the
-        chain must have been opened with that path, or "all").  UnsupportedError, with the
-        backend's reason (for the ANE the framework's message from the probe), if it cannot."""
-        why = self._switch_path(path)
-        if why:
-            raise UnsupportedError(f"{self.backend} cannot evaluate {self.label} through the "
-                                   f"{path} eval path: {why}")
-
-    def eval_path_support(self) -> dict[str, str]:
-        """Every eval path -> "" if this chain can use it, else why not.  Leaves the chain on
-        the path it was on."""
-        current = self.eval_path
-        out = {path: self._switch_path(path) for path in EVAL_PATHS}
-        self.set_eval_path(current)
-        return out
-
-    def forms(self) -> dict[str, dict]:
-        """The program forms the backend compiled, where it has forms (the ANE):
-        {"kernels": {"form": "ios16", "rejected": ["ios16: ..."]}, "chained": {...}}; {} else.
-        Once a realtime or direct path has been switched to, each also has "clients": that
-        path -> the _ANEClient it evaluates through."""
-        out = {}
-        for key, chained in (("kernels", 0), ("chained", 1)):
-            form, rejected = ffi.new("char[]", 64), ffi.new("char[]", 4096)
-            with self._lock:
-                has = lib.anethru_chain_form(self._live(), chained, form, len(form), rejected,
-                                             len(rejected))
-            if has:
-                lines = ffi.string(rejected).decode("utf-8", "replace").splitlines()
-                out[key] = {"form": ffi.string(form).decode(), "rejected": [ln for ln in lines if ln]}
-                if self.eval_clients:
-                    out[key]["clients"] = dict(self.eval_clients)
-        return out
-
     # ------------------------------------------------------------------ data through the chain
     def roundtrip(self, x: np.ndarray, test: str = "sequential") -> np.ndarray:
         """Write ``x`` (fp16 [C, S]) into the first kernel, run one pass of ``test``
@@ -321,42 +246,14 @@ class Chain:
         """Run a random input through the chain (sequential, and chained where supported) and
         compare with the expected output; raise ChainCheckError on any mismatch."""
         seed = self.seed if seed is None else validate.positive_int("seed", seed, minimum=0)
-        x = tensors.make_input(self.channels, self.spatial, seed)
-        exact = self.weights_kind == "identity"
-        expected = x if exact else tensors.reference_chain(self.weights, x)
-        tolerance = 0.0 if exact else tensors.check_tolerance(self.kernels)
-        scale = float(np.max(np.abs(expected.astype(np.float32)))) or 1.0
-        checked, worst = [], 0.0
-        for test in ("sequential", "chained"):
-            if test == "chained" and not self.supports("chained")[0]:
-                continue
-            y = self.roundtrip(x, test)
-            err = float(np.max(np.abs(y.astype(np.float32) - expected.astype(np.float32))))
-            worst = max(worst, err)
-            checked.append(test)
-            bad = not np.array_equal(y.view(np.uint16), expected.view(np.uint16)) if exact \
-                else not (np.all(np.isfinite(y)) and err <= tolerance * scale)
-            unwritten = int(np.count_nonzero(y.view(np.uint16) == lib.ANETHRU_POISON_FP16))
-            if unwritten:  # the roundtrip poisoned every output first: these evals wrote nothing
-                raise ChainCheckError(
-                    f"{self.label} on {self.backend}: the {test} chain's evals reported success, "
-                    f"but the output was not written: {unwritten} of {y.size} values still hold "
-                    f"the poison 0x{lib.ANETHRU_POISON_FP16:04x} written before them")
-            if bad:
-                where = np.argwhere(y != expected)
-                first = tuple(int(i) for i in where[0]) if len(where) else ()
-                raise ChainCheckError(
-                    f"{self.label} on {self.backend}: the {test} chain's output is wrong "
-                    f"(weights={self.weights_kind}, max |error| {err:.4g}, "
-                    f"allowed {tolerance * scale:.4g}; first mismatch at [c, s] = {first})")
-        return ChainCheck(self.weights_kind, tuple(checked), exact, worst, tolerance, True)
+        return check_chain(self, seed)
 
     # ------------------------------------------------------------------ timing
     def measure(self, tests: Iterable[str] | str | None = None, *,
                 iters: Union[int, Mapping[str, int], None] = None,
                 warmup: int = 5, repeats: int = 5, seed: Optional[int] = None,
                 memcpy_iters: Optional[int] = None,
-                max_block_ms: float = AUTO_MAX_BLOCK_MS, shuffle: bool = True,
+                max_block_ms: float = calibration.TARGET_BLOCK_MS, shuffle: bool = True,
                 where: Optional[str] = None) -> Measurement:
         """Time ``tests``: ``warmup`` untimed passes each, then ``repeats`` blocks per test,
         interleaved in a seeded shuffled order (``seed=None`` draws one; it is recorded).
@@ -365,11 +262,14 @@ class Chain:
         in a failure's message instead of "repeat i of n").
 
         ``iters`` passes per block, exactly, when given (an int for every test but memcpy_only,
-        which runs ``memcpy_iters``; or a dict giving each test's).  ``iters=None`` (auto) runs
-        the seed's 50 passes (500 for memcpy_only), fewer where the warm-up shows a block would
-        last longer than ``max_block_ms``, so slow backends finish in reasonable time.  One native
-        call; the GIL is released throughout.  Ctrl-C in the main thread stops it before the
-        next pass and raises KeyboardInterrupt; the chain stays usable.
+        which runs ``memcpy_iters``, by default ten times as many; or a dict giving each test's).
+        ``iters=None`` (auto) chooses them by run_ceiling's rule (anethru.measure.calibration):
+        a calibration call does the warm-up and times one pass of each test, then each gets a
+        block of about ``max_block_ms``, at most the seed's 50 (500 for memcpy_only), never
+        fewer than 5 unless one pass alone is longer than ``max_block_ms``; a given
+        ``memcpy_iters`` still fixes memcpy_only's.  The blocks are one native call (after the
+        calibration's); the GIL is released throughout.  Ctrl-C in the main thread stops it
+        before the next pass and raises KeyboardInterrupt; the chain stays usable.
         """
         names = validate.check_tests(tests)
         auto = iters is None
@@ -379,16 +279,13 @@ class Chain:
             if missing:
                 raise ValueError(f"iters has no entry for {', '.join(missing)}")
             given = {t: validate.positive_int(f"iters[{t!r}]", iters[t]) for t in names}
-            iters = SEED_ITERS
-        iters = validate.positive_int("iters", SEED_ITERS if auto else iters)
+        elif not auto:
+            iters = validate.positive_int("iters", iters)
         warmup = validate.positive_int("warmup", warmup, minimum=0)
         repeats = validate.positive_int("repeats", repeats)
-        if memcpy_iters is None:
-            memcpy_iters = min(iters * MEMCPY_ITERS_FACTOR, validate.INT32_MAX)
-        memcpy_iters = validate.positive_int("memcpy_iters", memcpy_iters)
+        if memcpy_iters is not None:
+            memcpy_iters = validate.positive_int("memcpy_iters", memcpy_iters)
         budget_ns = validate.block_budget_ns(max_block_ms)  # checked even when iters is exact
-        if not auto:
-            budget_ns = 0  # exact iters: no cap
         for t in names:
             ok, why = self.supports(t)
             if not ok:
@@ -398,23 +295,29 @@ class Chain:
         seed = validate.positive_int("seed", seed, minimum=0)
         shuffle = validate.flag("shuffle", shuffle)
         schedule = shuffled_schedule(names, repeats, seed) if shuffle else list(names) * repeats
-        per_test = given or {t: (memcpy_iters if t == "memcpy_only" else iters) for t in names}
+        if auto:
+            per_test = calibration.calibrate(self, names, warmup, budget_ns / 1e6)
+            if memcpy_iters is not None and "memcpy_only" in per_test:
+                per_test["memcpy_only"] = memcpy_iters
+            timed_warmup = 0   # the calibration call warmed every test up
+        else:
+            per_test = given or calibration.exact_passes(names, iters, memcpy_iters)
+            timed_warmup = warmup
         iters_arr = ffi.new("int[]", [per_test.get(t, 1) for t in TEST_NAMES])
         sched_arr = ffi.new("int[]", [TEST_IDS[t] for t in schedule])
         block_ns = ffi.new("uint64_t[]", len(schedule))
         st = new_status()
         with self._lock, sigint_stops_native_loops():
             rc = lib.anethru_chain_measure(self._live(), sched_arr, len(schedule), iters_arr,
-                                           warmup, budget_ns, block_ns, st)
+                                           timed_warmup, block_ns, st)
         if rc != lib.ANETHRU_OK and st.block >= 0:
             context = (f"measuring {self.label} on {self.backend}, "
                        + (where or f"repeat {st.block // len(names) + 1} of {repeats}"))
         else:
             context = f"measuring {self.label} on {self.backend}"
         raise_for(rc, st, context, self._likely_cause(rc))
-        used = {t: int(iters_arr[TEST_IDS[t]]) for t in names}
-        return Measurement(tuple(schedule), tuple(int(b) for b in block_ns), used, warmup,
-                           repeats, seed)
+        return Measurement(tuple(schedule), tuple(int(b) for b in block_ns),
+                           {t: per_test[t] for t in names}, warmup, repeats, seed)
 
     def measure_passes(self, tests: Iterable[str], *, cpu_time: bool = False
                        ) -> tuple[list[int], Optional[list[int]]]:

@@ -19,6 +19,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from anethru.measure.calibration import calibrate, exact_passes
 from anethru.measure.chain import Measurement
 
 # A later round re-warms each test with this many untimed passes after the path switch.
@@ -36,9 +37,10 @@ class PathMeasurements:
 def measure_interleaved(chain: Any, paths: list[str], tests: list[str], *, iters: Optional[int],
                         warmup: int, repeats: int, seed: int) -> PathMeasurements:
     """``repeats`` rounds; in each, every path (in a seeded shuffled order) gets one block of
-    every test (in that measure call's own shuffled order).  The first round of each path
-    settles its passes per block (auto when ``iters`` is None); later rounds reuse them.
-    The chain is left on the standard path."""
+    every test (in that measure call's own shuffled order).  Each path's passes per block are
+    settled on its first visit (by the one rule, anethru.measure.calibration, calibrated on
+    that path when ``iters`` is None); later rounds reuse them.  The chain is left on the
+    standard path."""
     rng = random.Random(seed)
     out = PathMeasurements()
     used: dict[str, dict[str, int]] = {}
@@ -50,11 +52,14 @@ def measure_interleaved(chain: Any, paths: list[str], tests: list[str], *, iters
             out.rounds.append(order)
             for path in order:
                 chain.set_eval_path(path)
-                first = path not in used
-                m = chain.measure(tests, iters=iters if first else used[path],
-                                  warmup=warmup if first else min(warmup, ROUND_WARMUP),
-                                  repeats=1, seed=rng.randrange(2**31))
-                used.setdefault(path, m.iters)
+                if path in used:
+                    warm = min(warmup, ROUND_WARMUP)
+                elif iters is None:   # the calibration call runs the warm-up
+                    used[path], warm = calibrate(chain, tests, warmup), 0
+                else:
+                    used[path], warm = exact_passes(tests, iters), warmup
+                m = chain.measure(tests, iters=used[path], warmup=warm, repeats=1,
+                                  seed=rng.randrange(2**31))
                 parts[path].append(m)
     finally:
         chain.set_eval_path("standard")

@@ -3,13 +3,11 @@ rounds until one is met or a limit ends it.
 
 The loop (``measure_until``), on an open and checked :class:`~anethru.measure.chain.Chain`:
 
-1. Decides passes per block once: with ``iters=None``, a calibration call runs the warm-up and
-   one pass of each test, and each test gets enough passes for a block of about
-   ``TARGET_BLOCK_MS``, never fewer than ``MIN_PASSES`` (unless one pass is so long that they
-   would exceed ``LONG_BLOCK_MS``) and never more than the seed's 50 (500 for memcpy_only).  So
-   a slow configuration runs fewer rounds of proper blocks, not many blocks of one or two passes:
-   the time budget decides the repeats.  Explicit ``iters`` are used as given, and the first
-   round does the warm-up.
+1. Decides passes per block once, by the rule every loop uses (anethru.measure.calibration):
+   with ``iters=None``, a calibration call runs the warm-up and one pass of each test, and each
+   test gets a block of about 200 ms, never fewer than 5 passes unless one pass alone is longer,
+   never more than the seed's 50 (500 for memcpy_only): the time budget decides the repeats.
+   Explicit ``iters`` are used as given, and the first round does the warm-up.
 2. Runs rounds: every test once, in a fresh order shuffled from one seeded generator (the whole
    schedule equals ``chain.shuffled_schedule(tests, repeats, seed)``), as one native
    ``Chain.measure`` call with fixed passes and no warm-up.
@@ -32,18 +30,16 @@ from dataclasses import dataclass, field
 from typing import Callable, ClassVar, Iterable, Optional, Protocol
 
 from anethru.native import validate
-from anethru.measure.chain import MEMCPY_ITERS_FACTOR, SEED_ITERS, Chain, Measurement
+# calibrate and passes_per_block stay importable here (anethru.stopping's documented names).
+from anethru.measure.calibration import calibrate, passes_per_block  # noqa: F401
+from anethru.measure.calibration import choose, exact_passes, pass_times
+from anethru.measure.chain import Chain, Measurement
 from anethru.measure.pairs import PairBatches, pairs_per_round
 from anethru.results.pairs import Pairs
 from anethru.results.ceiling import Stopping, TestResult
 from anethru.results import verdict
 from anethru.results.stats import Stats, paired_difference, per_pass_ms
 
-# Passes per block (auto): a block of about TARGET_BLOCK_MS, at least MIN_PASSES passes unless
-# MIN_PASSES would last longer than LONG_BLOCK_MS.
-TARGET_BLOCK_MS = 200.0
-MIN_PASSES = 5
-LONG_BLOCK_MS = 1000.0
 # Defaults of a precision run: +/-5% on every median, within 15 s per configuration (the
 # seed's three configurations end within a minute on a 2-core CPU).
 from anethru.native.vocab import DEFAULT_MAX_TIME, DEFAULT_PRECISION  # noqa: E402
@@ -108,15 +104,16 @@ class Precision:
     anethru.results.verdict, which a loader re-checks."""
 
     precision: float
+    overhead_within: Optional[float] = None   # ms per layer: the user's bound for the overhead
     name: ClassVar[str] = "precision"
 
     def statuses(self, state: State) -> dict:
         return verdict.statuses(state.tests, state.pairs, state.kernels, state.repeats,
-                                self.precision, state.memo)
+                                self.precision, self.overhead_within, memo=state.memo)
 
     def shortfall(self, state: State) -> list[str]:
         return verdict.shortfall(state.tests, state.pairs, state.kernels, state.repeats,
-                                 self.precision, state.memo)
+                                 self.precision, self.overhead_within, memo=state.memo)
 
     def is_finished(self, state: State) -> bool:
         return verdict.finished(self.statuses(state)) is not None
@@ -141,28 +138,6 @@ class Outcome:
     pairs: Optional[Pairs] = None   # the per-pass pairs of every round (sequential, run_only)
 
 
-def passes_per_block(test: str, pass_ms: float) -> int:
-    """Passes per block for a test whose pass takes ``pass_ms`` (see the module docstring)."""
-    cap = SEED_ITERS * (MEMCPY_ITERS_FACTOR if test == "memcpy_only" else 1)
-    if pass_ms <= 0:
-        return cap
-    fit = int(TARGET_BLOCK_MS // pass_ms)
-    least = min(MIN_PASSES, max(1, int(LONG_BLOCK_MS // pass_ms)))
-    return max(least, min(cap, fit))
-
-
-def calibrate(chain: Chain, tests: list[str], warmup: int) -> dict[str, int]:
-    """Warm up every test, time one pass of each, and choose passes per block from it."""
-    return {t: passes_per_block(t, ms) for t, ms in pass_times(chain, tests, warmup).items()}
-
-
-def pass_times(chain: Chain, tests: list[str], warmup: int) -> dict[str, float]:
-    """Warm up every test and time one pass of each (ms)."""
-    cal = chain.measure(tests, iters=1, memcpy_iters=1, warmup=warmup, repeats=1, seed=0,
-                        shuffle=False)
-    return {t: ns / 1e6 for t, ns in zip(cal.schedule, cal.block_ns)}
-
-
 def measure_until(chain: Chain, tests: Iterable[str], criterion: Criterion, *,
                   iters: Optional[int] = None, warmup: int = 5, seed: Optional[int] = None,
                   limits: Limits = Limits(), started: Optional[float] = None,
@@ -183,11 +158,10 @@ def measure_until(chain: Chain, tests: Iterable[str], criterion: Criterion, *,
     pass_ms = None
     if iters is None:
         pass_ms = pass_times(chain, names, warmup)
-        per_test = {t: passes_per_block(t, ms) for t, ms in pass_ms.items()}
+        per_test = choose(pass_ms)
         first_warmup = 0
     else:
-        per_test = {t: min(iters * MEMCPY_ITERS_FACTOR, validate.INT32_MAX)
-                    if t == "memcpy_only" else iters for t in names}
+        per_test = exact_passes(names, iters)
         first_warmup = warmup
     batches = (PairBatches(chain, seed, pairs_per_round(per_test, pass_ms))
                if PairBatches.wanted(names) else None)
@@ -236,6 +210,7 @@ def measure_until(chain: Chain, tests: Iterable[str], criterion: Criterion, *,
         rule = verdict.RULE
     stopping = Stopping(criterion=criterion.name, stopped_by=stopped_by,
                         precision=getattr(criterion, "precision", None),
+                        overhead_within=getattr(criterion, "overhead_within", None),
                         max_time_s=limits.max_time, min_repeats=limits.min_repeats,
                         max_repeats=limits.max_repeats, elapsed_s=round(elapsed, 3),
                         figures=figures, rule=rule)

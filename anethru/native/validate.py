@@ -99,8 +99,9 @@ def flag(name: str, value: object) -> bool:
 
 
 def block_budget_ns(max_block_ms: object) -> int:
-    """measure()'s max_block_ms as whole nanoseconds for the native loop: at least 1 ns (0 would
-    mean no cap) and at most what its uint64 holds, so neither end silently changes meaning."""
+    """measure()'s max_block_ms as whole nanoseconds, the clock's unit, for the passes-per-block
+    rule: at least 1 ns and at most what the native clock's uint64 holds, so neither end
+    silently changes meaning."""
     if isinstance(max_block_ms, (bool, np.bool_)) or not isinstance(max_block_ms, numbers.Real):
         raise TypeError(f"max_block_ms must be a number of milliseconds; got {max_block_ms!r} "
                         f"({type(max_block_ms).__name__})")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional
 
-from anethru.units import figure
+from anethru.units import duration, figure
 
 if TYPE_CHECKING:
     from anethru.results.ceiling import CeilingResult, Derived
@@ -75,6 +75,8 @@ def stopping_text(r: "CeilingResult") -> str:
         return f"{n} repeat{'s' if n != 1 else ''}{took} (an exact count)"
     took = f" in {s.elapsed_s:.1f} s" if s.elapsed_s is not None else ""
     target = f"+/-{s.precision:.1%}"
+    if s.overhead_within is not None:
+        target += f"; the round trip +/-{duration(s.overhead_within)} per layer"
     if s.stopped_by == "precision":
         return f"{n} repeats{took}: every figure resolved ({target})"
     if s.stopped_by == "converged":

@@ -68,10 +68,15 @@ def format_comparison(cmp: "Comparison") -> str:
                 text += (f" {_change_text(ch, row.unit):<28} {ch.verdict:<9}" if ch
                          else f" {'-':<28} {'':<9}")
             lines.append(text.rstrip())
-        uncertain = [(row.name, ch) for row in c.rows for ch in row.changes
-                     if ch.verdict in ("uncertain", "undefined")]
-        for name, ch in uncertain:
-            lines.append(f"     {name} [{ch.source}] {ch.verdict}: {ch.why}")
+        # One line per reason: figures that share one (every test between single runs) are
+        # named together.
+        reasons: dict[tuple[str, str, str], list[str]] = {}
+        for row in c.rows:
+            for ch in row.changes:
+                if ch.verdict in ("uncertain", "undefined"):
+                    reasons.setdefault((ch.source, ch.verdict, ch.why), []).append(row.name)
+        for (source, verdict, why), names in reasons.items():
+            lines.append(f"     {', '.join(names)} [{source}] {verdict}: {why}")
     if cmp.unpaired:
         lines += ["", " not paired (in one input only):"]
         lines += [f"     [{src}] {lab}" for src, lab in cmp.unpaired]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Iterable, Optional
 
 from anethru.report.common import (DERIVED_TEXT, check_text, derived_value, intervals_text,
                                    machine_line, provenance, stopping_text)
 from anethru.markdown import cell
+from anethru.report.runs import HEAD, between_runs_rows
+from anethru.results.runs import run_labels
 from anethru.units import duration, percent, row_unit
 
 if TYPE_CHECKING:
@@ -19,11 +21,12 @@ def md_table(header: list[str], rows: list[list[str]], align: str) -> list[str]:
     return out
 
 
-def format_markdown(r: "CeilingResult") -> str:
-    """The report as Markdown: tables of figures, warnings, and the machine fingerprint."""
+def format_markdown(r: "CeilingResult", run: Optional[str] = None) -> str:
+    """The report as Markdown: tables of figures, warnings, and the machine fingerprint;
+    ``run`` ("run 2 of 3") where the suite holds several runs."""
     c = r.config
     lines = [f"### anethru: {c.label} (channels x spatial), {c.kernels} kernels, "
-             f"backend `{c.backend}`", ""]
+             f"backend `{c.backend}`{', ' + run if run else ''}", ""]
     if r.simulated:
         lines += ["**SIMULATED**: these figures come from a stand-in, not from the named hardware.",
                   ""]
@@ -60,7 +63,13 @@ def format_markdown(r: "CeilingResult") -> str:
 
 
 def format_suite_markdown(results: Iterable["CeilingResult"]) -> str:
-    return "\n\n".join(r.to_markdown() for r in results)
+    results = list(results)
+    parts = [format_markdown(r, run) for r, run in zip(results, run_labels(results))]
+    rows = between_runs_rows(results)
+    if rows:
+        parts.append("\n".join(["#### Between runs (each run's median)", ""]
+                               + md_table(HEAD, rows, "llrrrr")))
+    return "\n\n".join(parts)
 
 
 # ---------------------------------------------------------------------- CSV

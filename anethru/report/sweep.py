@@ -1,12 +1,13 @@
-"""The text report of a sweep: every size's figures, then the model in words (anethru/fit.py,
-anethru/sweep_model.py).  Renders only: every figure comes computed from the sweep."""
+"""The text report of a sweep: every size's figures, then the model in words (anethru.results.fit,
+crossover and model).  Renders only: every figure comes computed from the sweep."""
 
 from __future__ import annotations
 
 import math
 from typing import TYPE_CHECKING, Optional
 
-from anethru.results.fit import Crossing, LineFit
+from anethru.results.crossover import Crossing
+from anethru.results.fit import LineFit
 from anethru.measure.grid import size_text
 from anethru.report.common import RULE, machine_line
 from anethru.units import duration, number

@@ -6,16 +6,19 @@ from typing import TYPE_CHECKING, Iterable, Optional
 
 from anethru.report.common import (DERIVED_TEXT, RULE, check_text, derived_value,
                                    intervals_text, machine_line, provenance, stopping_text)
+from anethru.report.runs import between_runs_table
+from anethru.results.runs import run_labels
 from anethru.units import duration, figure, percent, ratio, row_unit
 
 if TYPE_CHECKING:
     from anethru.results.ceiling import CeilingResult, Derived
 
-def format_result(r: "CeilingResult") -> str:
+def format_result(r: "CeilingResult", run: Optional[str] = None) -> str:
+    """The report of one result; ``run`` ("run 2 of 3") where the suite holds several runs."""
     c = r.config
     lines = [RULE,
              f" anethru: multi-kernel throughput ceiling -- {c.label} (channels x spatial), "
-             f"{c.kernels} kernels",
+             f"{c.kernels} kernels{', ' + run if run else ''}",
              f" backend {c.backend}: {r.device}"]
     if r.simulated:
         lines.append(" SIMULATED: these figures come from a stand-in, not from the named hardware")
@@ -142,8 +145,11 @@ SUMMARY_HEAD = ["config", "round trip per layer [CI]", "status", "copy (measured
 
 
 def summary_table(results: list["CeilingResult"]) -> str:
-    """The table a reader can stop at: one row per configuration."""
-    rows = [SUMMARY_HEAD] + [_summary_cells(r) for r in results]
+    """The table a reader can stop at: one row per configuration (per run, where several)."""
+    rows = [SUMMARY_HEAD]
+    for r, run in zip(results, run_labels(results)):
+        cells = _summary_cells(r)
+        rows.append([cells[0] + (f" ({run})" if run else "")] + cells[1:])
     widths = [max(len(row[i]) for row in rows) for i in range(len(SUMMARY_HEAD))]
     lines = [RULE, " summary (round trip: inferred from sequential - run_only; copy: memcpy_only, "
                    "measured directly)", RULE]
@@ -159,4 +165,6 @@ def headline(r: "CeilingResult") -> str:
 
 def format_suite(results: Iterable["CeilingResult"]) -> str:
     results = list(results)
-    return "\n\n".join([str(r) for r in results] + [summary_table(results)])
+    reports = [format_result(r, run) for r, run in zip(results, run_labels(results))]
+    tables = [summary_table(results), between_runs_table(results)]
+    return "\n\n".join(reports + [t for t in tables if t])

@@ -24,7 +24,7 @@ from anethru.results.warnings import result_warnings
 from anethru.results.stats import Stats, per_pass_ms, per_unit_ms
 from anethru.native.vocab import TEST_NAMES
 
-SCHEMA = schema.name_of("ceiling")        # "anethru.ceiling/3"
+SCHEMA = schema.name_of("ceiling")        # "anethru.ceiling/4"
 SUITE_SCHEMA = schema.name_of("suite")    # what `anethru --json` prints: results + failures
 
 
@@ -97,7 +97,7 @@ class Config:
     spatial: int
     kernels: int
     bytes_per_tensor: int
-    auto_iters: bool            # passes per block chosen by a calibration pass (anethru.measure.stopping)
+    auto_iters: bool            # passes per block by anethru.measure.calibration's rule
     warmup: int
     repeats: int                # rounds run: blocks per test
     weights: str
@@ -144,6 +144,9 @@ class Stopping:
     # re-checks stopped_by (absent in results written before it).
     figures: dict = field(default_factory=dict)
     rule: Optional[str] = None
+    # The user's absolute bound (ms per layer) for the round trip's half-width, which then
+    # replaces precision x the copy (None: not given; absent before anethru.ceiling/4).
+    overhead_within: Optional[float] = None
 
     @property
     def reached_target(self) -> bool:

@@ -5,40 +5,45 @@ than one input and, for each test and derived figure, puts the medians with thei
 by side, the change from the first input that has it (the reference) with its interval, and a
 verdict.  Configurations found in one input only are listed, not paired.
 
-The verdict comes from a stated test on the per-block samples, never from medians alone: the
-Mann-Whitney U test, through its interval for the shift between the two samples
-(``anethru.results.twosample.shift_ci``; blocks of two runs are independent, so nothing is paired).
+The run is the unit (anethru.results.runs): several results of one configuration in one input
+(``anethru --runs N``) are its runs.
 
-- Times (per kernel, per copy): the shift of log times, i.e. a ratio B/A.  **faster** / **slower**
-  when the interval excludes 1 and the estimate is beyond ``same_within`` (default 5%): the test
-  AND a minimum effect; **same** when the whole interval lies within +/- ``same_within``;
-  otherwise **uncertain** (too few blocks, or an interval too wide to tell), which is a verdict.
-- Derived figures in ms (the round-trip overhead, which may be negative): the difference B - A;
-  **larger** / **smaller** / **same** / **uncertain** with the band ``same_within`` x the
-  reference's run_only per-kernel median (the yardstick the precision rule uses).
-- Derived ratios: as times when every sample is positive, else as differences.
+- Both inputs with at least 3 runs: Welch's t test on the runs' medians, one value per run
+  (times as log ratios B/A, figures that may be negative as differences B - A).
+- Fewer: the Mann-Whitney U test on the per-block samples, through its interval for the shift
+  (``anethru.results.twosample.shift_ci``), which only says that two runs differ; a verdict is
+  given only where the whole interval lies beyond the spread single runs show on their own
+  (``SINGLE_RUN_FLOOR``), else **uncertain**, saying that a verdict needs ``--runs 3``.
+
+Verdicts: **faster** / **slower** (larger / smaller for derived figures) when the interval
+excludes no change AND the estimate is beyond ``same_within`` (default 5%) of the figure itself
+AND the test survives Holm's correction over every figure and configuration; **same** when the
+whole interval lies within +/- ``same_within``; otherwise **uncertain**, which is a verdict.
+Inputs from a different backend, device or machine get ratios, never verdicts.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Optional, Sequence, Union
 
 from anethru.results.views import render
 from anethru.results.ceiling import CeilingResult
 from anethru.results.loader import load_results
 from anethru.results.schema import name_of
-from anethru.results.stats import CI_LEVEL, Stats
+from anethru.results.fitness import busy
+from anethru.results.stats import CI_LEVEL
+from anethru.results.changes import Value, figure_change, figures_of, value_of
 # judge_times and judge_difference are named here too: callers import them from compare.
 from anethru.results.judge import Change, holm_adjust, judge_difference, judge_times  # noqa: F401
-from anethru.results.twosample import mann_whitney_p
+from anethru.results.runs import MIN_RUNS, SINGLE_RUN_FLOOR, Key, RunGroup, group_runs
 
 DEFAULT_SAME_WITHIN = 0.05
-TEST_DESCRIPTION = ("Mann-Whitney U test on the per-block samples (its interval for the shift, "
-                    "Hodges-Lehmann); times as ratios")
-
-Key = tuple[int, int, int]   # channels, spatial, kernels
+TEST_DESCRIPTION = (f"between inputs with at least {MIN_RUNS} runs, Welch's t test on the runs' "
+                    f"medians; otherwise the Mann-Whitney U test on the per-block samples, with a "
+                    f"verdict only beyond the +/-{SINGLE_RUN_FLOOR:.0%} that single runs differ "
+                    f"by; times as ratios")
 
 
 def key_label(key: Key) -> str:
@@ -61,9 +66,12 @@ class Source:
         backends = sorted({x.config.backend for x in self.results})
         sim = " (SIMULATED)" if any(x.simulated for x in self.results) else ""
         when = str(m.get("time_utc", "?"))[:16]
+        groups, _ = group_runs(self.results)
+        counts = sorted({len(g.runs) for g in groups})
+        runs = "" if counts == [1] else f"; {'/'.join(map(str, counts))} runs per configuration"
         return (f"{self.name}: {'/'.join(backends)} on {r.device}{sim}; "
                 f"{m.get('cpu_model', '?')}, {m.get('os', '?')} {m.get('os_release', '')}".rstrip()
-                + f"; anethru {r.anethru_version}; {when}")
+                + f"; anethru {r.anethru_version}; {when}{runs}")
 
     def to_dict(self) -> dict:
         r = self.results[0] if self.results else None
@@ -73,22 +81,6 @@ class Source:
                 "simulated": any(x.simulated for x in self.results),
                 "anethru_version": r.anethru_version if r else None,
                 "machine": dict(r.machine) if r else {}}
-
-
-@dataclass(frozen=True)
-class Value:
-    """One input's figure: median and interval (None where the figure is undefined there)."""
-
-    stats: Optional[Stats]
-    undefined: Optional[str] = None
-
-    def to_dict(self) -> dict:
-        s = self.stats
-        if s is None:
-            return {"median": None, "ci_low": None, "ci_high": None, "ci_level": None, "n": None,
-                    "undefined": self.undefined}
-        return {"median": s.median, "ci_low": s.ci_low, "ci_high": s.ci_high,
-                "ci_level": s.ci_level, "n": s.n, "undefined": None}
 
 
 @dataclass(frozen=True)
@@ -137,18 +129,24 @@ class Comparison:
 
     def slower_than(self, threshold: float, across_machines: bool = False
                     ) -> list[tuple[ConfigComparison, FigureRow, Change]]:
-        """Per-test times slower than the reference by more than ``threshold`` (0.05 = 5%)
-        with the test's confidence: the whole interval of the ratio above 1 + threshold.
-        Across backends, devices or machines only with ``across_machines``."""
+        """Per-test times judged slower (the test, Holm's correction, and for inputs with too
+        few runs the single-run floor) by more than ``threshold`` (0.05 = 5%): the whole
+        interval of the ratio above 1 + threshold.  Across backends, devices or machines, where
+        there are no verdicts, only with ``across_machines`` and on the interval alone."""
+        def judged(ch: Change) -> bool:
+            if ch.why.startswith("no verdict across"):
+                return across_machines
+            return ch.verdict == "slower"
+
         return [(c, row, ch) for c, row, ch in self.changes()
                 if row.is_test and ch.kind == "ratio" and ch.ci_low is not None
-                and ch.ci_low > 1 + threshold
-                and (across_machines or not ch.why.startswith("no verdict across"))]
+                and ch.ci_low > 1 + threshold and judged(ch)]
 
     def to_dict(self) -> dict:
         labels = [s.label for s in self.sources]
         return {
             "schema": name_of("compare"),
+            "min_runs": MIN_RUNS, "single_run_floor": SINGLE_RUN_FLOOR,
             "test": self.test, "level": self.level, "same_within": self.same_within,
             "sources": [s.to_dict() for s in self.sources],
             "configs": [{"channels": c.key[0], "spatial": c.key[1], "kernels": c.key[2],
@@ -184,36 +182,6 @@ def _as_source(item: Input, index: int) -> Source:
     return Source(label, f"results {index + 1}", results)
 
 
-def _figures(r: CeilingResult) -> dict[str, tuple[bool, str, Optional[Stats], Optional[str]]]:
-    """name -> (is a test, unit, stats or None, why undefined)."""
-    out = {n: (True, f"ms/{t.unit}", t.per_unit_ms, None) for n, t in r.tests.items()}
-    for n, d in r.derived.items():
-        out[n] = (False, "ms/layer" if d.unit == "ms" else "ratio", d.stats, d.undefined)
-    return out
-
-
-def _change(name: str, is_test: bool, ref: CeilingResult, ref_stats: Stats, other: Stats,
-            same_within: float, source: str) -> Change:
-    a, b = ref_stats.samples, other.samples
-    if not a or not b:
-        # A ratio of medians (bootstrap interval) has no per-block samples to test: its parts,
-        # the tests, carry the verdicts.
-        est = other.median / ref_stats.median if ref_stats.median else None
-        return Change(source, "ratio", est, None, None, None, "uncertain",
-                      "a ratio of medians: compare the tests it is made of")
-    positive = min(a) > 0 and min(b) > 0
-    p = mann_whitney_p(a, b)
-    if is_test:
-        return replace(judge_times(a, b, same_within, source), p_value=p)
-    if positive and ref.derived[name].unit == "ratio":
-        return replace(judge_times(a, b, same_within, source, words=("smaller", "larger")),
-                       p_value=p)
-    in_ms = ref.derived[name].unit == "ms"
-    # The "same" band is relative to the figure itself (issue 19): never to another figure.
-    return replace(judge_difference(a, b, same_within * abs(ref_stats.median), source,
-                                    in_ms=in_ms), p_value=p)
-
-
 def compare(*inputs: Input, same_within: float = DEFAULT_SAME_WITHIN,
             names: Optional[Sequence[str]] = None) -> Comparison:
     """Compare results: each input is a CeilingResult, a list of them (a suite), or the path of
@@ -229,18 +197,15 @@ def compare(*inputs: Input, same_within: float = DEFAULT_SAME_WITHIN,
     sources = tuple(_as_source(x, i) for i, x in enumerate(inputs))
     if names is not None:
         sources = tuple(Source(s.label, str(n), s.results) for s, n in zip(sources, names))
-    by_key: list[dict[Key, CeilingResult]] = []
+    by_key: list[dict[Key, RunGroup]] = []
     unpaired: list[tuple[str, str]] = []
     for s in sources:
-        seen: dict[Key, CeilingResult] = {}
-        for r in s.results:
-            k = (r.config.channels, r.config.spatial, r.config.kernels)
-            if k in seen:
-                unpaired.append((s.label, key_label(k) + " (again in the same input: only the "
-                                                         "first is compared)"))
-            else:
-                seen[k] = r
-        by_key.append(seen)
+        groups, left_out = group_runs(s.results)
+        for k, why in left_out:
+            unpaired.append((s.label, key_label(k) + f" (again in the same input with a "
+                                                     f"different {why}: not another run of it; "
+                                                     f"only the first is compared)"))
+        by_key.append({g.key: g for g in groups})
     keys: list[Key] = []
     for seen in by_key:
         keys += [k for k in seen if k not in keys]
@@ -253,18 +218,19 @@ def compare(*inputs: Input, same_within: float = DEFAULT_SAME_WITHIN,
             continue
         ref_i = having[0]
         ref = by_key[ref_i][k]
-        figures = [_figures(seen[k]) if k in seen else None for seen in by_key]
+        figures = [figures_of(seen[k].first) if k in seen else None for seen in by_key]
         names: list[str] = []
         for f in figures:
             names += [n for n in (f or {}) if n not in names]
         rows = []
         for n in names:
-            vals = tuple(Value(f[n][2], f[n][3]) if f and n in f else None for f in figures)
-            is_test, unit = next((f[n][0], f[n][1]) for f in figures if f and n in f)
+            vals = tuple(value_of(seen[k], n) if f and n in f else None
+                         for f, seen in zip(figures, by_key))
+            is_test, unit = next(f[n] for f in figures if f and n in f)
             changes = []
             ref_val = vals[ref_i]
             for i in having[1:]:
-                apart = across_machines(ref, by_key[i][k])
+                apart = across_machines(ref.first, by_key[i][k].first)
                 v = vals[i]
                 if v is None or ref_val is None:
                     continue
@@ -273,8 +239,7 @@ def compare(*inputs: Input, same_within: float = DEFAULT_SAME_WITHIN,
                                           None, None, None, None, "undefined",
                                           (ref_val.undefined or v.undefined or "undefined")))
                     continue
-                ch = _change(n, is_test, ref, ref_val.stats, v.stats, same_within,
-                             sources[i].label)
+                ch = figure_change(n, is_test, ref, by_key[i][k], same_within, sources[i].label)
                 if apart:   # a ratio across machines measures the machines, not a change
                     ch = Change(ch.source, ch.kind, ch.estimate, ch.ci_low, ch.ci_high,
                                 ch.ci_level, "uncertain", f"no verdict across {apart}")
@@ -303,18 +268,24 @@ def across_machines(a: CeilingResult, b: CeilingResult) -> str:
     return "/".join(what)
 
 
-def _notes(sources: Sequence[Source], by_key: list[dict[Key, CeilingResult]]) -> list[str]:
+def _was_busy(r: CeilingResult) -> bool:
+    cpus = r.machine.get("cpu_count")
+    return any(busy(r.machine_state.get(when, {}).get("load_average_1m"), cpus)
+               for when in ("start", "end"))
+
+
+def _notes(sources: Sequence[Source], by_key: list[dict[Key, RunGroup]]) -> list[str]:
     """Differences a reader should know before trusting a verdict."""
     notes = []
     for s in sources:
         if any(r.simulated for r in s.results):
             notes.append(f"[{s.label}] is SIMULATED: not figures of the named hardware")
     for i, (s, seen) in enumerate(zip(sources, by_key)):
-        for k, r in seen.items():
+        for k, g in seen.items():
             ref_i = next(j for j, other in enumerate(by_key) if k in other)
             if ref_i == i:
                 continue
-            r0 = by_key[ref_i][k]
+            r, r0 = g.first, by_key[ref_i][k].first
             diffs = [f"{what} {b!r} vs {a!r}" for what, a, b in (
                 ("backend", r0.config.backend, r.config.backend),
                 ("weights", r0.config.weights, r.config.weights),
@@ -322,6 +293,12 @@ def _notes(sources: Sequence[Source], by_key: list[dict[Key, CeilingResult]]) ->
             if diffs:
                 notes.append(f"{key_label(k)}: [{s.label}] differs from [{sources[ref_i].label}] "
                              f"in " + "; ".join(diffs))
+    for s in sources:
+        loaded = sum(_was_busy(r) for r in s.results)
+        if loaded:
+            notes.append(f"[{s.label}]: {loaded} of {len(s.results)} results were measured on a "
+                         f"busy machine (a load average above all but one CPU): a verdict may "
+                         f"be the load's, not the code's")
     versions = {s.label: s.results[0].anethru_version for s in sources if s.results}
     if len(set(versions.values())) > 1:
         notes.append("written by different anethru versions: "

@@ -1,14 +1,17 @@
-"""The verdict on one figure of two runs: a stated test on the per-block samples (the
-Mann-Whitney U test's interval for the shift), AND a minimum effect, never medians alone; and
-Holm's correction over every verdict of one comparison (anethru/results/compare.py pairs them)."""
+"""The verdict on one figure of two inputs: a stated test AND a minimum effect, never medians
+alone.  Between inputs with enough runs, Welch's t test on the runs' medians; otherwise the
+Mann-Whitney U test's interval for the shift on the per-block samples, with a verdict only
+beyond the spread of single runs.  Then Holm's correction over every verdict of one comparison
+(anethru/results/compare.py pairs the figures)."""
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass, replace
 from typing import Optional, Sequence
 
 from anethru.results.stats import CI_LEVEL
-from anethru.results.twosample import Shift, holm, ratio_ci, shift_ci
+from anethru.results.twosample import Shift, holm, ratio_ci, shift_ci, welch, welch_ratio
 from anethru.units import duration
 
 
@@ -28,7 +31,7 @@ class Change:
 
     def to_dict(self) -> dict:
         d = dict(self.__dict__)
-        d.pop("p_value")   # the verdict already carries it (compare/1 has no such field)
+        d.pop("p_value")   # the verdict already carries it (compare/2 has no such field)
         return d
 
 
@@ -56,6 +59,42 @@ def judge_difference(a: Sequence[float], b: Sequence[float], band: float, source
                       f"too few blocks ({len(a)} and {len(b)}) for a {level:.0%} interval")
     show = (lambda x: ("+" if x >= 0 else "") + duration(x)) if in_ms else (lambda x: f"{x:+.3g}")
     return _verdict(source, "difference", s, 0.0, -band, band, "smaller", "larger", show)
+
+
+def judge_runs(a: Sequence[float], b: Sequence[float], same_within: float, source: str, *,
+               ratio: bool, words: tuple[str, str], in_ms: bool = True,
+               level: float = CI_LEVEL) -> Change:
+    """The change between two inputs' runs, one value per run (each run's median): Welch's t
+    test, on logarithms for a ratio b/a, else on the values for a difference b - a with the band
+    ``same_within`` x |the reference runs' median|."""
+    runs = f"Welch's t test between {len(a)} and {len(b)} runs"
+    if ratio:
+        w = welch_ratio(a, b, level)
+        ch = _verdict(source, "ratio", w, 1.0, 1 / (1 + same_within), 1 + same_within, *words)
+    else:
+        band = same_within * abs(statistics.median(a))
+        show = (lambda x: ("+" if x >= 0 else "") + duration(x)) if in_ms else (lambda x: f"{x:+.3g}")
+        w = welch(a, b, level)
+        ch = _verdict(source, "difference", w, 0.0, -band, band, "smaller", "larger", show)
+    return replace(ch, why=f"{ch.why} ({runs})", p_value=w.p_value)
+
+
+def beyond_floor(ch: Change, floor: float, reference: float, runs_needed: int) -> Change:
+    """A verdict between inputs with too few runs: kept only where the whole interval lies
+    beyond ``floor`` (a ratio outside [1/(1+floor), 1+floor], a difference beyond floor x
+    |reference|), the spread that single runs of one configuration show; otherwise uncertain,
+    saying what a verdict needs."""
+    if ch.verdict not in DIRECTIONAL + ("same",) or ch.ci_low is None or ch.ci_high is None:
+        return ch
+    if ch.kind == "ratio":
+        beyond = ch.ci_low > 1 + floor or ch.ci_high < 1 / (1 + floor)
+    else:
+        beyond = ch.ci_low > floor * abs(reference) or ch.ci_high < -floor * abs(reference)
+    if ch.verdict in DIRECTIONAL and beyond:
+        return replace(ch, why=f"{ch.why}, and beyond the +/-{floor:.0%} that single runs differ by")
+    return replace(ch, verdict="uncertain",
+                   why=f"single runs differ by up to +/-{floor:.0%} on their own: a verdict within "
+                       f"that needs --runs {runs_needed} on both sides")
 
 
 def _verdict(source: str, kind: str, s: Shift, none: float, band_low: float, band_high: float,
@@ -97,4 +136,5 @@ def holm_adjust(configs: list) -> list:
                                   for row in c.rows)) for c in configs]
 
 
-__all__ = ["Change", "judge_times", "judge_difference", "holm_adjust", "DIRECTIONAL"]
+__all__ = ["Change", "judge_times", "judge_difference", "judge_runs", "beyond_floor",
+           "holm_adjust", "DIRECTIONAL"]

@@ -1,4 +1,5 @@
-"""The model of a sweep, from its measured configurations (see anethru/fit.py for the methods):
+"""The model of a sweep, from its measured configurations (the methods: anethru.results.fit
+and anethru.results.crossover):
 
 - round-trip overhead per layer = alpha + beta * bytes, over every size (latency and inverse
   bandwidth of the round trip);
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Optional, Sequence
 import numpy as np
 
 from anethru.results import fit
+from anethru.results.crossover import BELOW, CROSSOVER_SHARE, SMALL_SHARE, Crossing, crossing
 from anethru.results.stats import CI_LEVEL
 
 if TYPE_CHECKING:
@@ -49,8 +51,8 @@ class Series:
     overhead_ms: tuple[float, ...]    # medians per size
     kernel_ms: tuple[float, ...]      # run_only per kernel, medians per size
     kernel: Figure
-    crossover: fit.Crossing           # round trip = kernel time
-    small: fit.Crossing               # round trip under SMALL_SHARE of a sequential layer
+    crossover: Crossing               # round trip = kernel time
+    small: Crossing                   # round trip under SMALL_SHARE of a sequential layer
 
     @property
     def shares(self) -> tuple[Optional[float], ...]:
@@ -81,7 +83,7 @@ class SweepModel:
     def to_dict(self) -> dict:
         return {"method": METHOD, "ci_level": self.ci_level, "replicates": self.replicates,
                 "bootstrap_seed": self.seed, "sizes": self.sizes, "left_out": list(self.left_out),
-                "crossover_share": fit.CROSSOVER_SHARE, "small_share": fit.SMALL_SHARE,
+                "crossover_share": CROSSOVER_SHARE, "small_share": SMALL_SHARE,
                 "round_trip": self.round_trip.to_dict(), "memcpy": self.memcpy.to_dict(),
                 "series": [s.to_dict() for s in self.series]}
 
@@ -138,10 +140,9 @@ def build_model(results: Sequence["CeilingResult"]) -> SweepModel:
             tuple(float(v) for v in med_o[at]), tuple(float(v) for v in med_k[at]),
             _figure("run_only", "ms per kernel", [labels[i] for i in at], xs, med_k[at],
                     boot_k[:, at]),
-            fit.crossing(xs, med_o[at], med_k[at], boot_o[:, at], boot_k[:, at],
-                         fit.CROSSOVER_SHARE),
-            fit.crossing(xs, med_o[at], med_k[at], boot_o[:, at], boot_k[:, at],
-                         fit.SMALL_SHARE, side=fit.BELOW)))
+            crossing(xs, med_o[at], med_k[at], boot_o[:, at], boot_k[:, at], CROSSOVER_SHARE),
+            crossing(xs, med_o[at], med_k[at], boot_o[:, at], boot_k[:, at], SMALL_SHARE,
+                     side=BELOW)))
     return SweepModel(round_trip, memcpy, tuple(series), len(usable), left_out)
 
 

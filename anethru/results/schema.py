@@ -35,7 +35,18 @@ next, so every version ever written keeps loading):
 - ``anethru.sweep/2`` (issue 19): the fit's intervals are widened by the Birge ratio, and the
   points are ``anethru.ceiling/3`` (the overhead from per-pass pairs).  Upgrade from 1: the
   stated model is dropped (recomputed on load).
+- ``anethru.ceiling/4``, ``anethru.suite/4``, ``anethru.sweep/3`` (issue 19): ``stopping``
+  gains ``overhead_within`` (ms per layer): the user's absolute bound for the round trip's
+  half-width, which the stopping rule (anethru.results.verdict) then uses instead of precision
+  x the copy, so a loader re-checking ``stopped_by`` needs it; null when none was given.  Several
+  results of one configuration in a suite are its runs (``anethru --runs N``).  Upgrade from
+  ceiling/3, suite/3, sweep/2: nothing changes (no bound was given; the points and results are
+  upgraded with their document).
 - ``anethru.compare/1``: what ``anethru compare --json`` prints (written, never read back).
+- ``anethru.compare/2`` (issue 19): several results of one configuration in one input are its
+  runs; each value gains ``runs`` (how many runs it is over: the runs' medians, their median and
+  interval), and the document ``min_runs`` (runs per input from which verdicts are between runs,
+  Welch's t test) and ``single_run_floor`` (with fewer, a verdict only beyond this change).
 - ``anethru.sweep/1``: what ``anethru sweep --json`` prints (anethru/sweep_result.py): the grid,
   the settings, ``anethru.ceiling/2`` results of the configurations measured (``points``, in grid
   order), failures, the configuration a Ctrl-C interrupted, the worker batches (when a compile
@@ -63,7 +74,7 @@ from anethru.results.validation import (ANNOTATIONS, KEYWORDS, STATED_FIGURE_RTO
                                         check_stated_model, check_sweep_consistency, validate)
 
 # Current version of each kind of document.
-CURRENT = {"ceiling": 3, "suite": 3, "compare": 1, "sweep": 2}
+CURRENT = {"ceiling": 4, "suite": 4, "compare": 2, "sweep": 3}
 
 _NAME = re.compile(r"anethru\.([a-z]+)/([0-9]{1,6})")
 
@@ -153,6 +164,15 @@ def _suite_2_to_3(doc: dict) -> dict:
     return out
 
 
+def _renamed(kind: str, version: int) -> Callable[[dict], dict]:
+    """An upgrade step that changes only the version: what the document says still holds."""
+    def step(doc: dict) -> dict:
+        out = dict(doc)
+        out["schema"] = name_of(kind, version)
+        return out
+    return step
+
+
 def _sweep_1_to_2(doc: dict) -> dict:
     out = dict(doc)
     out["schema"] = name_of("sweep", 2)
@@ -174,6 +194,9 @@ UPGRADES: dict[tuple[str, int], Callable[[dict], dict]] = {
     ("ceiling", 2): _ceiling_2_to_3,
     ("suite", 2): _suite_2_to_3,
     ("sweep", 1): _sweep_1_to_2,
+    ("ceiling", 3): _renamed("ceiling", 4),
+    ("suite", 3): _renamed("suite", 4),
+    ("sweep", 2): _renamed("sweep", 3),
 }
 
 

@@ -5,12 +5,12 @@ and every model figure recomputed from the raw blocks and checked against what i
 
 The document, for readers without anethru (a results gallery, a notebook):
 
-    {"schema": "anethru.sweep/2",
+    {"schema": "anethru.sweep/3",
      "backend", "device", "simulated", "kernels",
      "grid": {"description", "configs": [[channels, spatial], ...]},   # in measuring order
      "settings": {"tests", "precision", "max_time_s", "repeats", "iters", "warmup", "weights"},
      "batches": null | {"compile_limit", "compiles_per_config", "configs_per_batch", "count"},
-     "points": [anethru.ceiling/3 documents: the configurations measured, in grid order],
+     "points": [anethru.ceiling/4 documents: the configurations measured, in grid order],
      "failures": [{"channels", "spatial", "error", "message"}],
      "interrupted": null | {"channels", "spatial"},                    # Ctrl-C stopped it there
      "model": {... see SweepModel.to_dict: fits, residuals, crossovers ...},

@@ -1,6 +1,7 @@
 """Two independent samples: the Mann-Whitney U test, its interval for the shift between them
-(Hodges-Lehmann), its p-value, and Holm's correction over many such tests; what ``anethru
-compare`` uses (see the module docstring of anethru.results.stats)."""
+(Hodges-Lehmann), its p-value; Welch's t test for a few values per side (the runs' medians);
+and Holm's correction over many such tests; what ``anethru compare`` uses (see the module
+docstring of anethru.results.stats)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from anethru.results.stats import CI_LEVEL, UndefinedFigure
+from anethru.results.student import t_quantile, t_two_sided_p
 
 # Samples per side up to which shift_ci uses U's exact distribution (n * m <= this).
 EXACT_U_MAX_CELLS = 2500
@@ -104,6 +106,41 @@ def mann_whitney_p(a: Sequence[float], b: Sequence[float]) -> float:
     sigma = math.sqrt(n * m * (n + m + 1) / 12)
     z = (abs(u - mu) - 0.5) / sigma
     return min(1.0, 2 * (1 - NormalDist().cdf(max(z, 0.0))))
+
+
+@dataclass(frozen=True)
+class WelchShift(Shift):
+    """The difference of means b - a with Welch's interval, its two-sided p-value and degrees
+    of freedom."""
+
+    p_value: float = 1.0
+    df: Optional[float] = None
+
+
+def welch(a: Sequence[float], b: Sequence[float], level: float = CI_LEVEL) -> WelchShift:
+    """Welch's t test of equal means for two small independent samples (at least 2 values
+    each; the runs of two inputs), without assuming equal variances."""
+    x, y = np.asarray(a, float), np.asarray(b, float)
+    if len(x) < 2 or len(y) < 2:
+        raise ValueError(f"Welch's test needs at least 2 values per side; got {len(x)} and {len(y)}")
+    diff = float(y.mean() - x.mean())
+    va, vb = float(x.var(ddof=1)) / len(x), float(y.var(ddof=1)) / len(y)
+    se = math.sqrt(va + vb)
+    if se == 0:   # no spread on either side (a simulated clock): the difference is exact
+        return WelchShift(diff, diff, diff, level, 1.0 if diff == 0 else 0.0, None)
+    df = (va + vb) ** 2 / (va ** 2 / (len(x) - 1) + vb ** 2 / (len(y) - 1))
+    half = t_quantile(level, df) * se
+    return WelchShift(diff, diff - half, diff + half, level, t_two_sided_p(diff / se, df), df)
+
+
+def welch_ratio(a: Sequence[float], b: Sequence[float], level: float = CI_LEVEL) -> WelchShift:
+    """The ratio b / a of two samples of positive values: Welch on their logarithms (the
+    geometric means' ratio and its interval)."""
+    if min(a) <= 0 or min(b) <= 0:
+        raise UndefinedFigure("a ratio needs positive values")
+    w = welch(np.log(np.asarray(a, float)), np.log(np.asarray(b, float)), level)
+    return WelchShift(math.exp(w.estimate), math.exp(w.ci_low), math.exp(w.ci_high), w.ci_level,
+                      w.p_value, w.df)
 
 
 def holm(pvalues: Sequence[float], alpha: float = 1 - CI_LEVEL) -> list[bool]:

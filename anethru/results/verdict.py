@@ -5,8 +5,9 @@ of a saved result and refuses one whose stated ``stopped_by`` its blocks contrad
 Stop on precision, never on significance.  A figure is
 
 - **resolved** when its interval's half-width is within ``precision`` of its own median (a
-  per-test median), or, for the round-trip overhead, within ``precision`` of the copy measured
-  directly (memcpy_only's per-copy median; without memcpy_only, of its own median): whether the
+  per-test median), or, for the round-trip overhead, within ``overhead_within`` (ms per layer)
+  where the user gives that bound, else within ``precision`` of the copy measured directly
+  (memcpy_only's per-copy median; without memcpy_only, of its own median): whether the
   interval excludes zero plays no part, so repeated looks cannot manufacture a "significant"
   overhead;
 - **converged (not resolved)** when its noise has stopped changing: the half-width times
@@ -82,8 +83,11 @@ def _figures_at(tests: dict, pairs, kernels: int, memo: Optional[dict]):
     return at
 
 
-def target(name: str, s: Stats, found: dict[str, Stats], precision: float) -> float:
+def target(name: str, s: Stats, found: dict[str, Stats], precision: float,
+           overhead_within: Optional[float] = None) -> float:
     """The half-width a figure must reach to be resolved (ms, or the ratio's unit)."""
+    if name in OVERHEADS and overhead_within is not None:
+        return overhead_within
     if name in OVERHEADS and "memcpy_only" in found:
         return precision * abs(found["memcpy_only"].median)
     return precision * abs(s.median)
@@ -95,7 +99,8 @@ def _noise(s: Stats) -> Optional[float]:
 
 
 def statuses(tests: dict, pairs, kernels: int, rounds: int, precision: float,
-             memo: Optional[dict] = None) -> dict[str, Optional[str]]:
+             overhead_within: Optional[float] = None, memo: Optional[dict] = None
+             ) -> dict[str, Optional[str]]:
     """Each figure's status after ``rounds`` rounds: RESOLVED, CONVERGED, or None (neither).
     ``memo``: see _figures_at."""
     at = _figures_at(tests, pairs, kernels, memo)
@@ -104,7 +109,7 @@ def statuses(tests: dict, pairs, kernels: int, rounds: int, precision: float,
     out: dict[str, Optional[str]] = {}
     for name, s in now.items():
         hw = s.half_width
-        if hw is not None and hw <= target(name, s, now, precision):
+        if hw is not None and hw <= target(name, s, now, precision, overhead_within):
             out[name] = RESOLVED
             continue
         out[name] = None
@@ -120,11 +125,13 @@ def statuses(tests: dict, pairs, kernels: int, rounds: int, precision: float,
 
 
 def shortfall(tests: dict, pairs, kernels: int, rounds: int, precision: float,
-              memo: Optional[dict] = None) -> list[str]:
+              overhead_within: Optional[float] = None, memo: Optional[dict] = None
+              ) -> list[str]:
     """What keeps a run from stopping, one phrase per open figure (empty when it may stop)."""
     now = _figures_at(tests, pairs, kernels, memo)(rounds)
     out = []
-    for name, v in statuses(tests, pairs, kernels, rounds, precision, memo).items():
+    for name, v in statuses(tests, pairs, kernels, rounds, precision, overhead_within,
+                            memo).items():
         if v is not None:
             continue
         s = now[name]
@@ -132,7 +139,7 @@ def shortfall(tests: dict, pairs, kernels: int, rounds: int, precision: float,
             out.append(f"{name} has no interval yet ({s.n} sample{'s' if s.n != 1 else ''})")
         elif name in OVERHEADS:
             out.append(f"{name} +/-{s.half_width:.3g} ms (target +/-"
-                       f"{target(name, s, now, precision):.3g} ms)")
+                       f"{target(name, s, now, precision, overhead_within):.3g} ms)")
         else:
             rel = s.relative_half_width
             out.append(f"{name} +/-{rel:.1%}" if rel is not None else
@@ -145,7 +152,7 @@ def check_stopped_by(stopping, tests: dict, pairs, kernels: int, rounds: int) ->
     predicate that stops a run, recomputed.  Results without ``stopping.rule`` are not checked."""
     if stopping.rule != RULE or stopping.criterion != "precision":
         return None
-    st = statuses(tests, pairs, kernels, rounds, stopping.precision)
+    st = statuses(tests, pairs, kernels, rounds, stopping.precision, stopping.overhead_within)
     now = finished(st)
     said = stopping.stopped_by
     if said in ("precision", "converged") and now != said:

@@ -44,7 +44,7 @@ def result_warnings(tests: dict[str, Any], derived: dict[str, Derived], config: 
     if stopping.stopped_by in ("max_time", "max_repeats") and stopping.criterion == "precision":
         if stopping.rule == verdict.RULE:
             missing = verdict.shortfall(tests, pairs, config.kernels, config.repeats,
-                                        stopping.precision)
+                                        stopping.precision, stopping.overhead_within)
         else:   # a result written before the rule: its own predicate
             missing = precision_shortfall(
                 {n: t.per_unit_ms for n, t in tests.items()}, s,

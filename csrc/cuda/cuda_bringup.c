@@ -3,11 +3,14 @@
  *
  * The first steps are exactly the ones cuda_driver.c takes to load the driver (the same
  * functions), run on a driver of the session's own rather than the process's, so each can fail
- * on its own and say why in the driver's words.  Then one conv launch, the chain captured into a
- * CUDA graph and launched, the identity chain's output checked bit for bit, and the conv variant
- * the tuner picks.  The session keeps what the steps made (its reference to the primary context,
- * the modules, a stream, buffers, the graph) until it is closed, which undoes all of it; the
- * library stays loaded once cuInit succeeded (NVIDIA does not support unloading an initialised
+ * on its own and say why in the driver's words.  Then the backend's own kernel code
+ * (cuda_chain.c, the calls cuda_backend.c compiles and runs a kernel with), one call at a time:
+ * its buffers and one launch of the FMA conv, the variant the tuner picks, the chain of that
+ * variant captured into a CUDA graph and launched, and the identity chain's output checked bit
+ * for bit through the backend's staging copies.  So the doctor cannot pass where the backend's
+ * variant computes wrong.  The session keeps what the steps made (its reference to the primary
+ * context, the modules, the chain) until it is closed, which undoes all of it; the library
+ * stays loaded once cuInit succeeded (NVIDIA does not support unloading an initialised
  * driver).  Which steps depend on which is the caller's business (anethru/bringup/cuda.py); a
  * step whose prerequisite is missing says so.  One thread at a time per session.
  */
@@ -20,13 +23,13 @@
 #include <string.h>
 
 #include "backend.h"
-#include "cuda_driver.h"
 #include "cuda/kernels/cuda_kernels.h"
+#include "cuda_chain.h"
+#include "cuda_driver.h"
 #include "cuda_tuner.h"
 
 struct anethru_cuda_bringup {
     int channels, spatial, layers;
-    size_t bytes;               /* one C x S fp16 tensor */
     char path[PATH_MAX];        /* the library, as cuda_library_path names it */
     int from_env;
     void *lib;
@@ -34,12 +37,8 @@ struct anethru_cuda_bringup {
     cuda_driver drv;            /* filled step by step, as cuda_driver.c fills the backend's */
     CUcontext previous;         /* current on this thread before the context step */
     CUmodule module[CUDA_NMODULES];
-    CUstream stream;
-    CUdeviceptr weights;        /* layers x C x C identity weights */
-    CUdeviceptr in, out, between[2];
-    uint16_t *host;             /* C x S: an input pattern, then what came back */
-    int launched;               /* the launch step's stream and buffers are all there */
-    CUgraphExec graph;
+    cuda_chain chain;           /* the backend's kernel of identity layers, opened by the launch */
+    int launched, tuned;        /* the launch and the variant steps passed */
 };
 
 static const int module_sm[CUDA_NMODULES] = {ANETHRU_CUDA_BASE_SM, ANETHRU_CUDA_ASYNC_SM};
@@ -59,11 +58,6 @@ anethru_cuda_bringup *anethru_cuda_bringup_open(int channels, int spatial, int l
     anethru_cuda_bringup *b = calloc(1, sizeof *b);
     if (!b) return NULL;
     b->channels = channels, b->spatial = spatial, b->layers = layers;
-    b->bytes = (size_t)channels * (size_t)spatial * 2;
-    if (!(b->host = malloc(b->bytes))) {
-        free(b);
-        return NULL;
-    }
     return b;
 }
 
@@ -75,19 +69,13 @@ void anethru_cuda_bringup_close(anethru_cuda_bringup *b)
         /* Everything below belongs to the primary context: free it there, then give this
          * thread back the context it had and drop the session's reference. */
         cu->cuCtxSetCurrent(b->drv.ctx);
-        if (b->stream) cu->cuStreamSynchronize(b->stream);
-        if (b->graph) cu->cuGraphExecDestroy(b->graph);
-        CUdeviceptr dev[] = {b->weights, b->in, b->out, b->between[0], b->between[1]};
-        for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++)
-            if (dev[i]) cu->cuMemFree_v2(dev[i]);
-        if (b->stream) cu->cuStreamDestroy_v2(b->stream);
+        cuda_chain_close(&b->chain);
         for (int m = 0; m < CUDA_NMODULES; m++)
             if (b->module[m]) cu->cuModuleUnload(b->module[m]);
         cu->cuCtxSetCurrent(b->previous);
         cu->cuDevicePrimaryCtxRelease_v2(b->drv.device);
     }
     if (b->lib && !b->initialised) dlclose(b->lib);
-    free(b->host);
     free(b);
 }
 
@@ -112,15 +100,6 @@ static void fill_input(uint16_t *x, size_t n, uint32_t seed)
         uint16_t exponent = (uint16_t)(11 + ((state >> 12) & 3u)); /* 2^-4 .. 2^-1 */
         x[i] = (uint16_t)(sign | exponent << 10 | ((state >> 16) & 0x3ffu));
     }
-}
-
-/* The FMA kernel on layer `layer`'s weights, src -> dst (it fits every shape). */
-static CUresult launch_layer(anethru_cuda_bringup *b, int layer, CUdeviceptr src, CUdeviceptr dst)
-{
-    CUdeviceptr w = b->weights + (CUdeviceptr)layer * (CUdeviceptr)b->channels *
-                                     (CUdeviceptr)b->channels * 2;
-    cuda_bench bench = {b->stream, w, src, dst, b->channels, b->spatial, 0};
-    return cuda_launch_variant(&b->drv, cuda_fma_variant, &bench);
 }
 
 /* ------------------------------------------------------------------ the driver's own steps */
@@ -243,195 +222,64 @@ static int step_module(anethru_cuda_bringup *b, int m, char *msg, size_t msglen)
     return ANETHRU_OK;
 }
 
-/* ------------------------------------------------------------------ running kernels */
+/* ------------------------------------------------------------------ the backend's kernel */
 
+/* layers x C x C fp16 identity weights (1.0 on each diagonal), or NULL without memory. */
+static uint16_t *identity_weights(int channels, int layers)
+{
+    size_t per = (size_t)channels * (size_t)channels;
+    uint16_t *w = calloc(per * (size_t)layers, sizeof *w);
+    for (int l = 0; w && l < layers; l++)
+        for (int i = 0; i < channels; i++)
+            w[per * (size_t)l + (size_t)i * (size_t)channels + (size_t)i] = 0x3c00;
+    return w;
+}
+
+/* The backend's kernel of identity layers opened (its buffers, as a compile allocates them),
+ * and one launch of its first layer with the FMA conv, the variant every shape fits. */
 static int step_launch(anethru_cuda_bringup *b, char *msg, size_t msglen)
 {
-    const cuda_driver_api *cu = &b->drv.api;
-    int rc = need(b->module[CUDA_MODULE_BASE] && b->drv.conv[cuda_fma_variant] && !b->stream,
+    cuda_chain *ch = &b->chain;
+    int rc = need(b->module[CUDA_MODULE_BASE] && b->drv.conv[cuda_fma_variant] && !ch->drv,
                   "the base PTX module (and no launch yet)", msg, msglen);
     if (rc || (rc = cuda_make_current(&b->drv, msg, msglen))) return rc;
-    size_t per = (size_t)b->channels * (size_t)b->channels;
-    uint16_t *w = calloc(per * (size_t)b->layers, sizeof *w);
+    uint16_t *w = identity_weights(b->channels, b->layers);
     if (!w) {
         anethru_set_error(msg, msglen, "out of memory for %d identity layers", b->layers);
         return ANETHRU_E_NOMEM;
     }
-    for (int l = 0; l < b->layers; l++)
-        for (int i = 0; i < b->channels; i++)
-            w[per * (size_t)l + (size_t)i * (size_t)b->channels + (size_t)i] = 0x3c00; /* 1.0 */
-    fill_input(b->host, b->bytes / 2, 1u);
-    CUresult r;
-    const char *what = "";
-    /* What it allocates stays with the session (the next steps use it); close frees it. */
-#define TRY(call, label)                                  \
-    do {                                                  \
-        what = label;                                     \
-        if ((r = (call)) != CUDA_SUCCESS) goto cuda_failed; \
-    } while (0)
-    TRY(cu->cuStreamCreate(&b->stream, CU_STREAM_NON_BLOCKING), "cuStreamCreate");
-    TRY(cu->cuMemAlloc_v2(&b->weights, per * (size_t)b->layers * 2), "cuMemAlloc(weights)");
-    TRY(cu->cuMemAlloc_v2(&b->in, b->bytes), "cuMemAlloc(input)");
-    TRY(cu->cuMemAlloc_v2(&b->out, b->bytes), "cuMemAlloc(output)");
-    for (int i = 0; i < 2; i++)
-        TRY(cu->cuMemAlloc_v2(&b->between[i], b->bytes), "cuMemAlloc(intermediate)");
-    TRY(cu->cuMemcpyHtoDAsync_v2(b->weights, w, per * (size_t)b->layers * 2, b->stream),
-        "cuMemcpyHtoD(weights)");
-    TRY(cu->cuMemcpyHtoDAsync_v2(b->in, b->host, b->bytes, b->stream), "cuMemcpyHtoD(input)");
-    TRY(cu->cuStreamSynchronize(b->stream), "cuStreamSynchronize(upload)");
-#undef TRY
+    /* What it opens stays with the session (the next steps use it); close frees it. */
+    rc = cuda_chain_open(ch, &b->drv, b->channels, b->spatial, b->layers, 0, w, msg, msglen);
     free(w);
-    w = NULL;
-    const char *entry = cuda_variants[cuda_fma_variant].entry;
-    char label[160];
-    unsigned grid[2], block[2];
-    cuda_variant_geometry(&cuda_variants[cuda_fma_variant], b->channels, b->spatial, grid, block);
-    if ((r = launch_layer(b, 0, b->in, b->out)) != CUDA_SUCCESS) {
-        snprintf(label, sizeof label, "cuLaunchKernel(%s, %dx%d)", entry, b->channels, b->spatial);
-        return cuda_fail(&b->drv, ANETHRU_E_EVAL, r, label, msg, msglen);
-    }
-    if ((r = cu->cuStreamSynchronize(b->stream)) != CUDA_SUCCESS) {
-        snprintf(label, sizeof label, "cuStreamSynchronize after %s", entry);
-        return cuda_fail(&b->drv, ANETHRU_E_EVAL, r, label, msg, msglen);
-    }
+    if (rc) return rc;
+    fill_input(ch->host[ANETHRU_PORT_INPUT], ch->bytes / 2, 1u);
+    if ((rc = cuda_chain_push(ch, ANETHRU_PORT_INPUT, ANETHRU_E_EVAL, msg, msglen)) ||
+        (rc = cuda_chain_run(ch, msg, msglen)))
+        return rc;
     b->launched = 1;
+    unsigned grid[2], block[2];
+    cuda_variant_geometry(&cuda_variants[ch->variant], b->channels, b->spatial, grid, block);
     anethru_set_error(msg, msglen, "%s on %dx%d (grid %ux%u, block %ux%u): cuLaunchKernel and "
-                      "cuStreamSynchronize succeeded", entry, b->channels,
-                      b->spatial, grid[0], grid[1], block[0], block[1]);
-    return ANETHRU_OK;
-
-cuda_failed:
-    free(w);
-    return cuda_fail(&b->drv, r == CUDA_ERROR_OUT_OF_MEMORY ? ANETHRU_E_NOMEM : ANETHRU_E_COMPILE,
-                     r, what, msg, msglen);
-}
-
-/* Capture the chain (ping-pong through the intermediates, the last layer into `out`), as the
- * backend's `chained` kernel does, into one executable graph. */
-static int capture_chain(anethru_cuda_bringup *b, char *msg, size_t msglen)
-{
-    const cuda_driver_api *cu = &b->drv.api;
-    CUresult r = cu->cuStreamBeginCapture_v2(b->stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL);
-    if (r != CUDA_SUCCESS)
-        return cuda_fail(&b->drv, ANETHRU_E_UNSUPPORTED, r, "cuStreamBeginCapture", msg, msglen);
-    CUresult rl = CUDA_SUCCESS;
-    int layer = 0;
-    for (CUdeviceptr src = b->in; layer < b->layers && rl == CUDA_SUCCESS; layer++) {
-        CUdeviceptr dst = layer == b->layers - 1 ? b->out : b->between[layer % 2];
-        rl = launch_layer(b, layer, src, dst);
-        src = dst;
-    }
-    CUgraph graph = NULL;
-    r = cu->cuStreamEndCapture(b->stream, &graph); /* always: the stream must leave capture */
-    if (rl != CUDA_SUCCESS || r != CUDA_SUCCESS) {
-        if (graph) cu->cuGraphDestroy(graph);
-        char what[160];
-        snprintf(what, sizeof what, rl != CUDA_SUCCESS ? "cuLaunchKernel(%s, layer %d) under "
-                 "stream capture" : "cuStreamEndCapture", cuda_variants[cuda_fma_variant].entry,
-                 layer - 1);
-        return cuda_fail(&b->drv, ANETHRU_E_COMPILE, rl != CUDA_SUCCESS ? rl : r, what, msg,
-                         msglen);
-    }
-    r = cu->cuGraphInstantiateWithFlags(&b->graph, graph, 0);
-    cu->cuGraphDestroy(graph); /* the executable graph does not need its template */
-    if (r != CUDA_SUCCESS) {
-        b->graph = NULL;
-        return cuda_fail(&b->drv, ANETHRU_E_COMPILE, r, "cuGraphInstantiate", msg, msglen);
-    }
+                      "cuStreamSynchronize succeeded", cuda_variants[ch->variant].entry,
+                      b->channels, b->spatial, grid[0], grid[1], block[0], block[1]);
     return ANETHRU_OK;
 }
 
-static int run_graph(anethru_cuda_bringup *b, char *msg, size_t msglen)
-{
-    CUresult r = b->drv.api.cuGraphLaunch(b->graph, b->stream);
-    if (r != CUDA_SUCCESS)
-        return cuda_fail(&b->drv, ANETHRU_E_EVAL, r, "cuGraphLaunch", msg, msglen);
-    r = b->drv.api.cuStreamSynchronize(b->stream);
-    if (r != CUDA_SUCCESS)
-        return cuda_fail(&b->drv, ANETHRU_E_EVAL, r, "cuStreamSynchronize after the graph", msg,
-                         msglen);
-    return ANETHRU_OK;
-}
-
-static int step_graph(anethru_cuda_bringup *b, char *msg, size_t msglen)
-{
-    int rc = need(b->launched && !b->graph, "the launch (and no graph yet)", msg, msglen);
-    if (rc || (rc = cuda_make_current(&b->drv, msg, msglen))) return rc;
-    if (b->drv.no_graphs) {
-        char missing[256];
-        cuda_missing_entry_points(&b->drv, 0, missing, sizeof missing);
-        anethru_set_error(msg, msglen, "%s (missing: %s)", b->drv.no_graphs, missing);
-        return ANETHRU_E_UNSUPPORTED;
-    }
-    if ((rc = capture_chain(b, msg, msglen)) || (rc = run_graph(b, msg, msglen))) return rc;
-    anethru_set_error(msg, msglen, "%d launches captured into one graph, instantiated, launched "
-                      "and synchronized", b->layers);
-    return ANETHRU_OK;
-}
-
-/* A fresh input through the graph of identity layers: output == input, bit for bit. */
-static int step_identity(anethru_cuda_bringup *b, char *msg, size_t msglen)
-{
-    const cuda_driver_api *cu = &b->drv.api;
-    int rc = need(b->graph != NULL, "the graph", msg, msglen);
-    if (rc || (rc = cuda_make_current(&b->drv, msg, msglen))) return rc;
-    size_t n = b->bytes / 2;
-    uint16_t *in = malloc(b->bytes);
-    if (!in) {
-        anethru_set_error(msg, msglen, "out of memory");
-        return ANETHRU_E_NOMEM;
-    }
-    fill_input(in, n, 2u);
-    memset(b->host, 0, b->bytes);
-    CUresult r;
-    const char *what = NULL;
-    /* The output is cleared first, so what the graph step left there cannot pass for this run. */
-    if ((r = cu->cuMemcpyHtoDAsync_v2(b->in, in, b->bytes, b->stream)) != CUDA_SUCCESS)
-        what = "cuMemcpyHtoD(input)";
-    else if ((r = cu->cuMemcpyHtoDAsync_v2(b->out, b->host, b->bytes, b->stream)) != CUDA_SUCCESS)
-        what = "cuMemcpyHtoD(output)";
-    else if ((r = cu->cuStreamSynchronize(b->stream)) != CUDA_SUCCESS)
-        what = "cuStreamSynchronize(upload)";
-    else if ((rc = run_graph(b, msg, msglen)) != ANETHRU_OK)
-        ; /* its message is in msg */
-    else if ((r = cu->cuMemcpyDtoHAsync_v2(b->host, b->out, b->bytes, b->stream)) != CUDA_SUCCESS)
-        what = "cuMemcpyDtoH(output)";
-    else if ((r = cu->cuStreamSynchronize(b->stream)) != CUDA_SUCCESS)
-        what = "cuStreamSynchronize(download)";
-    if (what) rc = cuda_fail(&b->drv, ANETHRU_E_EVAL, r, what, msg, msglen);
-    if (rc == ANETHRU_OK) {
-        size_t bad = 0, first = 0;
-        for (size_t i = n; i-- > 0;)
-            if (in[i] != b->host[i]) bad++, first = i;
-        if (bad) {
-            anethru_set_error(msg, msglen, "%d identity layers: the output differs from the input "
-                              "in %zu of %zu values; first at [c=%zu, s=%zu]: 0x%04x, expected "
-                              "0x%04x", b->layers, bad, n, first / (size_t)b->spatial,
-                              first % (size_t)b->spatial, b->host[first], in[first]);
-            rc = ANETHRU_E_EVAL;
-        } else {
-            anethru_set_error(msg, msglen, "%d identity layers through the graph: output == "
-                              "input, bit for bit (%zu fp16 values)", b->layers, n);
-        }
-    }
-    free(in);
-    return rc;
-}
-
-/* The variant the tuner picks for the session's shape, timed on the session's stream and
- * buffers (or the one picked earlier in this process, or ANETHRU_CUDA_KERNEL's). */
+/* The variant the backend's kernel launches from here on: the tuner's pick for the session's
+ * shape, timed on the kernel's stream and buffers (or the one picked earlier in this process,
+ * or ANETHRU_CUDA_KERNEL's). */
 static int step_variant(anethru_cuda_bringup *b, char *msg, size_t msglen)
 {
-    int rc = need(b->launched, "the launch", msg, msglen);
+    int rc = need(b->launched && !b->chain.graph, "the launch (and no graph yet)", msg, msglen);
     if (rc || (rc = cuda_make_current(&b->drv, msg, msglen))) return rc;
-    cuda_bench bench = {b->stream, b->weights, b->in, b->out, b->channels, b->spatial, 0};
-    int variant, before = anethru_cuda_choices_made();
-    if ((rc = cuda_choose_variant(&b->drv, &bench, &variant, msg, msglen))) return rc;
+    int before = anethru_cuda_choices_made();
+    if ((rc = cuda_chain_tune(&b->chain, msg, msglen))) return rc;
+    b->tuned = 1;
     anethru_cuda_choice rec;
     if (anethru_cuda_kernel_choice(b->channels, b->spatial, 0, &rec) != ANETHRU_OK) {
         /* Without memory for the record, the tuner still chose. */
-        anethru_set_error(msg, msglen, "%s for %dx%d", cuda_variants[variant].name, b->channels,
-                          b->spatial);
+        anethru_set_error(msg, msglen, "%s for %dx%d", cuda_variants[b->chain.variant].name,
+                          b->channels, b->spatial);
         return ANETHRU_OK;
     }
     char how[96] = "";
@@ -443,6 +291,63 @@ static int step_variant(anethru_cuda_bringup *b, char *msg, size_t msglen)
     anethru_set_error(msg, msglen, "%s for %dx%d%s: %s", rec.kernel, b->channels, b->spatial, how,
                       rec.detail);
     return ANETHRU_OK;
+}
+
+/* The layers of the chosen variant captured into one graph by the backend's code, launched. */
+static int step_graph(anethru_cuda_bringup *b, char *msg, size_t msglen)
+{
+    int rc = need(b->tuned && !b->chain.graph, "the conv variant (and no graph yet)", msg, msglen);
+    if (rc || (rc = cuda_make_current(&b->drv, msg, msglen))) return rc;
+    if (b->drv.no_graphs) { /* said with the entry points the driver lacks */
+        char missing[256];
+        cuda_missing_entry_points(&b->drv, 0, missing, sizeof missing);
+        anethru_set_error(msg, msglen, "%s (missing: %s)", b->drv.no_graphs, missing);
+        return ANETHRU_E_UNSUPPORTED;
+    }
+    if ((rc = cuda_chain_capture(&b->chain, msg, msglen)) ||
+        (rc = cuda_chain_run(&b->chain, msg, msglen)))
+        return rc;
+    anethru_set_error(msg, msglen, "%d launches of %s captured into one graph, instantiated, "
+                      "launched and synchronized", b->layers, cuda_variants[b->chain.variant].name);
+    return ANETHRU_OK;
+}
+
+/* What came back against what went in: every value the same, bit for bit. */
+static int compare_identity(const anethru_cuda_bringup *b, const uint16_t *in,
+                            const uint16_t *out, size_t n, char *msg, size_t msglen)
+{
+    const char *variant = cuda_variants[b->chain.variant].name;
+    size_t bad = 0, first = 0;
+    for (size_t i = n; i-- > 0;)
+        if (in[i] != out[i]) bad++, first = i;
+    if (bad) {
+        anethru_set_error(msg, msglen, "%d identity layers of %s: the output differs from the "
+                          "input in %zu of %zu values; first at [c=%zu, s=%zu]: 0x%04x, expected "
+                          "0x%04x", b->layers, variant, bad, n, first / (size_t)b->spatial,
+                          first % (size_t)b->spatial, out[first], in[first]);
+        return ANETHRU_E_EVAL;
+    }
+    anethru_set_error(msg, msglen, "%d identity layers of %s through the graph: output == input, "
+                      "bit for bit (%zu fp16 values)", b->layers, variant, n);
+    return ANETHRU_OK;
+}
+
+/* A fresh input through the graph of identity layers, in and out through the backend's staging
+ * copies (as `chained` moves data); the output is cleared first, so what the graph step left
+ * there cannot pass for this run. */
+static int step_identity(anethru_cuda_bringup *b, char *msg, size_t msglen)
+{
+    cuda_chain *ch = &b->chain;
+    int rc = need(ch->graph != NULL, "the graph", msg, msglen);
+    if (rc || (rc = cuda_make_current(&b->drv, msg, msglen))) return rc;
+    uint16_t *in = ch->host[ANETHRU_PORT_INPUT], *out = ch->host[ANETHRU_PORT_OUTPUT];
+    fill_input(in, ch->bytes / 2, 2u);
+    if ((rc = cuda_chain_push(ch, ANETHRU_PORT_INPUT, ANETHRU_E_EVAL, msg, msglen)) ||
+        (rc = cuda_chain_clear_output(ch, ANETHRU_E_EVAL, msg, msglen)) ||
+        (rc = cuda_chain_run(ch, msg, msglen)) ||
+        (rc = cuda_chain_pull(ch, ANETHRU_PORT_OUTPUT, ANETHRU_E_EVAL, msg, msglen)))
+        return rc;
+    return compare_identity(b, in, out, ch->bytes / 2, msg, msglen);
 }
 
 /* ------------------------------------------------------------------ dispatch */
