@@ -41,7 +41,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from anethru.results.stats import CI_LEVEL
+from anethru.results.stats import CI_LEVEL, row_medians
 
 BOOTSTRAP_REPLICATES = 2000
 BOOTSTRAP_SEED = 20240917
@@ -68,9 +68,8 @@ def resample_indices(sizes: Sequence[int], replicates: int = BOOTSTRAP_REPLICATE
 def bootstrap_medians(samples: Sequence[Sequence[float]], indices: Sequence[np.ndarray]
                       ) -> np.ndarray:
     """(replicates, points): each point's median over its resampled repeats."""
-    # s[idx] is a fresh array: partitioned in place (no copy of replicates x n values)
-    cols = [np.median(np.asarray(s, float)[idx], axis=1, overwrite_input=True)
-            for s, idx in zip(samples, indices)]
+    # s[idx] is a fresh array: reordered in place (no copy of replicates x n values)
+    cols = [row_medians(np.asarray(s, float)[idx]) for s, idx in zip(samples, indices)]
     return np.stack(cols, axis=1)
 
 
