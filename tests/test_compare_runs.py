@@ -18,7 +18,7 @@ from anethru.results.ceiling import CeilingResult
 from anethru.results.compare import compare
 from anethru.results.judge import DIRECTIONAL
 from anethru.results.runs import MIN_RUNS, SINGLE_RUN_FLOOR, group_runs, run_labels
-from anethru.results.student import incomplete_beta, t_quantile, t_two_sided_p
+from anethru.results.student import incomplete_beta, t_density, t_quantile, t_two_sided_p
 from anethru.results.twosample import welch, welch_ratio
 
 
@@ -31,6 +31,7 @@ def test_student_t_tail_and_quantile_match_scipy(df):
         assert t_two_sided_p(t, df) == pytest.approx(2 * scipy.stats.t.sf(t, df), rel=1e-9, abs=1e-15)
     for level in (0.8, 0.95, 0.99):
         assert t_quantile(level, df) == pytest.approx(scipy.stats.t.ppf(0.5 + level / 2, df), rel=1e-9)
+    assert t_density(1.3, df) == pytest.approx(scipy.stats.t.pdf(1.3, df), rel=1e-10)
 
 
 def test_incomplete_beta_matches_scipy_and_refuses_bad_arguments():
