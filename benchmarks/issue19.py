@@ -3,7 +3,9 @@ threshold: the figures depend on the machine and its load):
 
     python benchmarks/issue19.py [--runs 20] [--per-input 3] [--max-time 15] [--config 768x256]
                                  [--save DIR]
-    python benchmarks/issue19.py --load DIR      # the figures again from saved runs
+    python benchmarks/issue19.py --load DIR      # the figures again from saved runs (a folder
+                                                 # of run-NN.json, or one suite file such as
+                                                 # benchmarks/data/aa-768x256-cpu-2026-12-08.json)
 
 1. The round trip's 95% half-width at the configuration on the CPU backend, in the default time
    per configuration: from the per-pass pairs on the wall clock and on the thread's CPU clock,
@@ -84,17 +86,23 @@ def main() -> None:
     ap.add_argument("--max-time", type=float, default=15.0)
     ap.add_argument("--config", default="768x256")
     ap.add_argument("--save", help="write each run to DIR/run-NN.json")
-    ap.add_argument("--load", help="read the runs from DIR/run-*.json instead of measuring")
+    ap.add_argument("--load", help="read the runs from DIR/run-*.json, or from one suite file, "
+                                   "instead of measuring")
     a = ap.parse_args()
     c, s = (int(x) for x in a.config.split("x"))
     print(f"load average at start: {os.getloadavg()}")
     runs = []
     t0 = time.monotonic()
-    saved = sorted(glob.glob(os.path.join(a.load, "run-*.json"))) if a.load else []
+    saved: list = []
+    if a.load and os.path.isfile(a.load):   # one suite file: its results are the runs
+        saved = anethru.load_results(pathlib.Path(a.load))
+    elif a.load:
+        saved = sorted(glob.glob(os.path.join(a.load, "run-*.json")))
     fresh = iter(())
     for i in range(len(saved) if a.load else a.runs * a.per_input):
         if a.load:
-            r = anethru.load_results(pathlib.Path(saved[i]))[0]
+            r = saved[i] if isinstance(saved[i], anethru.CeilingResult) else \
+                anethru.load_results(pathlib.Path(saved[i]))[0]
         else:   # one invocation of `anethru --runs N`, then its runs one by one
             r = next(fresh, None)
             if r is None:

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 MIN_RUNS = 3
 # With fewer runs, a test's time gets a verdict only for a change beyond this (a ratio outside
 # [1/1.3, 1.3]): above the largest ratio between two of 36 back-to-back single runs of one
-# configuration on the idle development machine (1.23x); see the docstring.
+# configuration on the idle development machine (1.23x, benchmarks/data/
+# aa-768x256-cpu-2026-12-08-idle.json); see the docstring.
 SINGLE_RUN_FLOOR = 0.30
 
 # Options that say how a run was made, not what was measured: runs may differ in them.
