@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from typing import TYPE_CHECKING, Sequence
 
 from anethru.report.common import RULE
@@ -28,7 +29,7 @@ def between_runs_rows(results: Sequence["CeilingResult"]) -> list[list[str]]:
             m = sorted(g.medians(name))
             if not m:
                 continue
-            mid = m[len(m) // 2] if len(m) % 2 else (m[len(m) // 2 - 1] + m[len(m) // 2]) / 2
+            mid = statistics.median(m)
             unit = g.first.derived[name].unit if name in g.first.derived else "ms"
             if unit == "ms":
                 u = row_unit(mid, m[0], m[-1])

@@ -77,8 +77,8 @@ def figure_change(name: str, is_test: bool, ref: RunGroup, other: RunGroup, same
         words = ("faster", "slower") if is_test else ("smaller", "larger")
         return judge_runs(a, b, same_within, source, ratio=ratio, words=words,
                           in_ms=derived_unit != "ratio")
-    few = (f"{min(len(ref.runs), len(other.runs))} run"
-           f"{'s' if min(len(ref.runs), len(other.runs)) > 1 else ''}")
+    fewest = min(len(ref.runs), len(other.runs))
+    few = f"{fewest} run{'s' if fewest > 1 else ''}"
     if not is_test:
         # A derived figure is a small difference of large times (or a ratio of one): between
         # single runs it moves far more than the tests do (the round trip by 2x on the
