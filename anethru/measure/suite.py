@@ -7,7 +7,7 @@ from typing import Callable, Iterable, Optional, Union
 
 from anethru.errors import AnethruError, SuiteInterrupted, WorkerTimeoutError
 from anethru.measure.api import run_ceiling, stopping_rule
-from anethru.measure.worker.parent import run_in_worker
+from anethru.measure.worker.parent import check_isolate, run_in_worker
 from anethru.native import validate
 from anethru.native.vocab import SEED_CONFIGS, SEED_KERNELS
 from anethru.results.ceiling import CeilingResult
@@ -36,7 +36,7 @@ def run_suite(configs: Iterable[tuple[int, int]] = SEED_CONFIGS, *, runs: int = 
     ``progress`` (if given) is called with a line before each configuration and phase.  With
     ``keep_going=True`` a configuration that fails at run time (say, a channel count a chip
     cannot compile) becomes a :class:`ConfigFailure` in the list and the rest still run; bad
-    arguments raise either way.  ``max_time`` is per configuration.  Ctrl-C raises
+    arguments raise either way.  Ctrl-C raises
     :class:`SuiteInterrupted` (a KeyboardInterrupt) carrying the configurations that finished.
     ``isolate=True`` runs the whole suite in one fresh worker process (with ``runs`` > 1, each
     run in its own); ``timeout`` (seconds, with ``isolate=True`` only) bounds it all.
@@ -44,12 +44,7 @@ def run_suite(configs: Iterable[tuple[int, int]] = SEED_CONFIGS, *, runs: int = 
     runs = validate.positive_int("runs", runs)
     if runs > MAX_RUNS:
         raise ValueError(f"runs must be <= {MAX_RUNS}; got {runs}")
-    if not isinstance(isolate, bool):
-        raise TypeError(f"isolate must be True or False; got {isolate!r}")
-    if timeout is not None and not isolate:
-        raise ValueError(f"timeout={timeout!r} needs isolate=True: a measurement in this "
-                         "process cannot be stopped from outside")
-    if isolate and runs == 1:   # the whole suite in one worker, as before runs existed
+    if check_isolate(isolate, timeout) and runs == 1:   # the whole suite in one worker, as before runs existed
         return run_in_worker(measure_suite, configs, progress=progress, keep_going=keep_going,
                              timeout=timeout, **kwargs)
     return measure_suite(configs, runs=runs, progress=progress, keep_going=keep_going,

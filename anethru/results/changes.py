@@ -89,8 +89,7 @@ def figure_change(name: str, is_test: bool, ref: RunGroup, other: RunGroup, same
                        why=f"{few} on one side: a derived figure gets a verdict between runs "
                            f"only (--runs {MIN_RUNS} on both sides)")
     ch = _blocks_change(_pooled(ref, name), _pooled(other, name), same_within, source)
-    reference = statistics.median(a)
-    floored = beyond_floor(ch, SINGLE_RUN_FLOOR, reference, MIN_RUNS)
+    floored = beyond_floor(ch, SINGLE_RUN_FLOOR, MIN_RUNS)
     if floored is not ch and floored.verdict == "uncertain":
         floored = replace(floored, why=f"{few} on one side: {floored.why}")
     return floored

@@ -79,17 +79,13 @@ def judge_runs(a: Sequence[float], b: Sequence[float], same_within: float, sourc
     return replace(ch, why=f"{ch.why} ({runs})", p_value=w.p_value)
 
 
-def beyond_floor(ch: Change, floor: float, reference: float, runs_needed: int) -> Change:
-    """A verdict between inputs with too few runs: kept only where the whole interval lies
-    beyond ``floor`` (a ratio outside [1/(1+floor), 1+floor], a difference beyond floor x
-    |reference|), the spread that single runs of one configuration show; otherwise uncertain,
-    saying what a verdict needs."""
+def beyond_floor(ch: Change, floor: float, runs_needed: int) -> Change:
+    """A test time's verdict between inputs with too few runs: kept only where the whole
+    interval of the ratio lies outside [1/(1+floor), 1+floor], the spread that single runs of
+    one configuration show; otherwise uncertain, saying what a verdict needs."""
     if ch.verdict not in DIRECTIONAL + ("same",) or ch.ci_low is None or ch.ci_high is None:
         return ch
-    if ch.kind == "ratio":
-        beyond = ch.ci_low > 1 + floor or ch.ci_high < 1 / (1 + floor)
-    else:
-        beyond = ch.ci_low > floor * abs(reference) or ch.ci_high < -floor * abs(reference)
+    beyond = ch.ci_low > 1 + floor or ch.ci_high < 1 / (1 + floor)
     if ch.verdict in DIRECTIONAL and beyond:
         return replace(ch, why=f"{ch.why}, and beyond the +/-{floor:.0%} that single runs differ by")
     return replace(ch, verdict="uncertain",

@@ -81,32 +81,36 @@ def group_runs(results: Sequence["CeilingResult"]) -> tuple[list[RunGroup], list
     """The runs of each configuration, in first-seen order; and the results left out because
     they share a configuration's key but not its backend, device, weights or options (with
     what differs)."""
-    groups: dict[Key, list] = {}
+    groups, left_out = _grouped(results)
+    return [RunGroup(k, tuple(results[i] for i in ix)) for k, ix in groups.items()], left_out
+
+
+def _grouped(results: Sequence["CeilingResult"]
+             ) -> tuple[dict[Key, list[int]], list[tuple[Key, str]]]:
+    """The positions of each configuration's runs, and the results left out (see group_runs)."""
+    groups: dict[Key, list[int]] = {}
     left_out: list[tuple[Key, str]] = []
-    for r in results:
+    for i, r in enumerate(results):
         k = key_of(r)
         if k not in groups:
-            groups[k] = [r]
+            groups[k] = [i]
             continue
-        why = differs(groups[k][0], r)
+        why = differs(results[groups[k][0]], r)
         if why:
             left_out.append((k, why))
         else:
-            groups[k].append(r)
-    return [RunGroup(k, tuple(rs)) for k, rs in groups.items()], left_out
+            groups[k].append(i)
+    return groups, left_out
 
 
 def run_labels(results: Sequence["CeilingResult"]) -> list[Optional[str]]:
-    """Per result, "run i of n" where its configuration has several runs in ``results``."""
-    counts: dict[Key, int] = {}
-    for r in results:
-        counts[key_of(r)] = counts.get(key_of(r), 0) + 1
-    seen: dict[Key, int] = {}
-    labels: list[Optional[str]] = []
-    for r in results:
-        k = key_of(r)
-        seen[k] = seen.get(k, 0) + 1
-        labels.append(f"run {seen[k]} of {counts[k]}" if counts[k] > 1 else None)
+    """Per result, "run i of n" where it is one of several runs of its configuration in
+    ``results`` (as group_runs groups them: a result that differs in options is not a run)."""
+    labels: list[Optional[str]] = [None] * len(results)
+    for ix in _grouped(results)[0].values():
+        if len(ix) > 1:
+            for n, i in enumerate(ix, 1):
+                labels[i] = f"run {n} of {len(ix)}"
     return labels
 
 

@@ -72,6 +72,17 @@ def run_in_worker(func: Callable[..., Any], *args: Any, timeout: Optional[float]
         worker.stop()
 
 
+def check_isolate(isolate: object, timeout: object) -> bool:
+    """``isolate`` as a bool, refusing a ``timeout`` without it (a measurement in this process
+    cannot be stopped from outside)."""
+    if not isinstance(isolate, bool):
+        raise TypeError(f"isolate must be True or False; got {isolate!r}")
+    if timeout is not None and not isolate:
+        raise ValueError(f"timeout={timeout!r} needs isolate=True: a measurement in this "
+                         "process cannot be stopped from outside")
+    return isolate
+
+
 def isolatable(func: Callable[..., Any]) -> Callable[..., Any]:
     """``func`` with two more keywords: ``isolate=True`` runs the call through
     ``run_in_worker``, with ``timeout`` seconds at most.  Every other argument passes through
@@ -80,12 +91,7 @@ def isolatable(func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def call(*args: Any, isolate: bool = False, timeout: Optional[float] = None,
              **kwargs: Any) -> Any:
-        if not isinstance(isolate, bool):
-            raise TypeError(f"isolate must be True or False; got {isolate!r}")
-        if not isolate:
-            if timeout is not None:
-                raise ValueError(f"timeout={timeout!r} needs isolate=True: a measurement in this "
-                                 "process cannot be stopped from outside")
+        if not check_isolate(isolate, timeout):
             return func(*args, **kwargs)
         return run_in_worker(func, *args, timeout=timeout, **kwargs)
 
